@@ -1,0 +1,245 @@
+"""The configuration: one TOML file, every setting overridable from DIGEST_* variables."""
+
+from __future__ import annotations
+
+import tomllib
+from contextvars import ContextVar
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from digest.errors import ConfigError
+
+DEFAULT_CONFIG = Path("digest.toml")
+DEFAULT_DB_URL = "sqlite:///digest.db"
+
+SourceKind = Literal["auto", "dump", "feed", "hf-api"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like 'Europe/Paris')"
+        ) from None
+    return name
+
+
+def _check_clock_time(value: str) -> str:
+    try:
+        time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day like '07:00'") from None
+    return value
+
+
+class DigestSettings(_Section):
+    """The edition as a whole."""
+
+    sender: str = "Paper Digest <digest@localhost>"
+    max_papers: int = Field(10, ge=1, le=100)
+    send_at: str = "07:00"
+    timezone: str = "UTC"
+    subscribers_file: Path | None = None
+
+    _timezone = field_validator("timezone")(_check_timezone)
+    _send_at = field_validator("send_at")(_check_clock_time)
+
+
+class StateSettings(_Section):
+    """Where the papers, sightings and delivery ledger live."""
+
+    url: str = DEFAULT_DB_URL
+
+
+class SmtpSettings(_Section):
+    """The outgoing mail server. The password comes only from DIGEST_SMTP__PASSWORD."""
+
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = Field(30.0, gt=0)
+
+
+class CollectSettings(_Section):
+    """How sources are fetched."""
+
+    timeout: float = Field(20.0, gt=0, description="seconds per HTTP request")
+    user_agent: str = "paper-digest/0.1 (+https://github.com/paper-digest)"
+
+
+class SourceSettings(_Section):
+    """One configured source: a URL, a file, a directory or a glob."""
+
+    name: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+    kind: SourceKind = "auto"
+
+
+class SubscriberSettings(_Section):
+    """Who gets a digest, and what it should be about."""
+
+    email: EmailStr
+    name: str | None = None
+    interests: tuple[str, ...] = ()
+    max_papers: int | None = Field(None, ge=1, le=100)
+    send_at: str | None = None
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+    @field_validator("send_at")
+    @classmethod
+    def _send_at(cls, value: str | None) -> str | None:
+        return None if value is None else _check_clock_time(value)
+
+
+class SubscribersFile(_Section):
+    """A separate file of `[[subscribers]]` tables, named by digest.subscribers_file."""
+
+    subscribers: tuple[SubscriberSettings, ...] = ()
+
+
+# The parsed TOML file of the load in progress; a context variable keeps load_config re-entrant.
+_file_data: ContextVar[dict[str, Any] | None] = ContextVar("_file_data", default=None)
+
+
+class _TomlData(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return (_file_data.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_file_data.get() or {})
+
+
+class Settings(BaseSettings):
+    """Everything the digest needs to run. Environment beats file beats defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIGEST_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    digest: DigestSettings = DigestSettings()
+    state: StateSettings = StateSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    collect: CollectSettings = CollectSettings()
+    sources: tuple[SourceSettings, ...] = ()
+    subscribers: tuple[SubscriberSettings, ...] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _TomlData(settings_cls)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        _refuse_repeats("sources", [source.name for source in self.sources], "name")
+        _refuse_repeats(
+            "subscribers", [str(sub.email).lower() for sub in self.subscribers], "email"
+        )
+        return self
+
+
+def _refuse_repeats(section: str, values: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"{section}.{index}.{field}: {value!r} appears twice")
+        seen.add(value)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read ({error.strerror})"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML ({error})"]) from None
+
+
+def _error_lines(error: ValidationError, prefix: str = "") -> list[str]:
+    lines = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if location:
+            lines.append(f"{prefix}{location}: {message}")
+        else:
+            lines.append(f"{prefix}{message}" if ": " in message else f"{prefix}config: {message}")
+    return lines
+
+
+def _subscribers_from_file(path: Path) -> list[dict[str, Any]]:
+    data = _read_toml(path)
+    try:
+        SubscribersFile.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_error_lines(error, prefix=f"{path}: ")) from None
+    subscribers: list[dict[str, Any]] = data.get("subscribers", [])
+    return subscribers
+
+
+def load_config(path: Path | None = None, *, db_path: Path | None = None) -> Settings:
+    """Load the settings from `path` (default ./digest.toml, if present) and the environment.
+
+    `db_path` (the CLI's --db) overrides state.url. Raises ConfigError with one
+    `path.to.field: message` line per problem.
+    """
+    data: dict[str, Any] = {}
+    if path is not None or DEFAULT_CONFIG.is_file():
+        path = path or DEFAULT_CONFIG
+        if not path.is_file():
+            raise ConfigError([f"{path}: no such config file"])
+        data = _read_toml(path)
+        subscribers_file = data.get("digest", {}).get("subscribers_file")
+        if isinstance(subscribers_file, str):
+            extra = _subscribers_from_file(path.parent / subscribers_file)
+            data["subscribers"] = [*data.get("subscribers", []), *extra]
+    token = _file_data.set(data)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigError(_error_lines(error)) from None
+    finally:
+        _file_data.reset(token)
+    if db_path is not None:
+        state = settings.state.model_copy(update={"url": f"sqlite:///{db_path}"})
+        settings = settings.model_copy(update={"state": state})
+    return settings

@@ -1,0 +1,95 @@
+"""Identity of a paper: the keys under which the same paper from any source meets itself."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from digest.models import Paper
+
+# New-style ids (since 2007): 0704.0001, 2508.13167; old style: math/0502287, hep-th/9901001.
+_NEW_ID = r"\d{4}\.\d{4,5}"
+_OLD_ID = r"[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}"
+_ID_WITH_VERSION = rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d+))?"
+_BARE = re.compile(rf"{_ID_WITH_VERSION}")
+# An id is only trusted where something says it is an arXiv id.
+_MARKED = re.compile(
+    rf"(?:arxiv\.org/(?:abs|pdf|html)/|oai:arxiv\.org:|arxiv:\s*){_ID_WITH_VERSION}",
+    re.IGNORECASE,
+)
+# Paper pages keyed by arXiv id (huggingface.co/papers/ID, tldr.takara.ai/p/ID, ...).
+_PAGE_SEGMENT = re.compile(rf"/(?P<id>{_NEW_ID})(?:v(?P<version>\d+))?/?(?:[?#].*)?$")
+
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?|\\.")
+_NOT_WORD = re.compile(r"[^\w]+")
+_DOI = re.compile(r"10\.\d{4,9}/\S+")
+
+
+def _split(match: re.Match[str]) -> tuple[str, int | None]:
+    version = match.group("version")
+    return match.group("id"), int(version) if version else None
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """The arXiv id and version that `text` names, or None.
+
+    Accepts a bare id ("2508.13167v2", "math/0502287") or any text where the id
+    is marked as arXiv's: "arXiv:2508.13167v1", "oai:arXiv.org:...", an
+    arxiv.org/abs or /pdf URL.
+    """
+    text = text.strip()
+    bare = _BARE.fullmatch(text)
+    if bare:
+        return _split(bare)
+    marked = _MARKED.search(text)
+    return _split(marked) if marked else None
+
+
+def arxiv_id_from_page_url(url: str) -> tuple[str, int | None] | None:
+    """The arXiv id of a paper page whose last path segment is a new-style arXiv id."""
+    found = parse_arxiv_id(url)
+    if found:
+        return found
+    segment = _PAGE_SEGMENT.search(url)
+    return _split(segment) if segment else None
+
+
+def normalize_doi(text: str) -> str | None:
+    """A DOI in its canonical lower-case form, from a bare DOI, `doi:` or a doi.org URL."""
+    found = _DOI.search(text)
+    return found.group(0).rstrip(".,;").lower() if found else None
+
+
+def normalize_title(title: str) -> str:
+    """The comparable form of a title: Unicode, case, LaTeX, punctuation and spacing folded."""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    text = _LATEX_COMMAND.sub(" ", text.replace("$", " "))
+    return " ".join(_NOT_WORD.sub(" ", text.casefold()).replace("_", " ").split())
+
+
+def title_key(title: str) -> str:
+    """The identity key of a title: a short hash of its normalized form."""
+    digest = hashlib.blake2b(normalize_title(title).encode(), digest_size=8).hexdigest()
+    return f"title:{digest}"
+
+
+def identity_keys(paper: Paper) -> tuple[str, ...]:
+    """Every key this paper can be found under, strongest first."""
+    keys = []
+    if paper.arxiv_id:
+        keys.append(f"arxiv:{paper.arxiv_id}")
+    if paper.doi:
+        keys.append(f"doi:{paper.doi}")
+    if normalize_title(paper.title):
+        keys.append(title_key(paper.title))
+    return tuple(keys)
+
+
+def canonical_id(paper: Paper) -> str:
+    """The stable id of a paper: arXiv id, else DOI, else a hash of its normalized title."""
+    keys = identity_keys(paper)
+    if not keys:
+        raise ValueError(f"paper has no identity: {paper.title!r}")
+    return keys[0]

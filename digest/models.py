@@ -1,0 +1,104 @@
+"""The records passed between stages: frozen, typed, free of I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One research paper, as much as a source tells about it.
+
+    Text fields are clean text: no HTML, entities decoded, whitespace folded.
+    `arxiv_id` carries no version ("2508.13167", "math/0502287"); the version
+    read alongside it, if any, is in `arxiv_version`.
+    """
+
+    title: str
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    arxiv_id: str | None = None
+    arxiv_version: int | None = None
+    doi: str | None = None
+    categories: tuple[str, ...] = ()
+    published: datetime | None = None
+    url: str | None = None
+    pdf_url: str | None = None
+    code_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One paper as one listing shows it: where it sits and what signals it carries."""
+
+    paper: Paper
+    position: int
+    listed_on: date | None = None
+    upvotes: int | None = None
+    announce_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What a reader made of one document: its entries and what it had to skip."""
+
+    kind: str
+    format: str
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A paper seen in a listing: the unit of every trending signal."""
+
+    source: str
+    location: str
+    position: int
+    listed_on: date | None
+    seen_at: datetime
+    upvotes: int | None = None
+    announce_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """The outcome of reading one concrete source (one file or one URL)."""
+
+    source: str
+    location: str
+    kind: str
+    format: str
+    papers: int
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """Which stored papers a save created and which it found already there (row ids)."""
+
+    new: frozenset[int]
+    seen_before: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectReport:
+    """The outcome of one `collect` run over many sources."""
+
+    sources: tuple[SourceReport, ...]
+    new: int
+    seen_before: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.seen_before
+
+    @property
+    def failed(self) -> bool:
+        return any(source.failed for source in self.sources)

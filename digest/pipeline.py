@@ -1,0 +1,189 @@
+"""The one place that knows the order of the stages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digest.collect import parse_document
+from digest.collect.fetch import fetch, open_client
+from digest.config import CollectSettings
+from digest.errors import SourceError
+from digest.models import CollectReport, Entry, Parsed, Sighting, SourceReport
+from digest.sources import SourceSpec, expand, is_url
+from digest.store import HttpValidators, Store
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One concrete file or URL to read, with the source it came from."""
+
+    spec: SourceSpec
+    location: str
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Distinct papers across a whole run: a paper new in one source is not seen in the next."""
+
+    new: set[int] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)
+
+
+def plan_collection(specs: Sequence[SourceSpec]) -> tuple[list[_Target], list[SourceReport]]:
+    """Expand every source into the files and URLs to read; sources naming nothing fail here."""
+    targets: list[_Target] = []
+    failures: list[SourceReport] = []
+    for spec in specs:
+        try:
+            targets.extend(_Target(spec, location) for location in expand(spec.location))
+        except SourceError as error:
+            failures.append(_failed(_Target(spec, spec.location), str(error)))
+    return targets, failures
+
+
+def collect(
+    specs: Sequence[SourceSpec],
+    store: Store,
+    *,
+    settings: CollectSettings,
+    now: datetime,
+    on_planned: Callable[[int], None] | None = None,
+    on_source: Callable[[SourceReport], None] | None = None,
+) -> CollectReport:
+    """Read every source, store its papers and sightings, and report on each.
+
+    One source failing never stops the others, and each source is stored in its
+    own transaction, so what was read is kept. `on_planned` hears how many
+    files and URLs there are to read; `on_source` hears each one's report.
+    Only StoreError (the database itself failing) ends the run.
+    """
+    targets, reports = plan_collection(specs)
+    if on_planned:
+        on_planned(len(targets) + len(reports))
+    if on_source:
+        for report in reports:
+            on_source(report)
+    tally = _Tally()
+    with ExitStack() as stack:
+        client = None
+        if any(is_url(target.location) for target in targets):
+            client = stack.enter_context(open_client(settings.timeout, settings.user_agent))
+        for target in targets:
+            report = _collect_one(target, store, settings, now, client, tally)
+            reports.append(report)
+            if on_source:
+                on_source(report)
+    return CollectReport(
+        sources=tuple(reports), new=len(tally.new), seen_before=len(tally.seen - tally.new)
+    )
+
+
+def _collect_one(
+    target: _Target,
+    store: Store,
+    settings: CollectSettings,
+    now: datetime,
+    client: httpx.Client | None,
+    tally: _Tally,
+) -> SourceReport:
+    try:
+        parsed, validators = _read(target, store, settings, now, client)
+    except SourceError as error:
+        return _failed(target, str(error))
+    except Exception as error:  # a reader's bug must not take the other sources down
+        log.debug("reading %s failed", target.location, exc_info=True)
+        return _failed(target, f"internal error while reading: {error!r}")
+    if parsed is None:
+        return _report(target, papers=0, warnings=("not modified since the last fetch",))
+    items = [(entry.paper, _sighting(target, entry, now)) for entry in parsed.entries]
+    result = store.save(items, now=now)
+    tally.new.update(result.new)
+    tally.seen.update(result.seen_before)
+    if validators is not None:
+        # Only once the papers are stored: a run that dies before this fetches again.
+        store.remember_http_validators(target.location, validators, now=now)
+    return _report(
+        target,
+        kind=parsed.kind,
+        format=parsed.format,
+        papers=len(parsed.entries),
+        warnings=parsed.warnings,
+    )
+
+
+def _read(
+    target: _Target,
+    store: Store,
+    settings: CollectSettings,
+    now: datetime,
+    client: httpx.Client | None,
+) -> tuple[Parsed | None, HttpValidators | None]:
+    """The parsed document (None when the server says it has not changed) and, for a URL,
+    the validators to remember for the next conditional GET."""
+    location, kind = target.location, target.spec.kind
+    if not is_url(location):
+        return parse_document(_read_file(location), kind=kind, today=now.date()), None
+    fetched = fetch(
+        location,
+        store.http_validators(location),
+        timeout=settings.timeout,
+        user_agent=settings.user_agent,
+        client=client,
+    )
+    if fetched.content is None:
+        return None, None
+    return parse_document(fetched.content, kind=kind, today=now.date()), fetched.validators
+
+
+def _read_file(location: str) -> bytes:
+    try:
+        return Path(location).read_bytes()
+    except OSError as error:
+        raise SourceError(f"cannot read ({error.strerror})") from None
+
+
+def _sighting(target: _Target, entry: Entry, now: datetime) -> Sighting:
+    return Sighting(
+        source=target.spec.name,
+        location=target.location,
+        position=entry.position,
+        listed_on=entry.listed_on,
+        seen_at=now,
+        upvotes=entry.upvotes,
+        announce_type=entry.announce_type,
+    )
+
+
+def _report(
+    target: _Target,
+    *,
+    papers: int,
+    kind: str | None = None,
+    format: str = "",
+    warnings: tuple[str, ...] = (),
+    errors: tuple[str, ...] = (),
+) -> SourceReport:
+    return SourceReport(
+        source=target.spec.name,
+        location=target.location,
+        kind=kind or target.spec.kind,
+        format=format,
+        papers=papers,
+        warnings=warnings,
+        errors=errors,
+    )
+
+
+def _failed(target: _Target, message: str) -> SourceReport:
+    return _report(target, papers=0, errors=(message,))

@@ -1,0 +1,444 @@
+"""The state database: papers, every sighting of them, and what HTTP told us last time.
+
+SQLAlchemy Core keeps the SQL portable: a SQLite file by default, a PostgreSQL
+URL later without a rewrite. Papers have a surrogate integer key because their
+canonical id can improve (a paper first known by its title gets its arXiv id
+from a later feed); every identity key a paper was ever seen under maps to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from digest.dedup import merge_papers
+from digest.errors import StoreError
+from digest.identity import canonical_id, identity_keys
+from digest.models import Paper, Sighting, StoreResult
+
+SCHEMA_VERSION = 1
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Time-zone aware datetimes stored as UTC, on databases that keep no offset."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value} cannot be stored")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("canonical_id", String(200), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("authors", JSON, nullable=False),
+    Column("arxiv_id", String(64), index=True),
+    Column("arxiv_version", Integer),
+    Column("doi", String(200), index=True),
+    Column("categories", JSON, nullable=False),
+    Column("published", UtcDateTime),
+    Column("url", Text),
+    Column("pdf_url", Text),
+    Column("code_urls", JSON, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Every identity key (arxiv:..., doi:..., title:...) a paper was ever seen under.
+paper_keys = Table(
+    "paper_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("paper_id", ForeignKey("papers.id", ondelete="CASCADE"), nullable=False, index=True),
+)
+
+# One row per paper per listing: a listing is one location on one day (its own date if
+# it has one), so collecting the same listing again refreshes the row instead of adding one.
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("paper_id", ForeignKey("papers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("source", Text, nullable=False),
+    Column("location", Text, nullable=False),
+    Column("listing", Date, nullable=False),
+    Column("listed_on", Date),
+    Column("position", Integer, nullable=False),
+    Column("upvotes", Integer),
+    Column("announce_type", String(32)),
+    Column("seen_at", UtcDateTime, nullable=False, index=True),
+    UniqueConstraint("paper_id", "location", "listing", name="one_sighting_per_listing"),
+)
+
+# HTTP validators for conditional GET, per URL.
+http_cache = Table(
+    "http_cache",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("checked_at", UtcDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpValidators:
+    """What a server said about a URL last time, to ask "has it changed?" next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level so that SQLAlchemy's BEGIN below is the only one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    # Take the write lock up front: two writers wait for each other instead of deadlocking.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _paper_row(paper: Paper) -> dict[str, Any]:
+    return {
+        "canonical_id": canonical_id(paper),
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": list(paper.authors),
+        "arxiv_id": paper.arxiv_id,
+        "arxiv_version": paper.arxiv_version,
+        "doi": paper.doi,
+        "categories": list(paper.categories),
+        "published": paper.published,
+        "url": paper.url,
+        "pdf_url": paper.pdf_url,
+        "code_urls": list(paper.code_urls),
+    }
+
+
+def _paper_from_row(row: Any) -> Paper:
+    return Paper(
+        title=row.title,
+        abstract=row.abstract,
+        authors=tuple(row.authors),
+        arxiv_id=row.arxiv_id,
+        arxiv_version=row.arxiv_version,
+        doi=row.doi,
+        categories=tuple(row.categories),
+        published=row.published,
+        url=row.url,
+        pdf_url=row.pdf_url,
+        code_urls=tuple(row.code_urls),
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(slots=True)
+class _Group:
+    """The items of one batch that are one paper, and the row they belong to if it exists."""
+
+    paper: Paper
+    keys: dict[str, None]
+    sightings: list[Sighting]
+    paper_id: int | None = None
+    stored: Paper | None = None
+
+
+class Store:
+    """The database behind every stage. One instance per process; cheap to open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "begin", _sqlite_begin_immediate)
+            metadata.create_all(self.engine)
+            self._check_schema_version()
+        except SQLAlchemyError as error:
+            raise StoreError(f"{url}: cannot open the database ({_reason(error)})") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _check_schema_version(self) -> None:
+        with self.engine.begin() as conn:
+            found = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
+            if found is None:
+                conn.execute(insert(meta), {"key": "schema_version", "value": str(SCHEMA_VERSION)})
+            elif int(found) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.url}: database schema {found} is newer than this program's "
+                    f"({SCHEMA_VERSION})",
+                    hint="upgrade paper-digest",
+                )
+
+    def _insert(self) -> Any:
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql_insert
+        if dialect == "sqlite":
+            return sqlite_insert
+        raise StoreError(f"{self.url}: unsupported database {dialect!r} (use sqlite or postgresql)")
+
+    # -- papers and sightings ------------------------------------------------------------
+
+    def save(self, items: Sequence[tuple[Paper, Sighting]], *, now: datetime) -> StoreResult:
+        """Store papers with their sightings in one transaction, merging known papers.
+
+        Returns how many distinct papers were new and how many were already stored.
+        """
+        if not items:
+            return StoreResult(new=frozenset(), seen_before=frozenset())
+        try:
+            with self.engine.begin() as conn:
+                return self._save(conn, items, now)
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.url}: cannot save papers ({_reason(error)})") from None
+
+    def _save(
+        self, conn: Connection, items: Sequence[tuple[Paper, Sighting]], now: datetime
+    ) -> StoreResult:
+        groups = _group_by_identity(items)
+        self._attach_stored(conn, groups)
+        new = [group for group in groups if group.paper_id is None]
+        self._insert_papers(conn, new, now)
+        self._update_papers(conn, [group for group in groups if group.stored is not None], now)
+        insert_ = self._insert()
+        key_rows = [
+            {"key": key, "paper_id": group.paper_id} for group in groups for key in group.keys
+        ]
+        for chunk in _chunks(key_rows, 5000):
+            conn.execute(insert_(paper_keys).on_conflict_do_nothing(), list(chunk))
+        self._upsert_sightings(conn, groups)
+        return StoreResult(
+            new=frozenset(group.paper_id for group in new if group.paper_id is not None),
+            seen_before=frozenset(
+                group.paper_id for group in groups if group.stored is not None and group.paper_id
+            ),
+        )
+
+    def _attach_stored(self, conn: Connection, groups: list[_Group]) -> None:
+        by_key = {key: group for group in groups for key in group.keys}
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(by_key), 5000):
+            query = select(paper_keys.c.key, paper_keys.c.paper_id).where(
+                paper_keys.c.key.in_(chunk)
+            )
+            found.update({row.key: row.paper_id for row in conn.execute(query)})
+        for group in groups:
+            # Strongest key first: an arXiv id match beats a title match.
+            group.paper_id = next((found[key] for key in group.keys if key in found), None)
+        ids = sorted({group.paper_id for group in groups if group.paper_id is not None})
+        stored: dict[int, Paper] = {}
+        for chunk in _chunks(ids, 5000):
+            rows = conn.execute(select(papers).where(papers.c.id.in_(chunk)))
+            stored.update({row.id: _paper_from_row(row) for row in rows})
+        for group in groups:
+            if group.paper_id is not None:
+                group.stored = stored[group.paper_id]
+
+    def _insert_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
+        if not groups:
+            return
+        rows = [
+            _paper_row(group.paper) | {"first_seen": now, "updated_at": now} for group in groups
+        ]
+        statement = insert(papers).returning(papers.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(statement, rows).scalars().all()
+        for group, paper_id in zip(groups, ids, strict=True):
+            group.paper_id = paper_id
+
+    def _update_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
+        changed = []
+        for group in groups:
+            assert group.stored is not None
+            merged = merge_papers(group.stored, group.paper)
+            if merged != group.stored:
+                changed.append(_paper_row(merged) | {"updated_at": now, "row_id": group.paper_id})
+        if changed:
+            statement = update(papers).where(papers.c.id == bindparam("row_id"))
+            conn.execute(statement, changed)
+
+    def _upsert_sightings(self, conn: Connection, groups: list[_Group]) -> None:
+        rows = [
+            {
+                "paper_id": group.paper_id,
+                "source": sighting.source,
+                "location": sighting.location,
+                "listing": listing_day(sighting),
+                "listed_on": sighting.listed_on,
+                "position": sighting.position,
+                "upvotes": sighting.upvotes,
+                "announce_type": sighting.announce_type,
+                "seen_at": sighting.seen_at,
+            }
+            for group in groups
+            for sighting in group.sightings
+        ]
+        statement = self._insert()(sightings)
+        statement = statement.on_conflict_do_update(
+            index_elements=["paper_id", "location", "listing"],
+            set_={
+                "position": statement.excluded.position,
+                "upvotes": func.coalesce(statement.excluded.upvotes, sightings.c.upvotes),
+                "seen_at": statement.excluded.seen_at,
+            },
+        )
+        for chunk in _chunks(rows, 5000):
+            conn.execute(statement, list(chunk))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def paper_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(papers)) or 0
+
+    def sighting_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(sightings)) or 0
+
+    def papers_by_canonical_id(self) -> dict[str, Paper]:
+        """Every stored paper, keyed by canonical id (for inspection and tests)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(papers).order_by(papers.c.canonical_id))
+            return {row.canonical_id: _paper_from_row(row) for row in rows}
+
+    def sightings_of(self, paper_canonical_id: str) -> list[Sighting]:
+        query = (
+            select(sightings)
+            .join(papers, papers.c.id == sightings.c.paper_id)
+            .where(papers.c.canonical_id == paper_canonical_id)
+            .order_by(sightings.c.listing, sightings.c.location)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Sighting(
+                    source=row.source,
+                    location=row.location,
+                    position=row.position,
+                    listed_on=row.listed_on,
+                    seen_at=row.seen_at,
+                    upvotes=row.upvotes,
+                    announce_type=row.announce_type,
+                )
+                for row in conn.execute(query)
+            ]
+
+    # -- HTTP validators -----------------------------------------------------------------
+
+    def http_validators(self, url: str) -> HttpValidators:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(http_cache).where(http_cache.c.url == url)).first()
+        if row is None:
+            return HttpValidators()
+        return HttpValidators(etag=row.etag, last_modified=row.last_modified)
+
+    def remember_http_validators(
+        self, url: str, validators: HttpValidators, *, now: datetime
+    ) -> None:
+        values = {
+            "etag": validators.etag,
+            "last_modified": validators.last_modified,
+            "checked_at": now,
+        }
+        statement = self._insert()(http_cache).values(url=url, **values)
+        statement = statement.on_conflict_do_update(index_elements=["url"], set_=values)
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+
+def _group_by_identity(items: Sequence[tuple[Paper, Sighting]]) -> list[_Group]:
+    """Gather the items of one batch that share any identity key into one group."""
+    groups: list[_Group] = []
+    by_key: dict[str, _Group] = {}
+    for paper, sighting in items:
+        keys = identity_keys(paper)
+        group = next((by_key[key] for key in keys if key in by_key), None)
+        if group is None:
+            group = _Group(paper=paper, keys=dict.fromkeys(keys), sightings=[sighting])
+            groups.append(group)
+        else:
+            group.paper = merge_papers(group.paper, paper)
+            group.keys.update(dict.fromkeys(keys))
+            group.sightings.append(sighting)
+        for key in keys:
+            by_key.setdefault(key, group)
+    return groups
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    original = getattr(error, "orig", None)
+    return str(original or error).splitlines()[0]
+
+
+def listing_day(sighting: Sighting) -> date:
+    """The day a sighting counts for: the listing's own date, else the day it was read."""
+    return sighting.listed_on or sighting.seen_at.date()

@@ -1,0 +1,40 @@
+"""Turning whatever a source sends into clean, readable text."""
+
+from __future__ import annotations
+
+import html
+import re
+
+# Only things shaped like real tags: "n_l <= n" or "a < b" in an abstract stay text.
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+_SPACE = re.compile(r"\s+")
+_GITHUB = re.compile(r"(?:https?://)?(?:www\.)?github\.com/([\w.-]+)/([\w.-]+)", re.IGNORECASE)
+# Path parts of github.com that are not an owner.
+_NOT_OWNERS = frozenset({"features", "about", "pricing", "orgs", "topics", "sponsors", "login"})
+
+
+def fold_whitespace(text: str) -> str:
+    """Collapse every run of whitespace to one space and trim the ends."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def clean_text(markup: str) -> str:
+    """Plain text from HTML or text: tags dropped, entities decoded, whitespace folded."""
+    if "<" in markup:
+        markup = _TAG.sub(" ", markup)
+    if "&" in markup:
+        markup = html.unescape(markup)
+    return fold_whitespace(markup)
+
+
+def code_urls(text: str) -> tuple[str, ...]:
+    """The GitHub repositories a text links to, as https URLs, in order, without repeats."""
+    found: dict[str, None] = {}
+    for owner, repo in _GITHUB.findall(text):
+        repo = repo.rstrip(".")
+        if repo.endswith(".git"):
+            repo = repo[:-4]
+        if owner.lower() in _NOT_OWNERS or not repo:
+            continue
+        found.setdefault(f"https://github.com/{owner}/{repo}", None)
+    return tuple(found)

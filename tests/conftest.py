@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.golden import SHARED
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The ../shared folder beside the checkout, with the real seed dumps and feeds."""
+    if not (SHARED / "seeds").is_dir():
+        pytest.fail(f"{SHARED} is missing: the tests need ../shared beside the checkout")
+    return SHARED

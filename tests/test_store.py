@@ -1,0 +1,133 @@
+"""The store: one record per paper, every sighting kept, nothing stored twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.errors import StoreError
+from digest.identity import title_key
+from digest.models import Paper, Sighting
+from digest.store import HttpValidators, Store
+
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as opened:
+        yield opened  # type: ignore[misc]
+
+
+def seen(location: str, position: int = 1, **fields: object) -> Sighting:
+    values: dict[str, object] = {
+        "source": location,
+        "location": location,
+        "position": position,
+        "listed_on": None,
+        "seen_at": NOW,
+    }
+    values.update(fields)
+    return Sighting(**values)  # type: ignore[arg-type]
+
+
+DUMPED = Paper(title="Rewrite the Stars", abstract="Short abstract.")
+FROM_ARXIV = Paper(
+    title="Rewrite the Stars",
+    abstract="A longer abstract from the arXiv feed, with more detail.",
+    authors=("Xu Ma", "Xiyang Dai"),
+    arxiv_id="2403.19967",
+    arxiv_version=1,
+    categories=("cs.CV",),
+    published=datetime(2024, 3, 29, 17, 0, tzinfo=UTC),
+)
+
+
+def test_a_new_paper_is_stored_once_with_its_sighting(store: Store) -> None:
+    result = store.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    assert (len(result.new), len(result.seen_before)) == (1, 0)
+    assert list(store.papers_by_canonical_id()) == [title_key(DUMPED.title)]
+    assert store.sightings_of(title_key(DUMPED.title)) == [seen("dump.txt")]
+
+
+def test_saving_the_same_listing_again_adds_neither_paper_nor_sighting(store: Store) -> None:
+    store.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    again = store.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    assert (len(again.new), len(again.seen_before)) == (0, 1)
+    assert (store.paper_count(), store.sighting_count()) == (1, 1)
+
+
+def test_a_title_only_paper_gets_its_arxiv_id_when_a_feed_brings_it(store: Store) -> None:
+    store.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    result = store.save([(FROM_ARXIV, seen("arxiv.xml", position=4))], now=NOW)
+    assert (len(result.new), len(result.seen_before)) == (0, 1)
+    stored = store.papers_by_canonical_id()
+    assert list(stored) == ["arxiv:2403.19967"]
+    assert stored["arxiv:2403.19967"].abstract == FROM_ARXIV.abstract
+    assert stored["arxiv:2403.19967"].authors == FROM_ARXIV.authors
+    assert [s.location for s in store.sightings_of("arxiv:2403.19967")] == [
+        "arxiv.xml",
+        "dump.txt",
+    ]
+
+
+def test_a_later_dump_finds_the_paper_an_arxiv_feed_stored_first(store: Store) -> None:
+    store.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
+    store.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    stored = store.papers_by_canonical_id()
+    assert list(stored) == ["arxiv:2403.19967"]
+    assert stored["arxiv:2403.19967"].abstract == FROM_ARXIV.abstract
+    assert len(store.sightings_of("arxiv:2403.19967")) == 2
+
+
+def test_the_same_paper_twice_in_one_batch_is_one_paper(store: Store) -> None:
+    v2 = Paper(title="Rewrite the Stars (v2)", arxiv_id="2403.19967", arxiv_version=2)
+    result = store.save(
+        [(FROM_ARXIV, seen("a.xml")), (v2, seen("b.xml")), (DUMPED, seen("c.txt"))], now=NOW
+    )
+    assert (len(result.new), len(result.seen_before)) == (1, 0)
+    [paper] = store.papers_by_canonical_id().values()
+    assert paper.arxiv_version == 2
+    assert store.sighting_count() == 3
+
+
+def test_a_listing_on_another_day_is_another_sighting(store: Store) -> None:
+    store.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 12)))], now=NOW)
+    store.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 13)))], now=NOW)
+    assert store.sighting_count() == 2
+
+
+def test_seeing_a_listing_again_refreshes_its_upvotes(store: Store) -> None:
+    store.save([(DUMPED, seen("hf.json", upvotes=3))], now=NOW)
+    store.save([(DUMPED, seen("hf.json", upvotes=40))], now=NOW)
+    [sighting] = store.sightings_of(title_key(DUMPED.title))
+    assert sighting.upvotes == 40
+
+
+def test_published_dates_come_back_time_zone_aware(store: Store) -> None:
+    store.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
+    paper = store.papers_by_canonical_id()["arxiv:2403.19967"]
+    assert paper.published == FROM_ARXIV.published
+    assert paper.published is not None and paper.published.tzinfo is not None
+
+
+def test_the_data_survives_reopening_the_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    with Store(url) as first:
+        first.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
+    with Store(url) as second:
+        assert list(second.papers_by_canonical_id()) == ["arxiv:2403.19967"]
+
+
+def test_http_validators_are_remembered_per_url(store: Store) -> None:
+    assert store.http_validators("https://x/feed") == HttpValidators()
+    store.remember_http_validators("https://x/feed", HttpValidators('"v1"', None), now=NOW)
+    store.remember_http_validators("https://x/feed", HttpValidators('"v2"', "Sat"), now=NOW)
+    assert store.http_validators("https://x/feed") == HttpValidators('"v2"', "Sat")
+
+
+def test_a_database_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"cannot open the database \(unable to open"):
+        Store(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}")
