@@ -7,21 +7,23 @@ import re
 
 # Only things shaped like real tags: "n_l <= n" or "a < b" in an abstract stay text.
 _TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>", re.DOTALL)
-_SPACE = re.compile(r"\s+")
-_GITHUB = re.compile(r"(?:https?://)?(?:www\.)?github\.com/([\w.-]+)/([\w.-]+)", re.IGNORECASE)
+# Their content is code, never text worth reading (feedparser leaves it in plain-text fields).
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_GITHUB = re.compile(r"github\.com/([\w.-]+)/([\w.-]+)", re.IGNORECASE)
 # Path parts of github.com that are not an owner.
 _NOT_OWNERS = frozenset({"features", "about", "pricing", "orgs", "topics", "sponsors", "login"})
 
 
 def fold_whitespace(text: str) -> str:
     """Collapse every run of whitespace to one space and trim the ends."""
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def clean_text(markup: str) -> str:
-    """Plain text from HTML or text: tags dropped, entities decoded, whitespace folded."""
+    """Plain text from HTML or text: scripts and tags dropped, entities decoded, whitespace
+    folded. Entities are decoded after the tags are gone, so escaped markup stays as text."""
     if "<" in markup:
-        markup = _TAG.sub(" ", markup)
+        markup = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", markup))
     if "&" in markup:
         markup = html.unescape(markup)
     return fold_whitespace(markup)
@@ -29,6 +31,9 @@ def clean_text(markup: str) -> str:
 
 def code_urls(text: str) -> tuple[str, ...]:
     """The GitHub repositories a text links to, as https URLs, in order, without repeats."""
+    # A case-insensitive pattern scans slowly; most abstracts name no repository at all.
+    if "github.com" not in text.lower():
+        return ()
     found: dict[str, None] = {}
     for owner, repo in _GITHUB.findall(text):
         repo = repo.rstrip(".")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.golden import SHARED
+from tests.httpserver import feed_server  # noqa: F401  (the local feed server fixture)
 
 
 @pytest.fixture(scope="session")

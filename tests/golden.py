@@ -21,7 +21,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        return {
+            field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
     if isinstance(value, tuple | list):
         return [_jsonable(item) for item in value]
     if isinstance(value, datetime | date):

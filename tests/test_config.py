@@ -55,7 +55,9 @@ def test_digest_toml_in_the_working_directory_is_read_by_default(tmp_path: Path)
 
 
 def test_a_named_config_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
-    assert errors_of(tmp_path / "missing.toml") == [f"{tmp_path / 'missing.toml'}: no such config file"]
+    assert errors_of(tmp_path / "missing.toml") == [
+        f"{tmp_path / 'missing.toml'}: no such config file"
+    ]
 
 
 def test_the_environment_overrides_the_file_field_by_field(
@@ -128,8 +130,7 @@ def test_subscribers_can_live_in_a_separate_file(tmp_path: Path) -> None:
     write(tmp_path / "people.toml", '[[subscribers]]\nemail = "bob@example.org"\n')
     path = write(
         tmp_path / "c.toml",
-        '[digest]\nsubscribers_file = "people.toml"\n'
-        '[[subscribers]]\nemail = "ada@example.org"\n',
+        '[digest]\nsubscribers_file = "people.toml"\n[[subscribers]]\nemail = "ada@example.org"\n',
     )
     emails = [str(subscriber.email) for subscriber in load_config(path).subscribers]
     assert emails == ["ada@example.org", "bob@example.org"]

@@ -1,0 +1,198 @@
+"""Collect throughput on a synthetic set of dumps and feeds, against its floor costs.
+
+Run by hand:  .venv/bin/python bench/collect_bench.py [--papers 200000] [--keep DIR]
+
+It writes half the papers as Hugging Face listing dumps and half as arXiv Atom
+feeds (the shape of rss.arxiv.org), then measures in separate processes, each
+with its own peak memory:
+
+  read       reading every file's bytes (the floor for any collector)
+  feedparser feedparser.parse over the feed files alone (the floor for feeds)
+  dumps      `digest collect` of the dumps into a new SQLite file
+  feeds      `digest collect` of the feeds into a new SQLite file
+
+Aims (issue #2): dumps at 50,000+ papers/s including the database writes, and
+collecting feeds adds less than 50% over feedparser's own parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+PER_DUMP = 1000
+PER_FEED = 500
+
+
+def _vocabulary() -> tuple[list[str], list[str]]:
+    """Real title and abstract words from the seed dumps, so text has a realistic shape."""
+    lines = [
+        line.strip()
+        for path in sorted(SEEDS.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    titles = [line for line in lines if len(line) < 150]
+    abstracts = [line for line in lines if len(line) >= 400]
+    return " ".join(titles).split(), " ".join(abstracts).split()
+
+
+def _title(rng: random.Random, words: list[str], number: int) -> str:
+    return f"{' '.join(rng.choices(words, k=rng.randint(6, 14)))} {number}"
+
+
+def _abstract(rng: random.Random, words: list[str]) -> str:
+    return " ".join(rng.choices(words, k=rng.randint(150, 260)))
+
+
+def write_dumps(folder: Path, count: int, rng: random.Random) -> None:
+    title_words, abstract_words = _vocabulary()
+    for start in range(0, count, PER_DUMP):
+        lines = ["new", "Get trending papers in your email inbox!", "Subscribe", "Mar 12"]
+        for number in range(start, min(start + PER_DUMP, count)):
+            lines += [_title(rng, title_words, number), _abstract(rng, abstract_words)]
+        (folder / f"dump_{start // PER_DUMP:05d}.txt").write_text("\n\n".join(lines) + "\n")
+
+
+def _atom_entry(rng: random.Random, words: tuple[list[str], list[str]], number: int) -> str:
+    arxiv_id = f"{2501 + number // 99999}.{number % 99999:05d}"
+    authors = ", ".join(f"Author {rng.randint(1, 9999)}" for _ in range(rng.randint(1, 8)))
+    return f"""  <entry>
+    <id>oai:arXiv.org:{arxiv_id}v1</id>
+    <title>{escape(_title(rng, words[0], number))}</title>
+    <updated>2025-08-20T04:00:19.910019+00:00</updated>
+    <link href="https://arxiv.org/abs/{arxiv_id}" rel="alternate" type="text/html"/>
+    <summary>arXiv:{arxiv_id}v1 Announce Type: new
+Abstract: {escape(_abstract(rng, words[1]))}</summary>
+    <category term="cs.AI"/>
+    <category term="cs.LG"/>
+    <published>2025-08-20T00:00:00-04:00</published>
+    <arxiv:announce_type>new</arxiv:announce_type>
+    <dc:rights>http://creativecommons.org/licenses/by/4.0/</dc:rights>
+    <dc:creator>{escape(authors)}</dc:creator>
+  </entry>
+"""
+
+
+def write_feeds(folder: Path, count: int, rng: random.Random) -> None:
+    words = _vocabulary()
+    head = """<?xml version='1.0' encoding='UTF-8'?>
+<feed xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+      xmlns="http://www.w3.org/2005/Atom" xml:lang="en-us">
+  <id>http://rss.arxiv.org/atom/cs.AI</id>
+  <title>cs.AI updates on arXiv.org</title>
+  <updated>2025-08-20T04:00:19.866337+00:00</updated>
+"""
+    for start in range(0, count, PER_FEED):
+        entries = [_atom_entry(rng, words, n) for n in range(start, min(start + PER_FEED, count))]
+        text = head + "".join(entries) + "</feed>\n"
+        (folder / f"feed_{start // PER_FEED:05d}.xml").write_text(text, encoding="utf-8")
+
+
+# -- the measured phases, each run in a process of its own -------------------------------
+
+
+def phase_read(folder: Path) -> int:
+    return sum(len(path.read_bytes()) for path in sorted(folder.iterdir()))
+
+
+def phase_feedparser(folder: Path) -> int:
+    import feedparser
+
+    return sum(
+        len(feedparser.parse(path.read_bytes()).entries) for path in sorted(folder.iterdir())
+    )
+
+
+def phase_collect(folder: Path) -> int:
+    from digest.config import CollectSettings
+    from digest.pipeline import collect
+    from digest.sources import SourceSpec
+    from digest.store import Store
+
+    with tempfile.TemporaryDirectory() as scratch, Store(f"sqlite:///{scratch}/b.db") as store:
+        report = collect(
+            [SourceSpec(name=str(folder), location=str(folder))],
+            store,
+            settings=CollectSettings(),
+            now=datetime.now(UTC),
+        )
+        assert not report.failed, [s.errors for s in report.sources if s.errors]
+        assert store.paper_count() == report.new
+        return sum(source.papers for source in report.sources)
+
+
+PHASES = {"read": phase_read, "feedparser": phase_feedparser, "collect": phase_collect}
+
+
+def run_phase(name: str, folder: Path) -> dict[str, float]:
+    """Run one phase in a fresh interpreter; return its seconds, item count and peak RSS."""
+    output = subprocess.run(
+        [sys.executable, __file__, "--phase", name, str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, float] = json.loads(output)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--papers", type=int, default=200_000, help="dump + feed papers in all")
+    parser.add_argument("--keep", type=Path, help="write the synthetic files here and keep them")
+    parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
+    parser.add_argument("folder", nargs="?", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        started = time.perf_counter()
+        items = PHASES[args.phase](args.folder)
+        seconds = time.perf_counter() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"seconds": seconds, "items": items, "peak_mb": peak_mb}))
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        base = args.keep or Path(scratch)
+        dumps, feeds = base / "dumps", base / "feeds"
+        dumps.mkdir(parents=True, exist_ok=True)
+        feeds.mkdir(parents=True, exist_ok=True)
+        rng = random.Random(20261121)
+        write_dumps(dumps, args.papers // 2, rng)
+        write_feeds(feeds, args.papers - args.papers // 2, rng)
+        report(dumps, feeds)
+
+
+def report(dumps: Path, feeds: Path) -> None:
+    rows = [
+        ("read dumps", run_phase("read", dumps)),
+        ("collect dumps", run_phase("collect", dumps)),
+        ("read feeds", run_phase("read", feeds)),
+        ("feedparser.parse feeds", run_phase("feedparser", feeds)),
+        ("collect feeds", run_phase("collect", feeds)),
+    ]
+    print(f"{'phase':<24}{'seconds':>9}{'items':>10}{'items/s':>11}{'peak MB':>9}")
+    for name, row in rows:
+        rate = row["items"] / row["seconds"] if "read" not in name else float("nan")
+        print(
+            f"{name:<24}{row['seconds']:>9.2f}{row['items']:>10.0f}{rate:>11.0f}{row['peak_mb']:>9.0f}"
+        )
+    feedparser_seconds, collect_seconds = rows[3][1]["seconds"], rows[4][1]["seconds"]
+    overhead = collect_seconds / feedparser_seconds - 1
+    dump_rate = rows[1][1]["items"] / rows[1][1]["seconds"]
+    print(f"\ndumps: {dump_rate:,.0f} papers/s including database writes (aim: 50,000+)")
+    print(f"feeds: collecting adds {overhead:.0%} over feedparser's own parse (aim: < 50%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""The dump reader: plain-text copies of Hugging Face paper listings into entries.
+
+A dump is what selecting a listing page ("Get trending papers in your email
+inbox!") and pasting it gives: some header lines, then each paper as a title
+line followed by its abstract. Blank lines may separate everything or be
+missing altogether, and then the header is glued to the first title
+("SubscribeMST-compression: ...").
+
+Papers are found by their shape, not by the header: a title is a short single
+line, not punctuated like a sentence, directly followed by prose (a long line,
+or a short one that reads as a sentence). Lines after a title that read as prose
+or a note (a sentence, a URL) belong to its abstract. Short lines that neither
+start nor continue a paper are the header before the first paper and are
+skipped with a warning after it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import charset_normalizer
+
+from digest.errors import SourceError
+from digest.models import Entry, Paper, Parsed
+from digest.text import code_urls, fold_whitespace
+
+_FORMAT = "hf-listing-dump"
+_BOM = b"\xef\xbb\xbf"
+# The usual encoding of text that is not UTF-8, and the guess when there is none.
+_WESTERN = "cp1252"
+
+# Line shapes, from the line alone.
+_DATE_LINE = -1  # "Mar 12": never a title nor abstract text
+_SHORT = 0  # could be a title
+_NOTE = 1  # short text that is not a title: a fragment, a URL; may continue an abstract
+_SENTENCE = 2  # short prose: may begin an abstract
+_LONG = 3  # prose: no title is this long
+
+# The longest title line; anything longer is prose.
+_TITLE_MAX = 300
+# Words a short line needs to read as prose when it ends like a sentence.
+_SENTENCE_WORDS = 15
+# Lines this short are checked for being a listing date.
+_DATE_MAX = 24
+_QUOTE_MAX = 80
+# Closing marks to look past when checking how a line ends.
+_CLOSERS = "\"')]}\u201d\u2019"
+_NOTE_ENDINGS = (".", ":", ";", ",")
+_ASCII_CONTROL_SPACES = "\t\x0b\x0c\x1c\x1d\x1e\x1f"
+_ELLIPSES = ("...", "\u2026")
+_SENTENCE_ENDINGS = (".", "!", "?")
+
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+# "Mar 12", "March 12", "Mar 12, 2024", "12 March 2024", "2024-03-12".
+_DATE = re.compile(
+    rf"(?P<month>{_MONTH})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<year>\d{{4}}))?"
+    rf"|(?P<day2>\d{{1,2}})\s+(?P<month2>{_MONTH})\.?(?:,?\s+(?P<year2>\d{{4}}))?"
+    r"|(?P<iso_year>\d{4})-(?P<iso_month>\d{2})-(?P<iso_day>\d{2})",
+    re.IGNORECASE,
+)
+_DATE_IN_LINE = re.compile(rf"(?<![\w-])(?:{_DATE.pattern})(?![\w-])", re.IGNORECASE)
+
+# Page boilerplate glued onto the first title, with no space between: a known
+# header immediately followed by the start of a title ("SubscribeMST-compression:
+# ...", "Get trending papers in your email inbox!SubscribeX-Node: ..."). Word-like
+# headers only count before a capital or digit ("SubscribenetFound" too: a word
+# with a capital inside), so "Subscribers ..." and "Newton ..." stay whole.
+_GLUED_HEADER = re.compile(
+    r"(?:(?i:get trending papers in your email inbox)[^!\n]{0,40}!\s*"
+    r"|Subscribe(?=[A-Z0-9]|[a-z]+[A-Z0-9])"
+    r"|(?:new|byAK and the research community|Daily Papers|Trending Papers)(?=[A-Z0-9])"
+    r")+"
+)
+
+
+def parse_dump(data: bytes, *, today: date) -> Parsed:
+    """Read a text dump of a Hugging Face paper listing.
+
+    Each paper becomes an Entry at its 1-based position, listed on the date a
+    header line names ("Mar 12" means the latest Mar 12 on or before `today`).
+    Raises SourceError when the document holds no paper at all.
+    """
+    text, warnings = _decode(data)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+
+    stripped = [line.strip() for line in text.split("\n")]
+    lines = list(filter(None, stripped))
+    shapes = [_LONG if len(line) > _TITLE_MAX else _shape(line) for line in lines]
+    # Whitespace other than single spaces, for _fold: ASCII controls are looked for once.
+    controls = any(control in text for control in _ASCII_CONTROL_SPACES)
+
+    papers: list[Paper] = []
+    header: list[str] = []
+    # Skipped lines as (index in `lines`, papers read before it).
+    skipped: list[tuple[int, int]] = []
+    title: str | None = None
+    parts: list[str] = []
+
+    # Each line with its shape and the next line's (none after the last: it is no title).
+    following = [*shapes[1:], _DATE_LINE] if shapes else []
+    for index, (line, shape, after) in enumerate(zip(lines, shapes, following, strict=True)):
+        if shape == _SHORT and after >= _SENTENCE:
+            if title is not None:
+                papers.append(_paper(title, parts, controls))
+            title = line if papers else _strip_glued_header(line)
+            parts = []
+        elif title is not None and (
+            shape >= _NOTE or (shape == _SHORT and _continues(parts[-1], line))
+        ):
+            parts.append(line)
+        else:
+            if title is not None:
+                papers.append(_paper(title, parts, controls))
+                title = None
+            if papers or shape == _LONG:
+                skipped.append((index, len(papers)))
+            else:
+                header.append(line)
+    if title is not None:
+        papers.append(_paper(title, parts, controls))
+
+    if not papers:
+        raise SourceError("no papers found: expected title lines each followed by an abstract")
+
+    if skipped:
+        numbers = [number for number, line in enumerate(stripped, 1) if line]
+        warnings.extend(
+            _skip_warning(numbers[index], lines[index], shapes[index], before, len(papers))
+            for index, before in skipped
+        )
+    listed_on = _listing_date(header, today)
+    entries = tuple(
+        Entry(paper=paper, position=position, listed_on=listed_on)
+        for position, paper in enumerate(papers, 1)
+    )
+    return Parsed(kind="dump", format=_FORMAT, entries=entries, warnings=tuple(warnings))
+
+
+def _decode(data: bytes) -> tuple[str, list[str]]:
+    """The text of a dump and a warning when it was not UTF-8.
+
+    UTF-8 (a BOM is dropped) is the norm. Mostly-UTF-8 text with a few broken
+    bytes stays UTF-8 with those bytes replaced; anything else is what
+    charset_normalizer guesses, cp1252 when it has no guess.
+    """
+    data = data.removeprefix(_BOM)
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    # Non-ASCII characters that decoded well: a single-byte encoding rarely forms them.
+    decoded = len(text) - len(text.encode("ascii", errors="ignore")) - broken
+    if decoded > broken:
+        plural = "s" if broken > 1 else ""
+        return text, [f"not UTF-8; decoded as utf-8 with {broken} invalid byte{plural} replaced"]
+    encoding = _guess_encoding(data)
+    text = data.decode(encoding, errors="replace").removeprefix("\ufeff")
+    return text, [f"not UTF-8; decoded as {encoding}"]
+
+
+def _guess_encoding(data: bytes) -> str:
+    """charset_normalizer's guess, but cp1252 wherever that reads at least as well.
+
+    On mostly-English text charset_normalizer cannot tell the Latin code pages
+    apart and often names cp1250 or cp775, which garble accents and quotes;
+    cp1252 is what such files almost always are.
+    """
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        return _WESTERN
+    if best.encoding == _WESTERN:
+        return _WESTERN
+    western = charset_normalizer.from_bytes(data, cp_isolation=[_WESTERN]).best()
+    if western is not None and western.chaos <= best.chaos:
+        return _WESTERN
+    return str(best.encoding)
+
+
+def _shape(line: str) -> int:
+    """What a stripped, non-empty line can be, judged by its length and how it reads."""
+    if len(line) > _TITLE_MAX:
+        return _LONG
+    if "://" in line or "github.com" in line or "www." in line:
+        return _SENTENCE if line.count(" ") >= _SENTENCE_WORDS - 1 else _NOTE
+    end = line.rstrip(_CLOSERS)
+    if end.endswith(_NOTE_ENDINGS) and not end.endswith(_ELLIPSES):
+        return _SENTENCE if line.count(" ") >= _SENTENCE_WORDS - 1 else _NOTE
+    if len(line) <= _DATE_MAX and _DATE.fullmatch(line):
+        return _DATE_LINE
+    return _SHORT
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Whether a short line is the wrapped rest of an unfinished abstract line."""
+    return line[0].islower() and not previous.rstrip(_CLOSERS).endswith(_SENTENCE_ENDINGS)
+
+
+def _strip_glued_header(title: str) -> str:
+    """The first title without page boilerplate glued onto its front."""
+    glued = _GLUED_HEADER.match(title)
+    if glued is None or glued.end() == len(title):
+        return title
+    return title[glued.end() :].lstrip()
+
+
+def _paper(title: str, parts: list[str], controls: bool) -> Paper:
+    abstract = _fold(parts[0] if len(parts) == 1 else " ".join(parts), controls)
+    return Paper(title=_fold(title, controls), abstract=abstract, code_urls=code_urls(abstract))
+
+
+def _fold(text: str, controls: bool) -> str:
+    """fold_whitespace(text) for a stripped line, skipped when there is nothing to fold.
+
+    Every whitespace character but the space is unprintable, so a printable text
+    without double spaces is already folded; an ASCII text is printable when the
+    document holds no ASCII control spaces (`controls`), checked once.
+    """
+    printable = (not controls and text.isascii()) or text.isprintable()
+    return text if printable and "  " not in text else fold_whitespace(text)
+
+
+def _skip_warning(number: int, line: str, shape: int, before: int, total: int) -> str:
+    quoted = repr(line if len(line) <= _QUOTE_MAX else line[: _QUOTE_MAX - 3].rstrip() + "...")
+    if shape == _LONG:
+        return f"line {number}: skipped text with no title before it: {quoted}"
+    if before == total:
+        return f"line {number}: skipped {quoted} (no abstract follows)"
+    return f"line {number}: skipped stray line {quoted} between papers"
+
+
+def _listing_date(header: list[str], today: date) -> date | None:
+    """The last date a header line names, the year inferred from `today` when missing."""
+    for line in reversed(header):
+        for found in reversed(list(_DATE_IN_LINE.finditer(line))):
+            listed_on = _date(found, today)
+            if listed_on is not None:
+                return listed_on
+    return None
+
+
+def _date(found: re.Match[str], today: date) -> date | None:
+    if found.group("iso_year"):
+        year, month, day = (int(found.group(name)) for name in ("iso_year", "iso_month", "iso_day"))
+        return _valid_date(year, month, day)
+    month_name = found.group("month") or found.group("month2")
+    month = _MONTHS[month_name[:3].lower()]
+    day = int(found.group("day") or found.group("day2"))
+    year_text = found.group("year") or found.group("year2")
+    if year_text:
+        return _valid_date(int(year_text), month, day)
+    # No year: the latest such date on or before today (Feb 29 looks back to a leap year).
+    for year in range(today.year, today.year - 8, -1):
+        candidate = _valid_date(year, month, day)
+        if candidate is not None and candidate <= today:
+            return candidate
+    return None
+
+
+def _valid_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None

@@ -1,0 +1,231 @@
+"""Fetch one URL over HTTP: conditional, bounded, and failing with one readable line.
+
+The only module that imports httpx. A run over many URLs opens one client with
+`open_client` and passes it to every `fetch`, so connections are reused; a single
+`fetch` without a client opens and closes its own.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+from http import HTTPStatus
+
+import httpx
+
+from digest.errors import SourceError
+from digest.store import HttpValidators
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_REDIRECTS = 5
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, application/json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a server sent for a URL, or that it has not changed since `validators`."""
+
+    url: str
+    content: bytes | None
+    validators: HttpValidators
+
+    @property
+    def not_modified(self) -> bool:
+        return self.content is None
+
+
+def open_client(timeout: float, user_agent: str) -> httpx.Client:
+    """A client for many fetches: one connection pool, redirects followed, the given limits."""
+    _check_user_agent(user_agent)
+    try:
+        return httpx.Client(
+            timeout=timeout,
+            headers={"User-Agent": user_agent, "Accept": ACCEPT},
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+        )
+    except OSError as exc:  # the TLS context loads CA certificates from disk
+        raise SourceError(f"cannot set up the HTTP client: {_one_line(exc)}") from exc
+
+
+def fetch(
+    url: str,
+    validators: HttpValidators,
+    *,
+    timeout: float,
+    user_agent: str,
+    client: httpx.Client | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> Fetched:
+    """GET `url`, asking only for a newer version than `validators` describe.
+
+    Returns the body, or `content=None` on 304 Not Modified. Every failure is a
+    SourceError whose message names the cause but not the URL: the caller knows it.
+    """
+    _check_url(url)
+    _check_user_agent(user_agent)
+    headers = _request_headers(validators, user_agent)
+    try:
+        if client is not None:
+            return _get(client, url, headers, validators, timeout, max_bytes)
+        with open_client(timeout, user_agent) as own:
+            return _get(own, url, headers, validators, timeout, max_bytes)
+    except httpx.HTTPError as exc:
+        raise SourceError(_describe(exc, timeout)) from exc
+    except httpx.InvalidURL as exc:
+        raise SourceError(f"invalid URL: {_one_line(exc)}") from exc
+    except OSError as exc:
+        raise SourceError(f"network error: {_os_message(exc)}") from exc
+
+
+def _check_url(url: str) -> None:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise SourceError(f"not an http(s) URL: {_one_line(exc)}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise SourceError("not an http(s) URL")
+
+
+def _check_user_agent(user_agent: str) -> None:
+    if not _sendable(user_agent):
+        raise SourceError(f"the User-Agent {user_agent!r} is not printable ASCII")
+
+
+def _request_headers(validators: HttpValidators, user_agent: str) -> dict[str, str]:
+    headers = {"User-Agent": user_agent, "Accept": ACCEPT}
+    # A validator that cannot go back on the wire only costs a full download.
+    if validators.etag and _sendable(validators.etag):
+        headers["If-None-Match"] = validators.etag
+    if validators.last_modified and _sendable(validators.last_modified):
+        headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+def _sendable(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+def _get(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    validators: HttpValidators,
+    timeout: float,
+    max_bytes: int,
+) -> Fetched:
+    with client.stream(
+        "GET", url, headers=headers, timeout=timeout, follow_redirects=True
+    ) as response:
+        final_url = str(response.url)
+        if response.status_code == HTTPStatus.NOT_MODIFIED:
+            return Fetched(final_url, None, _kept_validators(response, headers, validators))
+        if not response.is_success:
+            raise SourceError(_status_message(response))
+        content = _read_body(response, max_bytes)
+        new = HttpValidators(
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )
+        return Fetched(final_url, content, new)
+
+
+def _kept_validators(
+    response: httpx.Response, headers: dict[str, str], old: HttpValidators
+) -> HttpValidators:
+    if "If-None-Match" not in headers and "If-Modified-Since" not in headers:
+        raise SourceError("HTTP 304 Not Modified to a request that was not conditional")
+    # A 304 may refresh the validators; what it leaves out stays as it was.
+    return HttpValidators(
+        etag=response.headers.get("ETag") or old.etag,
+        last_modified=response.headers.get("Last-Modified") or old.last_modified,
+    )
+
+
+def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise SourceError(_too_big(max_bytes))
+    # Counted after decoding, so a small gzip body cannot unpack past the limit.
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise SourceError(_too_big(max_bytes))
+    return bytes(body)
+
+
+def _too_big(max_bytes: int) -> str:
+    mib = 1024 * 1024
+    size = f"{max_bytes / mib:g} MB" if max_bytes >= mib else f"{max_bytes} bytes"
+    return f"response larger than {size}"
+
+
+def _status_message(response: httpx.Response) -> str:
+    code = response.status_code
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = _one_line(response.reason_phrase)
+    message = f"HTTP {code} {phrase}".rstrip()
+    retry_after = response.headers.get("Retry-After", "")
+    waits = code in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE)
+    if waits and retry_after.isdigit():
+        message += f", retry after {retry_after}s"
+    return message
+
+
+def _describe(exc: httpx.HTTPError, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out after {timeout:g}s"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "redirected to a non-http(s) URL"
+    if isinstance(exc, httpx.ConnectError):
+        return _connect_failure(exc)
+    if isinstance(exc, httpx.DecodingError):
+        return f"cannot decode the response body: {_one_line(exc)}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"protocol error: {_one_line(exc)}"
+    return f"network error: {_one_line(exc)}"
+
+
+def _connect_failure(exc: BaseException) -> str:
+    cause = _os_cause(exc)
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, socket.gaierror):
+        return f"cannot resolve the host name: {_os_message(cause)}"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"TLS certificate not accepted: {cause.verify_message}"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS handshake failed: {cause.reason or _one_line(cause)}"
+    return f"cannot connect: {_os_message(cause) if cause else _one_line(exc)}"
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The operating system error under httpx's and httpcore's wrappers, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _os_message(exc: OSError) -> str:
+    return exc.strerror or _one_line(exc)
+
+
+def _one_line(exc: BaseException | str) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, BaseException) and not text:
+        return type(exc).__name__
+    return text

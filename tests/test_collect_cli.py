@@ -1,0 +1,236 @@
+"""`digest collect` and `digest check` end to end: a real process, real files, a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.httpserver import FeedServer
+
+SEED_PAPERS = {
+    "000_ce849831d427977b.txt": 48,
+    "001_0d75d798bf0b3470.txt": 72,
+    "003_664192655427e7a2.txt": 129,
+}
+
+
+def digest(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "digest", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def collect_json(*args: str, cwd: Path) -> tuple[int, dict[str, Any], str]:
+    result = digest("collect", "--json", *args, cwd=cwd)
+    return result.returncode, json.loads(result.stdout), result.stderr
+
+
+def by_location(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {Path(source["location"]).name: source for source in report["sources"]}
+
+
+def test_collecting_the_seed_dumps_stores_every_paper(tmp_path: Path, shared: Path) -> None:
+    code, report, stderr = collect_json(str(shared / "seeds"), "--db", "d.db", cwd=tmp_path)
+    assert (code, stderr) == (0, "")
+    sources = by_location(report)
+    assert {name: source["papers"] for name, source in sources.items()} == SEED_PAPERS
+    assert {source["kind"] for source in sources.values()} == {"dump"}
+    assert report["new"] == report["total"] > 0
+    assert report["seen_before"] == 0
+    assert (tmp_path / "d.db").is_file()
+
+
+def test_collecting_the_same_sources_twice_adds_no_paper_twice(
+    tmp_path: Path, shared: Path
+) -> None:
+    _, first, _ = collect_json(str(shared / "seeds"), str(shared / "feeds"), cwd=tmp_path)
+    _, second, _ = collect_json(str(shared / "seeds"), str(shared / "feeds"), cwd=tmp_path)
+    assert second["new"] == 0
+    assert second["seen_before"] == second["total"] == first["total"]
+
+
+def test_every_recorded_feed_is_read_with_its_kind_detected_from_content(
+    tmp_path: Path, shared: Path
+) -> None:
+    code, report, _ = collect_json(str(shared / "feeds"), cwd=tmp_path)
+    assert code == 0, report
+    sources = by_location(report)
+    assert "SOURCES.md" not in sources
+    kinds = {name: source["kind"] for name, source in sources.items()}
+    assert kinds["hf_daily_papers_api_2026-06-12.json"] == "hf-api"
+    assert {kinds[name] for name in kinds if name.endswith(".xml")} == {"feed"}
+    assert sources["hf_daily_papers_api_2026-06-12.json"]["papers"] == 30
+    weekend = sources["arxiv_rss2_cs.CL_2026-08-01_weekend_empty.xml"]
+    assert (weekend["papers"], weekend["errors"]) == (0, [])
+    assert weekend["warnings"], "an empty feed is said so"
+    truncated = sources["arxiv_atom_cs.AI_2025-08-20.xml"]
+    assert truncated["papers"] == 86 and truncated["warnings"]
+
+
+def test_a_renamed_file_is_still_read_as_what_it_contains(tmp_path: Path, shared: Path) -> None:
+    disguised = tmp_path / "papers.txt"
+    disguised.write_bytes((shared / "feeds" / "hf_daily_papers_api_2026-06-12.json").read_bytes())
+    _, report, _ = collect_json(str(disguised), cwd=tmp_path)
+    assert (report["sources"][0]["kind"], report["sources"][0]["papers"]) == ("hf-api", 30)
+
+
+@pytest.fixture
+def bad_inputs(tmp_path: Path, shared: Path) -> Path:
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    (folder / "empty.xml").write_bytes(b"")
+    (folder / "junk.bin").write_bytes(bytes(range(256)) * 8)
+    (folder / "page.xml").write_bytes(b"<!DOCTYPE html><html><body><p>Sign in</p></body></html>")
+    (folder / "good.txt").write_bytes((shared / "seeds" / "003_664192655427e7a2.txt").read_bytes())
+    return folder
+
+
+def test_bad_inputs_fail_alone_with_one_line_each_and_exit_1(
+    tmp_path: Path, bad_inputs: Path
+) -> None:
+    result = digest("collect", str(bad_inputs), str(tmp_path / "missing.xml"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 4
+    assert any("empty.xml: empty document" in line for line in errors)
+    assert any("junk.bin: binary data" in line for line in errors)
+    assert any("page.xml: an HTML page" in line for line in errors)
+    assert any("missing.xml: no such file or directory" in line for line in errors)
+    assert "129 new" in result.stdout, "the good dump still went through"
+
+
+def test_the_json_report_has_the_documented_shape(tmp_path: Path, bad_inputs: Path) -> None:
+    code, report, _ = collect_json(str(bad_inputs), cwd=tmp_path)
+    assert code == 1
+    assert set(report) == {"sources", "new", "seen_before", "total"}
+    for source in report["sources"]:
+        assert {"source", "kind", "papers", "warnings", "errors"} <= set(source)
+    assert report["total"] == report["new"] + report["seen_before"] == 129
+
+
+@pytest.mark.network
+def test_urls_are_fetched_and_unchanged_feeds_are_not_read_again(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    url = feed_server.url("arxiv_api_query_cat_cs.LG_OR_cs.AI_2026-04-30.xml")
+    _, first, _ = collect_json(url, cwd=tmp_path)
+    assert (first["sources"][0]["papers"], first["new"]) == (20, 20)
+    code, second, _ = collect_json(url, cwd=tmp_path)
+    assert code == 0
+    assert second["sources"][0]["warnings"] == ["not modified since the last fetch"]
+    assert (
+        feed_server.requests_to("/arxiv_api_query_cat_cs.LG_OR_cs.AI_2026-04-30.xml")[-1].status
+        == 304
+    )
+
+
+@pytest.mark.network
+def test_http_failures_are_one_line_each_and_other_sources_go_through(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    good = feed_server.url("hf_daily_papers_api_2026-06-12.json")
+    result = digest(
+        "collect",
+        feed_server.url("status/404"),
+        feed_server.url("status/500"),
+        feed_server.url("html"),
+        good,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert [line.rsplit(": ", 1)[-1] for line in errors] == [
+        "HTTP 404 Not Found",
+        "HTTP 500 Internal Server Error",
+        "an HTML page, not a feed",
+    ]
+    assert "30 new" in result.stdout
+
+
+def write_config(folder: Path, text: str) -> Path:
+    path = folder / "digest.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_without_arguments_the_configured_sources_are_read_with_forced_kinds(
+    tmp_path: Path, shared: Path
+) -> None:
+    write_config(
+        tmp_path,
+        f"""
+[[sources]]
+name = "dumps"
+location = "{shared / "seeds"}/*.txt"
+[[sources]]
+name = "hf"
+location = "{shared / "feeds" / "hf_daily_papers_api_2026-06-12.json"}"
+kind = "hf-api"
+""",
+    )
+    code, report, _ = collect_json(cwd=tmp_path)
+    assert code == 0
+    assert [source["source"] for source in report["sources"]] == ["dumps"] * 3 + ["hf"]
+
+
+def test_a_forced_kind_that_does_not_fit_the_content_is_an_error(
+    tmp_path: Path, shared: Path
+) -> None:
+    seed = shared / "seeds" / "003_664192655427e7a2.txt"
+    write_config(tmp_path, f'[[sources]]\nname = "x"\nlocation = "{seed}"\nkind = "hf-api"\n')
+    code, report, _ = collect_json(cwd=tmp_path)
+    assert code == 1 and report["sources"][0]["errors"]
+
+
+def test_nothing_to_collect_says_how_to_fix_it(tmp_path: Path) -> None:
+    result = digest("collect", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: nothing to collect (give SOURCE arguments")
+
+
+def test_check_summarizes_the_config_without_secrets(tmp_path: Path) -> None:
+    write_config(
+        tmp_path,
+        '[smtp]\nhost = "mail.example.org"\nusername = "digest"\n'
+        '[[subscribers]]\nemail = "ada@example.org"\ninterests = ["graphs"]\n',
+    )
+    result = digest("check", cwd=tmp_path, env={"DIGEST_SMTP__PASSWORD": "hunter2"})
+    assert result.returncode == 0, result.stderr
+    assert "smtp: mail.example.org:587 (starttls, user digest, password set)" in result.stdout
+    assert "ada@example.org" in result.stdout
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_check_prints_each_config_error_on_one_line_and_exits_2(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "[digest]\nmax_papers = -1\nsend_at = 'noon'\n")
+    result = digest("check", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: digest.max_papers: Input should be greater than or equal to 1",
+        "error: digest.send_at: 'noon' is not a time of day like '07:00'",
+    ]
+
+
+def test_tracebacks_appear_only_with_verbose(tmp_path: Path) -> None:
+    quiet = digest("collect", "--db", str(tmp_path / "no" / "dir" / "x.db"), "x", cwd=tmp_path)
+    loud = digest("-v", "collect", "--db", str(tmp_path / "no" / "dir" / "x.db"), "x", cwd=tmp_path)
+    assert quiet.returncode == loud.returncode == 1
+    assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr
+    assert quiet.stderr.strip().startswith("error: sqlite:///")
