@@ -207,7 +207,10 @@ def _print_report(report: CollectReport) -> None:
             str(len(source.warnings)),
             "failed" if source.failed else "ok",
         )
-    Console(soft_wrap=True).print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=1000)  # a pipe or file gets whole paths, never "…"
+    console.print(table)
     for source in report.sources:
         for warning in source.warnings:
             click.echo(f"warning: {source.location}: {warning}", err=True)

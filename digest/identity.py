@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from digest.models import Paper
 
@@ -63,16 +64,22 @@ def normalize_doi(text: str) -> str | None:
 
 def normalize_title(title: str) -> str:
     """The comparable form of a title: Unicode, case, LaTeX, punctuation and spacing folded."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(char for char in text if not unicodedata.combining(char))
-    text = _LATEX_COMMAND.sub(" ", text.replace("$", " "))
+    text = title
+    if not text.isascii():  # most titles are ASCII: skip the per-character work for them
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(char for char in text if not unicodedata.combining(char))
+    if "\\" in text or "$" in text:
+        text = _LATEX_COMMAND.sub(" ", text.replace("$", " "))
     return " ".join(_NOT_WORD.sub(" ", text.casefold()).replace("_", " ").split())
 
 
 def title_key(title: str) -> str:
     """The identity key of a title: a short hash of its normalized form."""
-    digest = hashlib.blake2b(normalize_title(title).encode(), digest_size=8).hexdigest()
-    return f"title:{digest}"
+    return _title_key(normalize_title(title))
+
+
+def _title_key(normalized: str) -> str:
+    return f"title:{hashlib.blake2b(normalized.encode(), digest_size=8).hexdigest()}"
 
 
 def identity_keys(paper: Paper) -> tuple[str, ...]:
@@ -82,9 +89,18 @@ def identity_keys(paper: Paper) -> tuple[str, ...]:
         keys.append(f"arxiv:{paper.arxiv_id}")
     if paper.doi:
         keys.append(f"doi:{paper.doi}")
-    if normalize_title(paper.title):
-        keys.append(title_key(paper.title))
+    normalized = normalize_title(paper.title)
+    if normalized:
+        keys.append(_title_key(normalized))
     return tuple(keys)
+
+
+_KEY_RANK = {"arxiv": 0, "doi": 1, "title": 2}
+
+
+def strongest_key(keys: Iterable[str]) -> str:
+    """The key that names a paper best: an arXiv id, else a DOI, else the first title key."""
+    return min(keys, key=lambda key: _KEY_RANK[key.partition(":")[0]])
 
 
 def canonical_id(paper: Paper) -> str:
