@@ -182,11 +182,14 @@ def report(dumps: Path, feeds: Path) -> None:
         ("feedparser.parse feeds", run_phase("feedparser", feeds)),
         ("collect feeds", run_phase("collect", feeds)),
     ]
-    print(f"{'phase':<24}{'seconds':>9}{'items':>10}{'items/s':>11}{'peak MB':>9}")
+    print(f"{'phase':<24}{'seconds':>9}{'papers':>9}{'papers/s':>10}{'MB read':>9}{'peak MB':>9}")
     for name, row in rows:
-        rate = row["items"] / row["seconds"] if "read" not in name else float("nan")
+        reads_only = name.startswith("read")
+        papers = "" if reads_only else f"{row['items']:.0f}"
+        rate = "" if reads_only else f"{row['items'] / row['seconds']:.0f}"
+        size = f"{row['items'] / 1e6:.0f}" if reads_only else ""
         print(
-            f"{name:<24}{row['seconds']:>9.2f}{row['items']:>10.0f}{rate:>11.0f}{row['peak_mb']:>9.0f}"
+            f"{name:<24}{row['seconds']:>9.2f}{papers:>9}{rate:>10}{size:>9}{row['peak_mb']:>9.0f}"
         )
     feedparser_seconds, collect_seconds = rows[3][1]["seconds"], rows[4][1]["seconds"]
     overhead = collect_seconds / feedparser_seconds - 1

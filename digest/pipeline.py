@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,8 +81,12 @@ def collect(
         client = None
         if any(is_url(target.location) for target in targets):
             client = stack.enter_context(open_client(settings.timeout, settings.user_agent))
-        for target in targets:
-            report = _collect_one(target, store, settings, now, client, tally)
+
+        def read(target: _Target) -> _Read:
+            return _read_safely(target, store, settings, now, client)
+
+        for done in _read_ahead(read, targets):
+            report = _store_read(done, store, now, tally)
             reports.append(report)
             if on_source:
                 on_source(report)
@@ -89,30 +95,61 @@ def collect(
     )
 
 
-def _collect_one(
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What reading one target gave: a document, "not modified" (no document), or a failure."""
+
+    target: _Target
+    parsed: Parsed | None = None
+    validators: HttpValidators | None = None
+    failure: str | None = None
+
+
+def _read_ahead(read: Callable[[_Target], _Read], targets: Sequence[_Target]) -> Iterator[_Read]:
+    """`read` over the targets in order, reading the next one while the caller stores this one.
+
+    Parsing holds the interpreter while the database and the network mostly do not, so
+    one reader thread overlaps them; reading only one ahead bounds the memory held.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-read") as reader:
+        pending = deque(reader.submit(read, target) for target in targets[:2])
+        for target in targets[2:]:
+            yield pending.popleft().result()
+            pending.append(reader.submit(read, target))
+        while pending:
+            yield pending.popleft().result()
+
+
+def _read_safely(
     target: _Target,
     store: Store,
     settings: CollectSettings,
     now: datetime,
     client: httpx.Client | None,
-    tally: _Tally,
-) -> SourceReport:
+) -> _Read:
     try:
-        parsed, validators = _read(target, store, settings, now, client)
+        return _read(target, store, settings, now, client)
     except SourceError as error:
-        return _failed(target, str(error))
+        return _Read(target, failure=str(error))
     except Exception as error:  # a reader's bug must not take the other sources down
         log.debug("reading %s failed", target.location, exc_info=True)
-        return _failed(target, f"internal error while reading: {error!r}")
+        return _Read(target, failure=f"internal error while reading: {error!r}")
+
+
+def _store_read(done: _Read, store: Store, now: datetime, tally: _Tally) -> SourceReport:
+    """Store what one target gave and report on it."""
+    target, parsed = done.target, done.parsed
+    if done.failure is not None:
+        return _failed(target, done.failure)
     if parsed is None:
         return _report(target, papers=0, warnings=("not modified since the last fetch",))
     items = [(entry.paper, _sighting(target, entry, now)) for entry in parsed.entries]
     result = store.save(items, now=now)
     tally.new.update(result.new)
     tally.seen.update(result.seen_before)
-    if validators is not None:
+    if done.validators is not None:
         # Only once the papers are stored: a run that dies before this fetches again.
-        store.remember_http_validators(target.location, validators, now=now)
+        store.remember_http_validators(target.location, done.validators, now=now)
     return _report(
         target,
         kind=parsed.kind,
@@ -128,12 +165,12 @@ def _read(
     settings: CollectSettings,
     now: datetime,
     client: httpx.Client | None,
-) -> tuple[Parsed | None, HttpValidators | None]:
-    """The parsed document (None when the server says it has not changed) and, for a URL,
+) -> _Read:
+    """The parsed document (none when the server says it has not changed) and, for a URL,
     the validators to remember for the next conditional GET."""
     location, kind = target.location, target.spec.kind
     if not is_url(location):
-        return parse_document(_read_file(location), kind=kind, today=now.date()), None
+        return _Read(target, parse_document(_read_file(location), kind=kind, today=now.date()))
     fetched = fetch(
         location,
         store.http_validators(location),
@@ -142,8 +179,9 @@ def _read(
         client=client,
     )
     if fetched.content is None:
-        return None, None
-    return parse_document(fetched.content, kind=kind, today=now.date()), fetched.validators
+        return _Read(target)
+    parsed = parse_document(fetched.content, kind=kind, today=now.date())
+    return _Read(target, parsed, fetched.validators)
 
 
 def _read_file(location: str) -> bytes:

@@ -8,6 +8,7 @@ from a later feed); every identity key a paper was ever seen under maps to it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,9 @@ class HttpValidators:
     last_modified: str | None = None
 
 
+_READ_ONLY = "digest_read_only"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Autocommit at the driver level so that SQLAlchemy's BEGIN below is the only one.
     dbapi_connection.isolation_level = None
@@ -158,9 +162,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Connection) -> None:
-    # Take the write lock up front: two writers wait for each other instead of deadlocking.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Connection) -> None:
+    # Writers take the write lock up front, so two wait for each other instead of
+    # deadlocking; readers never wait for a writer (WAL lets them read alongside).
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _paper_row(paper: Paper, canonical: str) -> dict[str, Any]:
@@ -221,11 +229,15 @@ class Store:
             self.engine: Engine = create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-                event.listen(self.engine, "begin", _sqlite_begin_immediate)
+                event.listen(self.engine, "begin", _sqlite_begin)
             metadata.create_all(self.engine)
             self._check_schema_version()
         except SQLAlchemyError as error:
             raise StoreError(f"{url}: cannot open the database ({_reason(error)})") from None
+
+    def _reading(self) -> Connection:
+        """A connection for reads only: it never takes the write lock."""
+        return self.engine.connect().execution_options(**{_READ_ONLY: True})
 
     def close(self) -> None:
         self.engine.dispose()
@@ -295,11 +307,11 @@ class Store:
     def _attach_stored(self, conn: Connection, groups: list[_Group]) -> None:
         by_key = {key: group for group in groups for key in group.keys}
         found: dict[str, int] = {}
+        query = select(paper_keys.c.key, paper_keys.c.paper_id).where(
+            paper_keys.c.key.in_(bindparam("chunk", expanding=True))
+        )
         for chunk in _chunks(list(by_key), 5000):
-            query = select(paper_keys.c.key, paper_keys.c.paper_id).where(
-                paper_keys.c.key.in_(chunk)
-            )
-            found.update({row.key: row.paper_id for row in conn.execute(query)})
+            found.update({row.key: row.paper_id for row in conn.execute(query, {"chunk": chunk})})
         for group in groups:
             # Strongest key first: an arXiv id match beats a title match.
             group.paper_id = next((found[key] for key in group.keys if key in found), None)
@@ -322,11 +334,11 @@ class Store:
         # A plain executemany, then the ids by canonical id: RETURNING with ordered
         # results makes SQLAlchemy insert row by row on SQLite, ten times slower.
         _execute_many(conn, insert(papers), rows)
+        query = select(papers.c.canonical_id, papers.c.id).where(
+            papers.c.canonical_id.in_(bindparam("chunk", expanding=True))
+        )
         for chunk in _chunks(list(by_canonical), 5000):
-            query = select(papers.c.canonical_id, papers.c.id).where(
-                papers.c.canonical_id.in_(chunk)
-            )
-            for canonical, paper_id in conn.execute(query):
+            for canonical, paper_id in conn.execute(query, {"chunk": chunk}):
                 by_canonical[canonical].paper_id = paper_id
 
     def _update_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
@@ -341,6 +353,7 @@ class Store:
         _execute_many(conn, statement, changed)
 
     def _upsert_sightings(self, conn: Connection, groups: list[_Group]) -> None:
+        timestamps = functools.cache(_timestamp)  # a batch's sightings share one or two
         rows = [
             {
                 "paper_id": group.paper_id,
@@ -351,7 +364,7 @@ class Store:
                 "position": sighting.position,
                 "upvotes": sighting.upvotes,
                 "announce_type": sighting.announce_type,
-                "seen_at": _timestamp(sighting.seen_at),
+                "seen_at": timestamps(sighting.seen_at),
             }
             for group in groups
             for sighting in group.sightings
@@ -370,16 +383,16 @@ class Store:
     # -- reading -------------------------------------------------------------------------
 
     def paper_count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return conn.scalar(select(func.count()).select_from(papers)) or 0
 
     def sighting_count(self) -> int:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return conn.scalar(select(func.count()).select_from(sightings)) or 0
 
     def papers_by_canonical_id(self) -> dict[str, Paper]:
         """Every stored paper, keyed by canonical id (for inspection and tests)."""
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(papers).order_by(papers.c.canonical_id))
             return {row.canonical_id: _paper_from_row(row) for row in rows}
 
@@ -390,7 +403,7 @@ class Store:
             .where(papers.c.canonical_id == paper_canonical_id)
             .order_by(sightings.c.listing, sightings.c.location)
         )
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [
                 Sighting(
                     source=row.source,
@@ -407,7 +420,7 @@ class Store:
     # -- HTTP validators -----------------------------------------------------------------
 
     def http_validators(self, url: str) -> HttpValidators:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(http_cache).where(http_cache.c.url == url)).first()
         if row is None:
             return HttpValidators()
