@@ -9,20 +9,12 @@ from a later feed); every identity key a paper was ever seen under maps to it.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     bindparam,
     create_engine,
     event,
@@ -31,8 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,103 +31,18 @@ from digest.dedup import merge_papers
 from digest.errors import StoreError
 from digest.identity import canonical_id, identity_keys, strongest_key
 from digest.models import Paper, Sighting, StoreResult
-
-SCHEMA_VERSION = 1
-
-
-# Every value is stored as a type each DB-API driver takes as is (text, integers): lists as
-# JSON text, times as ISO-8601 UTC text (fixed width, so they sort as they compare). The bulk
-# writes can then hand rows straight to the driver, skipping per-row type processing.
-
-
-def _timestamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment} cannot be stored")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _optional_timestamp(moment: datetime | None) -> str | None:
-    return None if moment is None else _timestamp(moment)
-
-
-def _json_list(items: tuple[str, ...]) -> str:
-    # Dumps carry no authors or categories: skip the encoder for the common empty list.
-    return json.dumps(items, ensure_ascii=False) if items else "[]"
-
-
-def _read_timestamp(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _read_date(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
-
-
-metadata = MetaData()
-
-meta = Table(
-    "meta",
+from digest.schema import (
+    SCHEMA_VERSION,
+    http_cache,
+    meta,
     metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-papers = Table(
-    "papers",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("canonical_id", String(200), nullable=False, unique=True),
-    Column("title", Text, nullable=False),
-    Column("abstract", Text, nullable=False),
-    Column("authors", Text, nullable=False),
-    Column("arxiv_id", String(64)),
-    Column("arxiv_version", Integer),
-    Column("doi", String(200)),
-    Column("categories", Text, nullable=False),
-    Column("published", Text),
-    Column("url", Text),
-    Column("pdf_url", Text),
-    Column("code_urls", Text, nullable=False),
-    Column("first_seen", Text, nullable=False),
-    Column("updated_at", Text, nullable=False),
-)
-
-# Every identity key (arxiv:..., doi:..., title:...) a paper was ever seen under.
-paper_keys = Table(
-    "paper_keys",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("paper_id", ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
-    # Keyed by its primary key alone: one B-tree to write instead of a table and an index.
-    sqlite_with_rowid=False,
-)
-
-# One row per paper per listing: a listing is one location on one day (its own date if
-# it has one), so collecting the same listing again refreshes the row instead of adding one.
-sightings = Table(
-    "sightings",
-    metadata,
-    Column("paper_id", ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
-    Column("location", Text, primary_key=True),
-    Column("listing", String(10), primary_key=True),
-    Column("source", Text, nullable=False),
-    Column("listed_on", String(10)),
-    Column("position", Integer, nullable=False),
-    Column("upvotes", Integer),
-    Column("announce_type", String(32)),
-    Column("seen_at", Text, nullable=False),
-    # The primary key is the table's only index, and it leads with paper_id.
-    sqlite_with_rowid=False,
-)
-
-# HTTP validators for conditional GET, per URL.
-http_cache = Table(
-    "http_cache",
-    metadata,
-    Column("url", Text, primary_key=True),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("checked_at", Text, nullable=False),
+    paper_from_row,
+    paper_keys,
+    paper_row,
+    papers,
+    read_date,
+    sightings,
+    timestamp,
 )
 
 
@@ -169,39 +75,6 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _paper_row(paper: Paper, canonical: str) -> dict[str, Any]:
-    return {
-        "canonical_id": canonical,
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "authors": _json_list(paper.authors),
-        "arxiv_id": paper.arxiv_id,
-        "arxiv_version": paper.arxiv_version,
-        "doi": paper.doi,
-        "categories": _json_list(paper.categories),
-        "published": _optional_timestamp(paper.published),
-        "url": paper.url,
-        "pdf_url": paper.pdf_url,
-        "code_urls": _json_list(paper.code_urls),
-    }
-
-
-def _paper_from_row(row: Any) -> Paper:
-    return Paper(
-        title=row.title,
-        abstract=row.abstract,
-        authors=tuple(json.loads(row.authors)),
-        arxiv_id=row.arxiv_id,
-        arxiv_version=row.arxiv_version,
-        doi=row.doi,
-        categories=tuple(json.loads(row.categories)),
-        published=_read_timestamp(row.published),
-        url=row.url,
-        pdf_url=row.pdf_url,
-        code_urls=tuple(json.loads(row.code_urls)),
-    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -263,9 +136,9 @@ class Store:
     def _insert(self) -> Any:
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            return postgresql_insert
+            return postgresql.insert
         if dialect == "sqlite":
-            return sqlite_insert
+            return sqlite.insert
         raise StoreError(f"{self.url}: unsupported database {dialect!r} (use sqlite or postgresql)")
 
     # -- papers and sightings ------------------------------------------------------------
@@ -319,7 +192,7 @@ class Store:
         stored: dict[int, Paper] = {}
         for chunk in _chunks(ids, 5000):
             rows = conn.execute(select(papers).where(papers.c.id.in_(chunk)))
-            stored.update({row.id: _paper_from_row(row) for row in rows})
+            stored.update({row.id: paper_from_row(row) for row in rows})
         for group in groups:
             if group.paper_id is not None:
                 group.stored = stored[group.paper_id]
@@ -327,10 +200,10 @@ class Store:
     def _insert_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
         if not groups:
             return
-        stamp = _timestamp(now)
+        stamp = timestamp(now)
         stamps = {"first_seen": stamp, "updated_at": stamp}
         by_canonical = {strongest_key(group.keys): group for group in groups}
-        rows = [_paper_row(group.paper, key) | stamps for key, group in by_canonical.items()]
+        rows = [paper_row(group.paper, key) | stamps for key, group in by_canonical.items()]
         # A plain executemany, then the ids by canonical id: RETURNING with ordered
         # results makes SQLAlchemy insert row by row on SQLite, ten times slower.
         _execute_many(conn, insert(papers), rows)
@@ -347,13 +220,13 @@ class Store:
             assert group.stored is not None
             merged = merge_papers(group.stored, group.paper)
             if merged != group.stored:
-                row = _paper_row(merged, canonical_id(merged))
-                changed.append(row | {"updated_at": _timestamp(now), "row_id": group.paper_id})
+                row = paper_row(merged, canonical_id(merged))
+                changed.append(row | {"updated_at": timestamp(now), "row_id": group.paper_id})
         statement = update(papers).where(papers.c.id == bindparam("row_id"))
         _execute_many(conn, statement, changed)
 
     def _upsert_sightings(self, conn: Connection, groups: list[_Group]) -> None:
-        timestamps = functools.cache(_timestamp)  # a batch's sightings share one or two
+        timestamps = functools.cache(timestamp)  # a batch's sightings share one or two
         rows = [
             {
                 "paper_id": group.paper_id,
@@ -394,7 +267,7 @@ class Store:
         """Every stored paper, keyed by canonical id (for inspection and tests)."""
         with self._reading() as conn:
             rows = conn.execute(select(papers).order_by(papers.c.canonical_id))
-            return {row.canonical_id: _paper_from_row(row) for row in rows}
+            return {row.canonical_id: paper_from_row(row) for row in rows}
 
     def sightings_of(self, paper_canonical_id: str) -> list[Sighting]:
         query = (
@@ -409,7 +282,7 @@ class Store:
                     source=row.source,
                     location=row.location,
                     position=row.position,
-                    listed_on=_read_date(row.listed_on),
+                    listed_on=read_date(row.listed_on),
                     seen_at=datetime.fromisoformat(row.seen_at),
                     upvotes=row.upvotes,
                     announce_type=row.announce_type,
@@ -432,7 +305,7 @@ class Store:
         values = {
             "etag": validators.etag,
             "last_modified": validators.last_modified,
-            "checked_at": _timestamp(now),
+            "checked_at": timestamp(now),
         }
         statement = self._insert()(http_cache).values(url=url, **values)
         statement = statement.on_conflict_do_update(index_elements=["url"], set_=values)
@@ -445,7 +318,7 @@ def _execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any
 
     The statement is compiled once for the rows' keys; SQLAlchemy's per-row parameter
     processing, the larger part of a bulk write's cost, is skipped. Only safe because
-    every stored value is a type each driver takes as is (see _timestamp).
+    every stored value is a type each driver takes as is (see timestamp).
     """
     if not rows:
         return

@@ -1,0 +1,143 @@
+"""The database schema and how records become rows and back.
+
+Every value is stored as a type each DB-API driver takes as is (text, integers):
+lists as JSON text, times as ISO-8601 UTC text (fixed width, so they sort as they
+compare). Bulk writes can then hand rows straight to the driver, skipping
+SQLAlchemy's per-row type processing, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text
+
+from digest.models import Paper
+
+SCHEMA_VERSION = 1
+
+
+def timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment} cannot be stored")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _optionaltimestamp(moment: datetime | None) -> str | None:
+    return None if moment is None else timestamp(moment)
+
+
+def json_list(items: tuple[str, ...]) -> str:
+    # Dumps carry no authors or categories: skip the encoder for the common empty list.
+    return json.dumps(items, ensure_ascii=False) if items else "[]"
+
+
+def _readtimestamp(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def read_date(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("canonical_id", String(200), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("authors", Text, nullable=False),
+    Column("arxiv_id", String(64)),
+    Column("arxiv_version", Integer),
+    Column("doi", String(200)),
+    Column("categories", Text, nullable=False),
+    Column("published", Text),
+    Column("url", Text),
+    Column("pdf_url", Text),
+    Column("code_urls", Text, nullable=False),
+    Column("first_seen", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+# Every identity key (arxiv:..., doi:..., title:...) a paper was ever seen under.
+paper_keys = Table(
+    "paper_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("paper_id", ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    # Keyed by its primary key alone: one B-tree to write instead of a table and an index.
+    sqlite_with_rowid=False,
+)
+
+# One row per paper per listing: a listing is one location on one day (its own date if
+# it has one), so collecting the same listing again refreshes the row instead of adding one.
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("paper_id", ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("location", Text, primary_key=True),
+    Column("listing", String(10), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("listed_on", String(10)),
+    Column("position", Integer, nullable=False),
+    Column("upvotes", Integer),
+    Column("announce_type", String(32)),
+    Column("seen_at", Text, nullable=False),
+    # The primary key is the table's only index, and it leads with paper_id.
+    sqlite_with_rowid=False,
+)
+
+# HTTP validators for conditional GET, per URL.
+http_cache = Table(
+    "http_cache",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("checked_at", Text, nullable=False),
+)
+
+
+def paper_row(paper: Paper, canonical: str) -> dict[str, Any]:
+    return {
+        "canonical_id": canonical,
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": json_list(paper.authors),
+        "arxiv_id": paper.arxiv_id,
+        "arxiv_version": paper.arxiv_version,
+        "doi": paper.doi,
+        "categories": json_list(paper.categories),
+        "published": _optionaltimestamp(paper.published),
+        "url": paper.url,
+        "pdf_url": paper.pdf_url,
+        "code_urls": json_list(paper.code_urls),
+    }
+
+
+def paper_from_row(row: Any) -> Paper:
+    return Paper(
+        title=row.title,
+        abstract=row.abstract,
+        authors=tuple(json.loads(row.authors)),
+        arxiv_id=row.arxiv_id,
+        arxiv_version=row.arxiv_version,
+        doi=row.doi,
+        categories=tuple(json.loads(row.categories)),
+        published=_readtimestamp(row.published),
+        url=row.url,
+        pdf_url=row.pdf_url,
+        code_urls=tuple(json.loads(row.code_urls)),
+    )
