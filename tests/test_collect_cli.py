@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -234,3 +235,49 @@ def test_tracebacks_appear_only_with_verbose(tmp_path: Path) -> None:
     assert quiet.returncode == loud.returncode == 1
     assert "Traceback" not in quiet.stderr and "Traceback" in loud.stderr
     assert quiet.stderr.strip().startswith("error: sqlite:///")
+
+
+def run_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str]:
+    """Run `digest` with a pseudo-terminal as stdin, stdout and stderr; return all it wrote."""
+    controller, terminal = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digest", *args],
+        cwd=cwd,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment | {"TERM": "xterm", "COLUMNS": "120"},
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the process is done writing
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    return process.wait(timeout=60), output.decode("utf-8", errors="replace")
+
+
+def test_a_terminal_shows_a_progress_bar(tmp_path: Path, shared: Path) -> None:
+    code, output = run_on_a_terminal("collect", str(shared / "seeds"), cwd=tmp_path)
+    assert code == 0
+    assert "collecting" in output and "3/3" in output
+    assert "204 new" in output  # 249 listings of 204 distinct papers
+
+
+def test_json_on_a_terminal_shows_no_progress_bar(tmp_path: Path, shared: Path) -> None:
+    code, output = run_on_a_terminal("collect", "--json", str(shared / "seeds"), cwd=tmp_path)
+    assert code == 0
+    assert "3/3" not in output and "\x1b[" not in output
+    assert json.loads(output)["total"] == 204
+
+
+def test_output_to_a_pipe_shows_no_progress_bar(tmp_path: Path, shared: Path) -> None:
+    result = digest("collect", str(shared / "seeds"), cwd=tmp_path)
+    assert "3/3" not in result.stdout + result.stderr
+    assert "\x1b[" not in result.stdout + result.stderr
