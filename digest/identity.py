@@ -24,6 +24,11 @@ _PAGE_SEGMENT = re.compile(rf"/(?P<id>{_NEW_ID})(?:v(?P<version>\d+))?/?(?:[?#].
 
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?|\\.")
 _NOT_WORD = re.compile(r"[^\w]+")
+# ASCII letters lower-cased and digits kept; every other byte becomes a space.
+_ASCII_FOLD = bytes(
+    byte + 32 if 65 <= byte <= 90 else byte if 97 <= byte <= 122 or 48 <= byte <= 57 else 32
+    for byte in range(256)
+)
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
 
 
@@ -65,11 +70,13 @@ def normalize_doi(text: str) -> str | None:
 def normalize_title(title: str) -> str:
     """The comparable form of a title: Unicode, case, LaTeX, punctuation and spacing folded."""
     text = title
-    if not text.isascii():  # most titles are ASCII: skip the per-character work for them
+    if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         text = "".join(char for char in text if not unicodedata.combining(char))
     if "\\" in text or "$" in text:
         text = _LATEX_COMMAND.sub(" ", text.replace("$", " "))
+    if text.isascii():  # most titles: a byte table folds them far faster than a regex
+        return " ".join(text.encode().translate(_ASCII_FOLD).decode().split())
     return " ".join(_NOT_WORD.sub(" ", text.casefold()).replace("_", " ").split())
 
 

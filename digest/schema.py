@@ -55,7 +55,9 @@ papers = Table(
     "papers",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("canonical_id", String(200), nullable=False, unique=True),
+    # Always one of the paper's identity keys, so paper_keys finds a paper by it: no
+    # index here, as one on a random key costs dearly to write at scale.
+    Column("canonical_id", String(200), nullable=False),
     Column("title", Text, nullable=False),
     Column("abstract", Text, nullable=False),
     Column("authors", Text, nullable=False),

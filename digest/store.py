@@ -9,6 +9,7 @@ from a later feed); every identity key a paper was ever seen under maps to it.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -200,19 +201,26 @@ class Store:
     def _insert_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
         if not groups:
             return
+        first_id = self._reserve_paper_ids(conn, len(groups))
         stamp = timestamp(now)
-        stamps = {"first_seen": stamp, "updated_at": stamp}
-        by_canonical = {strongest_key(group.keys): group for group in groups}
-        rows = [paper_row(group.paper, key) | stamps for key, group in by_canonical.items()]
-        # A plain executemany, then the ids by canonical id: RETURNING with ordered
-        # results makes SQLAlchemy insert row by row on SQLite, ten times slower.
+        rows = []
+        for offset, group in enumerate(groups):
+            group.paper_id = first_id + offset
+            row = paper_row(group.paper, strongest_key(group.keys))
+            rows.append(row | {"id": group.paper_id, "first_seen": stamp, "updated_at": stamp})
         _execute_many(conn, insert(papers), rows)
-        query = select(papers.c.canonical_id, papers.c.id).where(
-            papers.c.canonical_id.in_(bindparam("chunk", expanding=True))
-        )
-        for chunk in _chunks(list(by_canonical), 5000):
-            for canonical, paper_id in conn.execute(query, {"chunk": chunk}):
-                by_canonical[canonical].paper_id = paper_id
+
+    def _reserve_paper_ids(self, conn: Connection, count: int) -> int:
+        """The first of `count` free paper ids, held until the transaction ends.
+
+        Ids are handed out here rather than read back after the insert: RETURNING
+        in order makes SQLAlchemy insert row by row on SQLite, and reading them back
+        by canonical id would need an index on a random key, slow to write at scale.
+        SQLite's write transactions hold the database lock already (BEGIN IMMEDIATE).
+        """
+        if self.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("LOCK TABLE papers IN SHARE ROW EXCLUSIVE MODE")
+        return (conn.scalar(select(func.max(papers.c.id))) or 0) + 1
 
     def _update_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
         changed = []
@@ -269,11 +277,12 @@ class Store:
             rows = conn.execute(select(papers).order_by(papers.c.canonical_id))
             return {row.canonical_id: paper_from_row(row) for row in rows}
 
-    def sightings_of(self, paper_canonical_id: str) -> list[Sighting]:
+    def sightings_of(self, key: str) -> list[Sighting]:
+        """Every sighting of the paper known by `key`: its canonical id or any identity key."""
         query = (
             select(sightings)
-            .join(papers, papers.c.id == sightings.c.paper_id)
-            .where(papers.c.canonical_id == paper_canonical_id)
+            .join(paper_keys, paper_keys.c.paper_id == sightings.c.paper_id)
+            .where(paper_keys.c.key == key)
             .order_by(sightings.c.listing, sightings.c.location)
         )
         with self._reading() as conn:
@@ -324,8 +333,8 @@ def _execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any
         return
     compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
     if compiled.positional:
-        names = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(row[name] for name in names) for row in rows])
+        values = operator.itemgetter(*compiled.positiontup)
+        conn.exec_driver_sql(compiled.string, [values(row) for row in rows])
     else:
         conn.exec_driver_sql(compiled.string, list(rows))
 
