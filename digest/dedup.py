@@ -26,15 +26,21 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     return min(a, b)
 
 
+def _title_authority(paper: Paper) -> tuple[bool, int]:
+    return paper.arxiv_id is not None, paper.arxiv_version or 0
+
+
 def merge_papers(kept: Paper, other: Paper) -> Paper:
     """One record from two records of the same paper, keeping the richest of each field.
 
-    `kept` wins ties. A title from a record that knows the arXiv id beats one
-    from a record that does not (listings retype titles; arXiv is the origin).
+    The title comes from the record closest to arXiv, the origin of the paper: one that
+    knows the arXiv id beats one that does not, a later version beats an earlier one,
+    and `kept` wins ties (listings and aggregators retype titles). Text fields keep the
+    longest, lists the longest or their union, dates the earliest.
     """
     title = kept.title
-    if (other.arxiv_id and not kept.arxiv_id) or not title:
-        title = other.title or title
+    if not title or (other.title and _title_authority(other) > _title_authority(kept)):
+        title = other.title
     return replace(
         kept,
         title=title,

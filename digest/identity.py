@@ -81,12 +81,18 @@ def normalize_title(title: str) -> str:
 
 
 def title_key(title: str) -> str:
-    """The identity key of a title: a short hash of its normalized form."""
+    """The identity key of a title: a short hash of its normalized form without spaces.
+
+    Without spaces, so that the same title hyphenated or spaced another way is one key:
+    "Pre-training" and "Pretraining", "Graph-LSTMs" and "Graph LSTMs". Every word and
+    its order still count, so two papers sharing a long prefix keep two keys.
+    """
     return _title_key(normalize_title(title))
 
 
 def _title_key(normalized: str) -> str:
-    return f"title:{hashlib.blake2b(normalized.encode(), digest_size=8).hexdigest()}"
+    compact = normalized.replace(" ", "")
+    return f"title:{hashlib.blake2b(compact.encode(), digest_size=8).hexdigest()}"
 
 
 def identity_keys(paper: Paper) -> tuple[str, ...]:

@@ -204,11 +204,19 @@ def _shape(line: str) -> int:
     if "://" in line or "github.com" in line or "www." in line:
         return _SENTENCE if line.count(" ") >= _SENTENCE_WORDS - 1 else _NOTE
     end = line.rstrip(_CLOSERS)
-    if end.endswith(_NOTE_ENDINGS) and not end.endswith(_ELLIPSES):
+    if end.endswith(_NOTE_ENDINGS) and not end.endswith(_ELLIPSES) and not _title_case(line):
         return _SENTENCE if line.count(" ") >= _SENTENCE_WORDS - 1 else _NOTE
     if len(line) <= _DATE_MAX and _DATE.fullmatch(line):
         return _DATE_LINE
     return _SHORT
+
+
+def _title_case(line: str) -> bool:
+    """Whether most longer words are capitalized, as in a title and rarely in a sentence:
+    "Rewrite the Stars." is a title with a stray period, "We propose X." is not."""
+    words = [word for word in line.split() if len(word) > 3]
+    capitalized = sum(1 for word in words if word[0].isupper() or word[0].isdigit())
+    return len(words) >= 2 and capitalized * 4 >= len(words) * 3
 
 
 def _continues(previous: str, line: str) -> bool:
