@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,8 @@ from rich.table import Table
 from digest import __version__, pipeline
 from digest.config import DEFAULT_CONFIG, Settings, load_config
 from digest.errors import ConfigError, DigestError
-from digest.models import CollectReport, SourceReport
+from digest.models import CollectReport, Profile, ScoredPaper, SourceReport
+from digest.profiles import edition_date, find_subscriber, make_profile
 from digest.sources import SourceSpec
 from digest.store import Store
 
@@ -144,6 +145,104 @@ def collect(
     sys.exit(1 if report.failed else 0)
 
 
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--subscriber", "email", help="Rank for this configured subscriber.")
+@click.option(
+    "--interests", help='Rank for these phrases: "graph neural networks, link prediction".'
+)
+@click.option(
+    "--date",
+    "edition",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Edition date (default: today in the subscriber's time zone).",
+)
+@click.option("--limit", type=click.IntRange(1, 100), help="At most this many papers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the picks as one JSON object.")
+@_common_options
+@_fail_cleanly
+def rank(
+    sources: tuple[str, ...],
+    email: str | None,
+    interests: str | None,
+    edition: datetime | None,
+    limit: int | None,
+    as_json: bool,
+    config_path: Path | None,
+    db_path: Path | None,
+) -> None:
+    """Show the papers of the day in the order we would send them, with reasons.
+
+    Without SOURCE, ranks the stored candidates of the edition date; with SOURCE, collects
+    them in memory first (no database, no config needed). Exits 1 when some source failed.
+    """
+    if (email is None) == (interests is None):
+        raise click.UsageError("give exactly one of --subscriber EMAIL or --interests TEXT")
+    settings = load_config(config_path, db_path=db_path)
+    now = datetime.now(UTC)
+    subscriber = find_subscriber(settings, email) if email is not None else None
+    timezone = (subscriber.timezone if subscriber else None) or settings.digest.timezone
+    day = edition.date() if edition else edition_date(now, timezone)
+    failed = False
+    if sources:
+        profile = make_profile(settings, subscriber, interests, frozenset(), limit=limit)
+        specs = [SourceSpec(name=source, location=source) for source in sources]
+        report, picks = pipeline.collect_and_rank(
+            specs, profile, settings=settings.collect, now=now, edition=day
+        )
+        _print_problems(report)
+        failed = report.failed
+    else:
+        with Store(settings.state.url) as store:
+            delivered = store.delivered_ids(email) if email is not None else frozenset()
+            profile = make_profile(settings, subscriber, interests, delivered, limit=limit)
+            picks = pipeline.rank_stored(
+                store, profile, edition=day, days=settings.digest.candidate_days
+            )
+    if as_json:
+        click.echo(json.dumps(_picks_json(profile, day, picks), indent=2, ensure_ascii=False))
+    else:
+        _print_picks(profile, day, picks)
+    sys.exit(1 if failed else 0)
+
+
+def _paper_url(pick: ScoredPaper) -> str | None:
+    paper = pick.candidate.paper
+    if paper.arxiv_id:
+        return f"https://arxiv.org/abs/{paper.arxiv_id}"
+    return paper.url
+
+
+def _picks_json(profile: Profile, day: date, picks: tuple[ScoredPaper, ...]) -> dict[str, Any]:
+    return {
+        "subscriber": profile.name,
+        "date": day.isoformat(),
+        "papers": [
+            {
+                "id": pick.candidate.id,
+                "title": pick.candidate.paper.title,
+                "score": pick.score,
+                "reasons": list(pick.reasons),
+                "url": _paper_url(pick),
+            }
+            for pick in picks
+        ],
+    }
+
+
+def _print_picks(profile: Profile, day: date, picks: tuple[ScoredPaper, ...]) -> None:
+    click.echo(f"{profile.name}, edition of {day.isoformat()}: {len(picks)} papers")
+    table = Table(box=None, pad_edge=False, show_header=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("paper")
+    table.add_column("why")
+    for number, pick in enumerate(picks, 1):
+        title = f"{pick.candidate.paper.title}\n[dim]{_paper_url(pick) or pick.candidate.id}[/dim]"
+        table.add_row(str(number), f"{pick.score:.3f}", title, "; ".join(pick.reasons))
+    _console().print(table)
+
+
 class _ProgressBar:
     """A progress bar on stderr when it is a terminal; silent otherwise."""
 
@@ -189,6 +288,22 @@ def _report_json(report: CollectReport) -> dict[str, Any]:
     }
 
 
+def _console() -> Console:
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=1000)  # a pipe or file gets whole lines, never "…"
+    return console
+
+
+def _print_problems(report: CollectReport) -> None:
+    """Every warning and error of a collection, one line each on stderr."""
+    for source in report.sources:
+        for warning in source.warnings:
+            click.echo(f"warning: {source.location}: {warning}", err=True)
+        for error in source.errors:
+            click.echo(f"error: {source.location}: {error}", err=True)
+
+
 def _print_report(report: CollectReport) -> None:
     table = Table(box=None, pad_edge=False)
     for header, justify in (
@@ -207,13 +322,6 @@ def _print_report(report: CollectReport) -> None:
             str(len(source.warnings)),
             "failed" if source.failed else "ok",
         )
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=1000)  # a pipe or file gets whole paths, never "…"
-    console.print(table)
-    for source in report.sources:
-        for warning in source.warnings:
-            click.echo(f"warning: {source.location}: {warning}", err=True)
-        for error in source.errors:
-            click.echo(f"error: {source.location}: {error}", err=True)
+    _console().print(table)
+    _print_problems(report)
     click.echo(f"{report.new} new, {report.seen_before} seen before, {report.total} papers in all")

@@ -62,6 +62,7 @@ class DigestSettings(_Section):
     max_papers: int = Field(10, ge=1, le=100)
     send_at: str = "07:00"
     timezone: str = "UTC"
+    candidate_days: int = Field(2, ge=1, le=60)
     subscribers_file: Path | None = None
 
     _timezone = field_validator("timezone")(_check_timezone)
@@ -106,7 +107,13 @@ class SubscriberSettings(_Section):
     email: EmailStr
     name: str | None = None
     interests: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
     max_papers: int | None = Field(None, ge=1, le=100)
+    min_score: float = Field(0.0, ge=0)
+    send_empty: bool = False
     send_at: str | None = None
     timezone: str | None = None
 

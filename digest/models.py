@@ -102,3 +102,44 @@ class CollectReport:
     @property
     def failed(self) -> bool:
         return any(source.failed for source in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored paper up for an edition, with the signals its sightings add up to."""
+
+    id: str
+    paper: Paper
+    sources: int
+    listings: int
+    best_position: int | None
+    upvotes: int | None
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What one subscriber wants, as ranking needs it.
+
+    No interests means "everything trending": rank on trending and freshness alone.
+    `delivered` holds the canonical ids this subscriber already received.
+    """
+
+    name: str
+    interests: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    max_papers: int = 10
+    min_score: float = 0.0
+    delivered: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPaper:
+    """One pick for one subscriber: the paper, its score, and why it was picked."""
+
+    candidate: Candidate
+    score: float
+    reasons: tuple[str, ...]

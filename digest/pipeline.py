@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,16 @@ from digest.collect import parse_document
 from digest.collect.fetch import fetch, open_client
 from digest.config import CollectSettings
 from digest.errors import SourceError
-from digest.models import CollectReport, Entry, Parsed, Sighting, SourceReport
+from digest.models import (
+    CollectReport,
+    Entry,
+    Parsed,
+    Profile,
+    ScoredPaper,
+    Sighting,
+    SourceReport,
+)
+from digest.rank import build_pool, rank
 from digest.sources import SourceSpec, expand, is_url
 from digest.store import HttpValidators, Store
 
@@ -93,6 +103,31 @@ def collect(
     return CollectReport(
         sources=tuple(reports), new=len(tally.new), seen_before=len(tally.seen - tally.new)
     )
+
+
+def rank_stored(
+    store: Store, profile: Profile, *, edition: date, days: int | None
+) -> tuple[ScoredPaper, ...]:
+    """One profile's picks among the stored candidates of an edition."""
+    pool = build_pool(store.candidates(until=edition, days=days), today=edition)
+    return rank(pool, profile)
+
+
+def collect_and_rank(
+    specs: Sequence[SourceSpec],
+    profile: Profile,
+    *,
+    settings: CollectSettings,
+    now: datetime,
+    edition: date,
+) -> tuple[CollectReport, tuple[ScoredPaper, ...]]:
+    """Collect the sources into a throwaway database and rank all they hold: no state kept."""
+    with (
+        tempfile.TemporaryDirectory(prefix="digest-") as scratch,
+        Store(f"sqlite:///{Path(scratch) / 'digest.db'}") as store,
+    ):
+        report = collect(specs, store, settings=settings, now=now)
+        return report, rank_stored(store, profile, edition=edition, days=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,17 @@ sightings = Table(
     sqlite_with_rowid=False,
 )
 
+# The papers each subscriber has received, so that ranking never picks them again.
+delivered_papers = Table(
+    "delivered_papers",
+    metadata,
+    Column("subscriber", String(320), primary_key=True),
+    Column("paper_id", ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("edition", String(10), nullable=False),
+    Column("delivered_at", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # HTTP validators for conditional GET, per URL.
 http_cache = Table(
     "http_cache",

@@ -12,7 +12,7 @@ import functools
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -31,9 +31,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from digest.dedup import merge_papers
 from digest.errors import StoreError
 from digest.identity import canonical_id, identity_keys, strongest_key
-from digest.models import Paper, Sighting, StoreResult
+from digest.models import Candidate, Paper, Sighting, StoreResult
 from digest.schema import (
     SCHEMA_VERSION,
+    delivered_papers,
     http_cache,
     meta,
     metadata,
@@ -298,6 +299,79 @@ class Store:
                 )
                 for row in conn.execute(query)
             ]
+
+    # -- editions ------------------------------------------------------------------------
+
+    def candidates(self, *, until: date, days: int | None) -> list[Candidate]:
+        """The papers up for the edition of `until`, with their trending signals.
+
+        A candidate was listed within the `days` days ending on `until` (every stored
+        paper when `days` is None); its signals count its sightings up to `until`.
+        """
+        last = until.isoformat()
+        stats = (
+            select(
+                sightings.c.paper_id,
+                func.count(sightings.c.source.distinct()).label("sources"),
+                func.count().label("listings"),
+                func.min(sightings.c.position).label("best_position"),
+                func.max(sightings.c.upvotes).label("upvotes"),
+                func.min(sightings.c.listing).label("first_listing"),
+            )
+            .where(sightings.c.listing <= last)
+            .group_by(sightings.c.paper_id)
+        )
+        if days is not None:
+            first = (until - timedelta(days=days - 1)).isoformat()
+            stats = stats.having(func.max(sightings.c.listing) >= first)
+        signals = stats.subquery()
+        query = (
+            select(papers, signals)
+            .join(signals, signals.c.paper_id == papers.c.id)
+            .order_by(papers.c.canonical_id)
+        )
+        with self._reading() as conn:
+            return [
+                Candidate(
+                    id=row.canonical_id,
+                    paper=paper_from_row(row),
+                    sources=row.sources,
+                    listings=row.listings,
+                    best_position=row.best_position,
+                    upvotes=row.upvotes,
+                    first_seen=datetime.combine(date.fromisoformat(row.first_listing), time(), UTC),
+                )
+                for row in conn.execute(query)
+            ]
+
+    def delivered_ids(self, subscriber: str) -> frozenset[str]:
+        """The canonical ids of every paper `subscriber` has received."""
+        query = (
+            select(papers.c.canonical_id)
+            .join(delivered_papers, delivered_papers.c.paper_id == papers.c.id)
+            .where(delivered_papers.c.subscriber == subscriber.lower())
+        )
+        with self._reading() as conn:
+            return frozenset(conn.scalars(query))
+
+    def record_delivery(
+        self, subscriber: str, edition: date, canonical_ids: Sequence[str], *, now: datetime
+    ) -> None:
+        """Remember that `subscriber` received these papers in the edition of `edition`."""
+        ids = select(paper_keys.c.paper_id).where(
+            paper_keys.c.key.in_(bindparam("keys", expanding=True))
+        )
+        with self.engine.begin() as conn:
+            rows = [
+                {
+                    "subscriber": subscriber.lower(),
+                    "paper_id": paper_id,
+                    "edition": edition.isoformat(),
+                    "delivered_at": timestamp(now),
+                }
+                for paper_id in conn.scalars(ids, {"keys": list(canonical_ids)})
+            ]
+            _execute_many(conn, self._insert()(delivered_papers).on_conflict_do_nothing(), rows)
 
     # -- HTTP validators -----------------------------------------------------------------
 

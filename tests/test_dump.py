@@ -398,3 +398,13 @@ def test_a_large_dump_without_blank_lines_keeps_every_paper() -> None:
     assert len(parsed.entries) == papers
     assert parsed.entries[-1].position == papers
     assert parsed.entries[-1].paper.code_urls == (f"https://github.com/o/r{papers - 1}",)
+
+
+def test_a_title_case_title_ending_in_a_period_is_still_a_title() -> None:
+    parsed = parse(
+        dump("Rewrite the Stars.", abstract("stars"), "In Praise of Idleness", abstract("idle"))
+    )
+    assert [entry.paper.title for entry in parsed.entries] == [
+        "Rewrite the Stars.",
+        "In Praise of Idleness",
+    ]

@@ -131,3 +131,43 @@ def test_http_validators_are_remembered_per_url(store: Store) -> None:
 def test_a_database_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"cannot open the database \(unable to open"):
         Store(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}")
+
+
+def listed(location: str, day: date, position: int = 1, **fields: object) -> Sighting:
+    return seen(location, position, listed_on=day, **fields)
+
+
+def test_candidates_are_papers_listed_within_the_window_with_their_signals(store: Store) -> None:
+    old = Paper(title="Old news")
+    store.save([(old, listed("a.txt", date(2026, 11, 10)))], now=NOW)
+    store.save(
+        [
+            (FROM_ARXIV, listed("a.txt", date(2026, 11, 19), position=5)),
+            (FROM_ARXIV, listed("b.xml", date(2026, 11, 20), position=2, upvotes=7)),
+            (FROM_ARXIV, listed("b.xml", date(2026, 11, 22), position=1, upvotes=99)),
+        ],
+        now=NOW,
+    )
+    [candidate] = store.candidates(until=date(2026, 11, 21), days=2)
+    assert candidate.id == "arxiv:2403.19967"
+    assert candidate.paper.authors == FROM_ARXIV.authors
+    # Signals count sightings up to the edition date only: not the listing of the 22nd.
+    assert (candidate.sources, candidate.listings) == (2, 2)
+    assert (candidate.best_position, candidate.upvotes) == (2, 7)
+    assert candidate.first_seen == datetime(2026, 11, 19, tzinfo=UTC)
+
+
+def test_without_a_window_every_stored_paper_is_a_candidate(store: Store) -> None:
+    store.save([(Paper(title="Old news"), listed("a.txt", date(2026, 1, 1)))], now=NOW)
+    store.save([(FROM_ARXIV, listed("b.xml", date(2026, 11, 21)))], now=NOW)
+    ids = [candidate.id for candidate in store.candidates(until=date(2026, 11, 21), days=None)]
+    assert ids == sorted(ids) and len(ids) == 2
+
+
+def test_delivered_papers_are_remembered_per_subscriber(store: Store) -> None:
+    store.save([(FROM_ARXIV, seen("b.xml")), (DUMPED, seen("a.txt"))], now=NOW)
+    assert store.delivered_ids("ada@example.org") == frozenset()
+    store.record_delivery("Ada@Example.org", date(2026, 11, 21), ["arxiv:2403.19967"], now=NOW)
+    store.record_delivery("ada@example.org", date(2026, 11, 22), ["arxiv:2403.19967"], now=NOW)
+    assert store.delivered_ids("ada@example.org") == {"arxiv:2403.19967"}
+    assert store.delivered_ids("bob@example.org") == frozenset()

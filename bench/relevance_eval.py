@@ -1,0 +1,269 @@
+"""Ranking quality on the seed papers, against hand-made relevance judgments.
+
+Run by hand:  .venv/bin/python bench/relevance_eval.py [--json] [--baseline-only]
+
+The pool is every distinct paper of the seed dumps (../shared/seeds/*.txt), one
+per canonical id. tests/data/relevance/judgments.json grades each of them for
+each profile: 0 not relevant, 1 partly, 2 clearly (README.md beside it has the
+rules). Two rankers are scored for each profile:
+
+  bm25  rank_bm25.BM25Okapi over the lower-cased \\w+ tokens of title + abstract,
+        queried with the profile's interests joined by spaces
+  ours  digest.rank.build_pool + digest.rank.rank, every paper seen at one fixed
+        time so freshness is neutral
+
+Metrics, at k = 10: precision@k (a grade of 1 or more is relevant; fewer than k
+picks count the missing ones as misses) and nDCG@k (gains are the grades, log2
+discount, ideal from the judgments). --json prints the numbers as JSON instead of
+the table; --baseline-only skips our ranker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from digest.collect.dump import parse_dump
+from digest.identity import canonical_id
+from digest.models import Paper
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+JUDGMENTS = ROOT / "tests" / "data" / "relevance" / "judgments.json"
+TODAY = date(2026, 11, 21)
+# One first-seen time for every paper: freshness must not separate them.
+FIRST_SEEN = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+K = 10
+RANKERS = ("bm25", "ours")
+METRICS = ("p", "ndcg")
+
+_TOKEN = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPaper:
+    """One distinct seed paper and what its sightings in the dumps add up to."""
+
+    id: str
+    paper: Paper
+    dumps: int
+    sightings: int
+    best_position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One profile of the judgments file."""
+
+    interests: tuple[str, ...]
+    grades: dict[str, int]
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def precision_at_k(ranked: Sequence[str], grades: Mapping[str, int], k: int) -> float:
+    """The share of the first k picks graded 1 or more; missing picks count as misses."""
+    if k <= 0:
+        raise ValueError("k must be positive")
+    return sum(1 for paper in ranked[:k] if grades.get(paper, 0) >= 1) / k
+
+
+def dcg(gains: Sequence[float]) -> float:
+    """Discounted cumulative gain: the gain at 1-based rank i is divided by log2(i + 1)."""
+    return sum(gain / math.log2(rank + 2) for rank, gain in enumerate(gains))
+
+
+def ndcg_at_k(ranked: Sequence[str], grades: Mapping[str, int], k: int) -> float:
+    """DCG of the first k picks over the best DCG the judgments allow; 0 with nothing relevant."""
+    if k <= 0:
+        raise ValueError("k must be positive")
+    ideal = dcg(sorted(grades.values(), reverse=True)[:k])
+    if ideal == 0:
+        return 0.0
+    return dcg([grades.get(paper, 0) for paper in ranked[:k]]) / ideal
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+def load_pool(seeds: Path = SEEDS) -> list[PoolPaper]:
+    """The distinct papers of the seed dumps, in the order first seen (dumps by name)."""
+    dumps = sorted(seeds.glob("*.txt"))
+    if not dumps:
+        raise SystemExit(f"no seed dumps in {seeds}")
+    papers: dict[str, Paper] = {}
+    in_dumps: dict[str, set[str]] = {}
+    sightings: dict[str, int] = {}
+    best: dict[str, int] = {}
+    for path in dumps:
+        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
+            key = canonical_id(entry.paper)
+            papers.setdefault(key, entry.paper)
+            in_dumps.setdefault(key, set()).add(path.name)
+            sightings[key] = sightings.get(key, 0) + 1
+            best[key] = min(best.get(key, entry.position), entry.position)
+    return [
+        PoolPaper(key, paper, len(in_dumps[key]), sightings[key], best[key])
+        for key, paper in papers.items()
+    ]
+
+
+def load_judgments(path: Path = JUDGMENTS) -> dict[str, Judged]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        name: Judged(tuple(profile["interests"]), dict(profile["judgments"]))
+        for name, profile in data["profiles"].items()
+    }
+
+
+# --- rankers ---------------------------------------------------------------------------
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+class Bm25Baseline:
+    """Plain BM25 over title + abstract: what ranking gets with no knowledge of the field."""
+
+    def __init__(self, pool: Sequence[PoolPaper]) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self._ids = [item.id for item in pool]
+        self._bm25 = BM25Okapi(
+            [tokenize(f"{item.paper.title} {item.paper.abstract}") for item in pool]
+        )
+
+    def rank(self, name: str, interests: Sequence[str], k: int) -> list[str]:
+        scores = self._bm25.get_scores(tokenize(" ".join(interests)))
+        # Highest score first; ties keep pool order.
+        order = sorted(range(len(self._ids)), key=lambda index: -float(scores[index]))
+        return [self._ids[index] for index in order[:k]]
+
+
+class OurRanker:
+    """digest.rank, fed the seed pool as candidates with neutral freshness."""
+
+    def __init__(self, pool: Sequence[PoolPaper]) -> None:
+        try:
+            from digest.rank import build_pool, rank
+        except ImportError as error:
+            raise SystemExit(
+                f"our ranker is not available ({error}): bench/relevance_eval.py needs "
+                "digest.rank.build_pool and digest.rank.rank; run with --baseline-only "
+                "to score the BM25 baseline alone"
+            ) from error
+        from digest.models import Candidate, Profile
+
+        self._rank = rank
+        self._profile = Profile
+        candidates = [
+            Candidate(
+                id=item.id,
+                paper=item.paper,
+                sources=item.dumps,
+                listings=item.sightings,
+                best_position=item.best_position,
+                upvotes=None,
+                first_seen=FIRST_SEEN,
+            )
+            for item in pool
+        ]
+        self._pool = build_pool(candidates, today=TODAY)
+
+    def rank(self, name: str, interests: Sequence[str], k: int) -> list[str]:
+        profile = self._profile(name=name, interests=tuple(interests), max_papers=k)
+        return [pick.candidate.id for pick in self._rank(self._pool, profile)][:k]
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+def evaluate(
+    rankers: Mapping[str, Bm25Baseline | OurRanker], judgments: Mapping[str, Judged], k: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{profile: {ranker: {"p": precision@k, "ndcg": nDCG@k}}}, plus a "mean" profile."""
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, judged in judgments.items():
+        results[name] = {}
+        for ranker_name, ranker in rankers.items():
+            ranked = ranker.rank(name, judged.interests, k)
+            results[name][ranker_name] = {
+                "p": precision_at_k(ranked, judged.grades, k),
+                "ndcg": ndcg_at_k(ranked, judged.grades, k),
+            }
+    profiles = list(results.values())
+    results["mean"] = {
+        ranker_name: {
+            metric: sum(profile[ranker_name][metric] for profile in profiles) / len(profiles)
+            for metric in METRICS
+        }
+        for ranker_name in rankers
+    }
+    return results
+
+
+def table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> str:
+    headers = ["profile", f"P@{k} BM25", f"P@{k} ours", f"nDCG@{k} BM25", f"nDCG@{k} ours"]
+    columns = [("bm25", "p"), ("ours", "p"), ("bm25", "ndcg"), ("ours", "ndcg")]
+    rows = [headers]
+    for name, scores in results.items():
+        rows.append(
+            [name]
+            + [
+                f"{scores[ranker][metric]:.3f}" if ranker in scores else "-"
+                for ranker, metric in columns
+            ]
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(headers))]
+    lines = [
+        "  ".join(
+            value.ljust(width) if column == 0 else value.rjust(width)
+            for column, (value, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(len(lines) - 1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument("--baseline-only", action="store_true", help="skip our ranker")
+    parser.add_argument("--seeds", type=Path, default=SEEDS, help="folder of seed dumps")
+    parser.add_argument("--judgments", type=Path, default=JUDGMENTS, help="judgments file")
+    args = parser.parse_args()
+
+    pool = load_pool(args.seeds)
+    judgments = load_judgments(args.judgments)
+    pool_ids = {item.id for item in pool}
+    for name, judged in judgments.items():
+        if set(judged.grades) != pool_ids:
+            raise SystemExit(
+                f"judgments for {name!r} do not match the pool: "
+                f"{len(pool_ids - set(judged.grades))} unjudged, "
+                f"{len(set(judged.grades) - pool_ids)} not in the pool"
+            )
+
+    rankers: dict[str, Bm25Baseline | OurRanker] = {"bm25": Bm25Baseline(pool)}
+    if not args.baseline_only:
+        rankers["ours"] = OurRanker(pool)
+    results = evaluate(rankers, judgments, K)
+    if args.json:
+        print(json.dumps({"k": K, "papers": len(pool), "results": results}, indent=2))
+    else:
+        print(f"{len(pool)} papers, {len(judgments)} profiles, k = {K}")
+        print(table(results, K))
+
+
+if __name__ == "__main__":
+    main()

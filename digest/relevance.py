@@ -1,0 +1,206 @@
+"""How relevant each document of a pool is to one interest phrase: a sparse row.
+
+Two parts, each in [0, 1]:
+
+- lexical: the phrase itself (stems, defined acronyms: see `text_index`) counted in the
+  title and the abstract, a title occurrence worth `TITLE_WEIGHT` abstract ones, through
+  BM25's saturation and length normalization: tf / (tf + k1 * (1 - b + b * len / avglen)).
+  One title match in a paper of average length gives 0.71, one abstract match 0.45.
+- semantic: pseudo-relevance feedback (Rocchio). The `SEEDS` documents matching the
+  phrase best, topped up when fewer match by those holding all its words, stand for the
+  topic; every document is scored by its mean topical similarity to them (a seed by its
+  similarity to the other seeds) plus `QUERY_WEIGHT` times its cosine to the phrase's
+  words. Scores are standardized over the pool: `Z_FLOOR` standard deviations above the
+  mean starts to count, `Z_FULL` counts fully. This is how "video understanding" finds
+  papers on action recognition that never say the phrase. A phrase with no seed gets no
+  semantic relevance: a single word of it ("graph" of "graph neural networks") is not
+  enough to seed a topic.
+
+relevance = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * semantic. Values are rounded
+to multiples of 2**-20 so that any sum of them is exact, whatever its order: a profile
+scores the same alone or in a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from digest.text_index import (
+    TITLE_WEIGHT,
+    TextIndex,
+    near_counts,
+    phrase_counts,
+    phrase_stems,
+    phrase_terms,
+    positions,
+)
+
+K1 = 1.2
+NEAR_SLACK = 2
+NEAR_WEIGHT = 0.5
+B = 0.75
+SEEDS = 10
+QUERY_WEIGHT = 0.25
+Z_FLOOR = 1.5
+Z_FULL = 4.0
+# Documents kept per phrase by semantic relevance: a digest needs far fewer.
+SEMANTIC_KEEP = 100
+LEXICAL_SHARE = 0.6
+_QUANTUM = 2.0**20
+
+
+def quantize(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Values rounded to multiples of 2**-20, whose sums are exact in float64."""
+    rounded: NDArray[np.float64] = np.round(values * _QUANTUM) / _QUANTUM
+    return rounded
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseRow:
+    """One phrase against the pool, as sparse rows (document indices ascending): the
+    documents it matches lexically, and those relevant to it with their relevance and
+    its semantic part."""
+
+    matched: NDArray[np.int32]
+    docs: NDArray[np.int32]
+    relevance: NDArray[np.float32]
+    semantic: NDArray[np.float32]
+
+
+_NO_DOCS = np.zeros(0, dtype=np.int32)
+_NO_VALUES = np.zeros(0, dtype=np.float32)
+EMPTY_ROW = PhraseRow(_NO_DOCS, _NO_DOCS, _NO_VALUES, _NO_VALUES)
+
+
+def lexical_scores(index: TextIndex, terms: tuple[int, ...]) -> NDArray[np.float64]:
+    """BM25-saturated, title-weighted phrase frequency of every document, in [0, 1)."""
+    exact = phrase_counts(index, terms)
+    loose = np.maximum(near_counts(index, terms, NEAR_SLACK) - exact, 0)
+    counts = exact + NEAR_WEIGHT * loose
+    tf = TITLE_WEIGHT * counts[:, 0] + counts[:, 1]
+    norm = K1 * (1.0 - B + B * index.lengths / max(float(index.lengths.mean()), 1.0))
+    return quantize(tf / (tf + norm))
+
+
+def match_row(index: TextIndex, stems: tuple[str, ...]) -> PhraseRow:
+    """The lexical matches alone: all an exclude phrase needs."""
+    terms = phrase_terms(index, stems)
+    if terms is None:
+        return EMPTY_ROW
+    matched = np.flatnonzero(lexical_scores(index, terms)).astype(np.int32)
+    return PhraseRow(matched, _NO_DOCS, _NO_VALUES, _NO_VALUES)
+
+
+def phrase_row(index: TextIndex, topical: NDArray[np.float32], stems: tuple[str, ...]) -> PhraseRow:
+    """Lexical and semantic relevance of every document to the phrase with these stems."""
+    if index.size == 0:
+        return EMPTY_ROW
+    terms = phrase_terms(index, stems)
+    lexical = lexical_scores(index, terms) if terms else np.zeros(index.size)
+    words = sorted({index.vocabulary[stem] for stem in stems if stem in index.vocabulary})
+    semantic = _semantic(index, topical, _seeds(index, lexical, words), words)
+    relevance = quantize(LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * semantic)
+    docs = np.flatnonzero(relevance).astype(np.int32)
+    matched = np.flatnonzero(lexical).astype(np.int32)
+    # Multiples of 2**-20 under 2 are exact in float32: half the memory of a memo row.
+    return PhraseRow(
+        matched, docs, relevance[docs].astype(np.float32), semantic[docs].astype(np.float32)
+    )
+
+
+def _ranked(values: NDArray[np.float64], count: int) -> NDArray[np.int64]:
+    """The indices of the `count` largest positive values, largest first, ties by index."""
+    candidates = np.flatnonzero(values > 0)
+    order = np.lexsort((candidates, -values[candidates]))
+    ranked: NDArray[np.int64] = candidates[order[:count]]
+    return ranked
+
+
+def _query_cosines(index: TextIndex, words: list[int]) -> NDArray[np.float64]:
+    """Cosine of every document to the TF-IDF vector of the phrase's words."""
+    if not words:
+        return np.zeros(index.size)
+    weights = index.idf[words] / np.linalg.norm(index.idf[words])
+    columns = index.columns
+    spans = [slice(columns.indptr[w], columns.indptr[w + 1]) for w in words]
+    docs = np.concatenate([columns.indices[span] for span in spans])
+    values = np.concatenate(
+        [columns.data[span] * weight for span, weight in zip(spans, weights, strict=True)]
+    )
+    return np.bincount(docs, weights=values, minlength=index.size).astype(np.float64)
+
+
+def _seeds(index: TextIndex, lexical: NDArray[np.float64], words: list[int]) -> NDArray[np.int64]:
+    """The pseudo-relevant documents: best phrase matches, then documents with every word."""
+    seeds = _ranked(lexical, SEEDS)
+    if len(seeds) >= SEEDS or not words:
+        return seeds
+    has_all = np.ones(index.size, dtype=bool)
+    for word in words:
+        present = np.zeros(index.size, dtype=bool)
+        present[index.segment_of[positions(index, word)] // 2] = True
+        has_all &= present
+    has_all[seeds] = False
+    cosines = np.where(has_all, _query_cosines(index, words), 0.0)
+    return np.concatenate([seeds, _ranked(cosines, SEEDS - len(seeds))])
+
+
+def _semantic(
+    index: TextIndex, topical: NDArray[np.float32], seeds: NDArray[np.int64], words: list[int]
+) -> NDArray[np.float64]:
+    if len(seeds) == 0:
+        return np.zeros(index.size)
+    to_seeds = topical[seeds].astype(np.float64).mean(axis=0)
+    # A seed is scored against the other seeds: its likeness to itself proves nothing.
+    if len(seeds) > 1:
+        among = topical[np.ix_(seeds, seeds)].astype(np.float64)
+        to_seeds[seeds] = (among.sum(axis=1) - np.diag(among)) / (len(seeds) - 1)
+    else:
+        to_seeds[seeds] = np.delete(to_seeds, seeds).max(initial=0.0)
+    closeness = to_seeds + QUERY_WEIGHT * _query_cosines(index, words)
+    spread = float(closeness.std())
+    if spread == 0.0:
+        return np.zeros(index.size)
+    z = (closeness - closeness.mean()) / spread
+    semantic = np.clip((z - Z_FLOOR) / (Z_FULL - Z_FLOOR), 0.0, 1.0)
+    kept = np.flatnonzero(semantic)
+    if len(kept) > SEMANTIC_KEEP:
+        semantic[kept[np.argsort(-semantic[kept], kind="stable")[SEMANTIC_KEEP:]]] = 0.0
+    return quantize(semantic)
+
+
+@dataclass(eq=False)
+class PhraseTable:
+    """The rows of every phrase asked about so far, each computed once per pool.
+
+    A memo only: a row depends on the pool and the phrase alone, never on what was
+    asked before, so results never depend on the memo's state. Not thread-safe.
+    """
+
+    index: TextIndex
+    topical: NDArray[np.float32]
+    _keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _rows: dict[tuple[str, ...], PhraseRow] = field(default_factory=dict)
+    _matches: dict[tuple[str, ...], PhraseRow] = field(default_factory=dict)
+
+    def key(self, phrase: str) -> tuple[str, ...]:
+        """What a phrase is matched by: two phrases with one key are one interest."""
+        found = self._keys.get(phrase)
+        if found is None:
+            found = self._keys[phrase] = phrase_stems(self.index, phrase)
+        return found
+
+    def row(self, key: tuple[str, ...]) -> PhraseRow:
+        found = self._rows.get(key)
+        if found is None:
+            found = self._rows[key] = phrase_row(self.index, self.topical, key)
+        return found
+
+    def matches(self, key: tuple[str, ...]) -> PhraseRow:
+        found = self._rows.get(key) or self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = match_row(self.index, key)
+        return found

@@ -1,0 +1,96 @@
+"""`digest rank` end to end: the papers of the day, in order, with reasons."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from digest.store import Store
+from tests.test_collect_cli import digest
+
+GNN = "graph neural networks, link prediction"
+
+
+def rank_json(*args: str, cwd: Path) -> dict[str, Any]:
+    result = digest("rank", "--json", *args, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    picks: dict[str, Any] = json.loads(result.stdout)
+    return picks
+
+
+def test_ranking_sources_needs_no_config_and_leaves_no_database(
+    tmp_path: Path, shared: Path
+) -> None:
+    picks = rank_json(str(shared / "seeds"), "--interests", GNN, cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert picks["subscriber"] == "graph neural networks, link prediction"
+    assert len(picks["papers"]) == 10
+    top = picks["papers"][0]
+    assert set(top) == {"id", "title", "score", "reasons", "url"}
+    assert any(reason.startswith("matches: ") for reason in top["reasons"])
+    scores = [paper["score"] for paper in picks["papers"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_the_same_input_always_gives_the_same_output(tmp_path: Path, shared: Path) -> None:
+    first = digest("rank", str(shared / "seeds"), "--interests", GNN, "--json", cwd=tmp_path)
+    second = digest("rank", str(shared / "seeds"), "--interests", GNN, "--json", cwd=tmp_path)
+    assert first.stdout == second.stdout
+
+
+def test_limit_caps_the_picks(tmp_path: Path, shared: Path) -> None:
+    picks = rank_json(str(shared / "seeds"), "--interests", GNN, "--limit", "3", cwd=tmp_path)
+    assert len(picks["papers"]) == 3
+
+
+def test_exactly_one_of_subscriber_or_interests_is_required(tmp_path: Path, shared: Path) -> None:
+    neither = digest("rank", str(shared / "seeds"), cwd=tmp_path)
+    both = digest("rank", "--subscriber", "a@example.org", "--interests", "x", cwd=tmp_path)
+    assert neither.returncode == both.returncode == 2
+    assert "exactly one of --subscriber EMAIL or --interests TEXT" in neither.stderr
+
+
+def test_an_unknown_subscriber_is_a_one_line_error(tmp_path: Path) -> None:
+    result = digest("rank", "--subscriber", "nobody@example.org", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: no subscriber 'nobody@example.org' in the config (known: none)"
+    ]
+
+
+def test_a_subscriber_never_gets_a_paper_twice(tmp_path: Path, shared: Path) -> None:
+    (tmp_path / "digest.toml").write_text(
+        '[digest]\ncandidate_days = 3\n[[subscribers]]\nemail = "ada@example.org"\n'
+        'interests = ["graph neural networks"]\nmax_papers = 5\n',
+        encoding="utf-8",
+    )
+    collected = digest("collect", str(shared / "seeds"), cwd=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    args = ("--subscriber", "ada@example.org", "--date", "2026-03-12")
+    first = rank_json(*args, cwd=tmp_path)
+    assert len(first["papers"]) == 5
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        sent = [paper["id"] for paper in first["papers"][:2]]
+        store.record_delivery("ada@example.org", date(2026, 3, 12), sent, now=datetime.now(UTC))
+    second = rank_json(*args, cwd=tmp_path)
+    assert not {paper["id"] for paper in second["papers"]} & set(sent)
+    assert len(second["papers"]) == 5
+
+
+def test_stored_candidates_come_from_the_edition_window(tmp_path: Path, shared: Path) -> None:
+    collected = digest("collect", str(shared / "seeds" / "000_ce849831d427977b.txt"), cwd=tmp_path)
+    assert collected.returncode == 0
+    # The dump is a listing of Mar 12: it is news on Mar 12, not a week later.
+    on_the_day = rank_json("--interests", "video", "--date", "2026-03-12", cwd=tmp_path)
+    later = rank_json("--interests", "video", "--date", "2026-03-20", cwd=tmp_path)
+    assert on_the_day["papers"] and later["papers"] == []
+
+
+def test_the_table_shows_rank_score_title_and_reasons(tmp_path: Path, shared: Path) -> None:
+    result = digest("rank", str(shared / "seeds"), "--interests", GNN, "--limit", "2", cwd=tmp_path)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(": 2 papers")
+    assert "matches: " in result.stdout
