@@ -22,11 +22,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest.rank import build_pool, rank_many
-
 from digest.collect.dump import parse_dump
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile
+from digest.rank import build_pool, rank_many
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 TODAY = date(2026, 11, 21)
