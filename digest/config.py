@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from contextvars import ContextVar
 from datetime import time
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,9 +65,29 @@ class DigestSettings(_Section):
     timezone: str = "UTC"
     candidate_days: int = Field(2, ge=1, le=60)
     subscribers_file: Path | None = None
+    templates: Path | None = None
+    contact: str = ""
+    manage_url: str | None = None
+    unsubscribe_url: str | None = None
+    secret: SecretStr | None = None
+
+    @field_validator("manage_url", "unsubscribe_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"{value!r} is not an https:// URL")
+        return value
 
     _timezone = field_validator("timezone")(_check_timezone)
     _send_at = field_validator("send_at")(_check_clock_time)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        _name, address = parseaddr(value)
+        if "@" not in address or any(char in value for char in "\r\n"):
+            raise ValueError(f"{value!r} is not a sender like 'Paper Digest <digest@example.org>'")
+        return value
 
 
 class StateSettings(_Section):

@@ -83,6 +83,7 @@ def test_every_validation_error_is_one_line_naming_its_field(tmp_path: Path) -> 
         tmp_path / "bad.toml",
         """
 [digest]
+sender = "digest at example dot org"
 max_papers = 0
 timezone = "Mars/Olympus"
 send_at = "7 o'clock"
@@ -100,6 +101,7 @@ colour = "red"
     lines = errors_of(path)
     fields = [line.split(":", 1)[0] for line in lines]
     assert fields == [
+        "digest.sender",
         "digest.max_papers",
         "digest.send_at",
         "digest.timezone",
@@ -109,7 +111,7 @@ colour = "red"
         "subscribers.0.colour",
     ]
     assert all("\n" not in line for line in lines)
-    assert "unknown time zone 'Mars/Olympus'" in lines[2]
+    assert "unknown time zone 'Mars/Olympus'" in lines[3]
 
 
 def test_a_subscriber_listed_twice_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,86 @@
+"""Email messages as they are sent: headers from the config, parts from the renderer.
+
+Built with the standard `email` package under `email.policy.SMTP`: CRLF line endings,
+quoted-printable parts (MJML's HTML has very long lines, and a strict server answers
+"500 Line too long" past 998 bytes), multipart/alternative with the text part first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from urllib.parse import quote
+
+from digest.errors import DigestError
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Who a message is from and to, and how to leave the list: never from feed data."""
+
+    sender: str
+    recipient: str
+    recipient_name: str | None
+    edition: date
+    unsubscribe_url: str | None = None
+
+
+def sender_address(sender: str) -> Address:
+    """The From address of a sender like "Paper Digest <digest@example.org>"."""
+    name, address = parseaddr(sender)
+    if "@" not in address:
+        raise DigestError(f"digest.sender {sender!r} is not an email address")
+    username, _, domain = address.rpartition("@")
+    return Address(display_name=name, username=username, domain=domain)
+
+
+def message_id(envelope: Envelope) -> str:
+    """The same Message-ID for the same (subscriber, edition): a resend is the same message."""
+    key = f"{envelope.recipient.lower()}\n{envelope.edition.isoformat()}".encode()
+    digest = hashlib.sha256(key).hexdigest()[:24]
+    domain = sender_address(envelope.sender).domain
+    return f"<digest.{envelope.edition:%Y%m%d}.{digest}@{domain}>"
+
+
+def unsubscribe_mailto(sender: str) -> str:
+    return f"mailto:{sender_address(sender).addr_spec}?subject={quote('unsubscribe')}"
+
+
+def build_message(
+    envelope: Envelope, *, subject: str, text: str, html: str, now: datetime
+) -> EmailMessage:
+    """The complete message for one subscriber's edition."""
+    sender = sender_address(envelope.sender)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = Address(
+        display_name=envelope.recipient_name or "",
+        addr_spec=envelope.recipient,
+    )
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id(envelope)
+    message["List-Id"] = f"{sender.display_name or 'Paper Digest'} <digest.{sender.domain}>"
+    links = [f"<{unsubscribe_mailto(envelope.sender)}>"]
+    if envelope.unsubscribe_url:
+        links.append(f"<{envelope.unsubscribe_url}>")
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["List-Unsubscribe"] = ", ".join(links)
+    # Parts built apart and attached: set_content() then add_alternative() would leave a
+    # second MIME-Version header inside the text part.
+    message["MIME-Version"] = "1.0"
+    message.make_alternative()
+    message.attach(_part(text, "plain"))
+    message.attach(_part(html, "html"))
+    return message
+
+
+def _part(content: str, subtype: str) -> MIMEPart:
+    part = MIMEPart(policy=SMTP)
+    part.set_content(content, subtype=subtype, charset="utf-8", cte="quoted-printable")
+    return part
