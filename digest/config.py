@@ -104,7 +104,9 @@ class SmtpSettings(_Section):
     security: Literal["ssl", "starttls", "none"] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
+    allow_insecure_auth: bool = False
     timeout: float = Field(30.0, gt=0)
+    rate_limit: float | None = Field(None, gt=0, description="messages per second")
 
 
 class CollectSettings(_Section):

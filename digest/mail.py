@@ -75,8 +75,9 @@ def build_message(
     # second MIME-Version header inside the text part.
     message["MIME-Version"] = "1.0"
     message.make_alternative()
-    message.attach(_part(text, "plain"))
-    message.attach(_part(html, "html"))
+    # typeshed wants EmailMessage parts; any MIMEPart is what the email package takes.
+    message.attach(_part(text, "plain"))  # type: ignore[arg-type]
+    message.attach(_part(html, "html"))  # type: ignore[arg-type]
     return message
 
 

@@ -1,0 +1,403 @@
+"""Delivery transports: an SMTP server (the only smtplib import) or an outbox folder.
+
+A transport takes one finished `EmailMessage` at a time and answers with `Delivered`, or
+raises `TemporaryFailure` (try again later: 4xx replies, dropped connections, timeouts)
+or `PermanentFailure` (5xx for this message or recipient: do not retry). Any other
+`DigestError` is about the server or the config, not the message: it stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self
+
+from digest.config import SmtpSettings
+from digest.errors import DigestError
+from digest.files import write_atomically
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+# A connection unused for this long is checked with NOOP before it carries a message;
+# back-to-back sends skip the round trip (a drop is still caught, see SmtpTransport.send).
+IDLE_CHECK_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A message the server accepted (or the outbox stored)."""
+
+    message_id: str
+    response: str  # the server's reply to DATA, e.g. "250 OK queued as 4Kx2"
+
+
+class DeliveryFailure(DigestError):
+    """One message was not delivered; `reply` says why in one line."""
+
+    def __init__(self, reply: str, *, message_id: str = "", server: str = "") -> None:
+        super().__init__(": ".join(part for part in (server, message_id, reply) if part))
+        self.reply = reply
+        self.message_id = message_id
+        self.server = server
+
+
+class TemporaryFailure(DeliveryFailure):
+    """A 4xx reply, a dropped connection or a timeout: send the same message again later."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """A 5xx reply for this message or recipient: sending it again would fail again."""
+
+
+class Transport(Protocol):
+    """Where finished messages go."""
+
+    def send(self, message: EmailMessage) -> Delivered: ...
+
+    def close(self) -> None: ...
+
+
+class _Closing:
+    """A transport is a context manager that closes itself."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release what the transport holds."""
+
+
+class _Dropped(Exception):
+    """The connection went away before DATA: the message can safely go on a new one."""
+
+
+class _TrackedSMTP(smtplib.SMTP):
+    """Remembers whether DATA began and what the server answered to the message."""
+
+    data_started = False
+    data_reply: tuple[int, bytes] | None = None
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.data_started = True
+        self.data_reply = super().data(msg)
+        return self.data_reply
+
+
+class _TrackedSMTPSSL(_TrackedSMTP, smtplib.SMTP_SSL):
+    pass
+
+
+class SmtpTransport(_Closing):
+    """One SMTP connection reused across many messages, re-opened when it drops.
+
+    It connects on the first `send`. `password` defaults to `settings.password`;
+    `tls_context` to the system's trusted certificates. `rate_limit` caps the messages
+    per second; `clock` and `sleep` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        password: str | None = None,
+        allow_insecure_auth: bool = False,
+        rate_limit: float | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._server = f"{settings.host}:{settings.port}"
+        self._password = _password(settings, password, allow_insecure_auth)
+        if rate_limit is not None and rate_limit <= 0:
+            raise DigestError(f"the SMTP rate limit must be positive, not {rate_limit}")
+        self._interval = None if rate_limit is None else 1.0 / rate_limit
+        self._tls_context = tls_context
+        self._local_hostname = local_hostname
+        self._clock = clock
+        self._sleep = sleep
+        self._smtp: _TrackedSMTP | None = None
+        self._next_slot: float | None = None
+        self._last_used = 0.0
+
+    def send(self, message: EmailMessage) -> Delivered:
+        """Send one message; a connection that dropped before DATA is re-opened once."""
+        message_id = _message_id(message)
+        self._wait_for_slot()
+        try:
+            try:
+                return self._transmit(self._connection(message_id), message, message_id)
+            except _Dropped:
+                self._discard()
+                try:
+                    return self._transmit(self._connection(message_id), message, message_id)
+                except _Dropped as error:
+                    self._discard()
+                    raise self._temporary(str(error), message_id) from None
+        finally:
+            self._last_used = self._clock()
+
+    def close(self) -> None:
+        """Say QUIT and close the connection, if one is open."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass  # the server went away first: nothing left to say goodbye to
+        finally:
+            smtp.close()
+
+    def _wait_for_slot(self) -> None:
+        if self._interval is None:
+            return
+        now = self._clock()
+        if self._next_slot is not None and now < self._next_slot:
+            self._sleep(self._next_slot - now)
+            now = self._next_slot
+        self._next_slot = now + self._interval
+
+    def _connection(self, message_id: str) -> _TrackedSMTP:
+        idle = self._clock() - self._last_used >= IDLE_CHECK_SECONDS
+        if self._smtp is not None and idle and not _answers_noop(self._smtp):
+            self._discard()
+        if self._smtp is None:
+            self._smtp = self._open(message_id)
+        return self._smtp
+
+    def _discard(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _open(self, message_id: str) -> _TrackedSMTP:
+        try:
+            return self._connect()
+        except smtplib.SMTPAuthenticationError as error:
+            if 400 <= error.smtp_code < 500:
+                raise self._temporary(_reply(error), message_id) from None
+            raise DigestError(
+                f"{self._server} refused the login of {self._settings.username!r}: {_reply(error)}",
+                "check smtp.username and DIGEST_SMTP__PASSWORD",
+            ) from None
+        except smtplib.SMTPResponseException as error:
+            if 400 <= error.smtp_code < 500:
+                raise self._temporary(_reply(error), message_id) from None
+            raise DigestError(f"{self._server} refused the connection: {_reply(error)}") from None
+        except smtplib.SMTPNotSupportedError:
+            raise DigestError(
+                f"{self._server} does not offer SMTP AUTH",
+                "unset smtp.username, or use the server's submission port",
+            ) from None
+        except ssl.SSLCertVerificationError as error:
+            raise DigestError(
+                f"{self._server}: TLS certificate not trusted ({error.verify_message})"
+            ) from None
+        except ssl.SSLError as error:
+            raise DigestError(
+                f"{self._server}: TLS failed ({error.reason})", self._tls_hint()
+            ) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise self._temporary(
+                self._connection_reply(error, "cannot connect"), message_id
+            ) from None
+
+    def _connect(self) -> _TrackedSMTP:
+        settings = self._settings
+        context = self._tls_context or ssl.create_default_context()
+        address = (settings.host, settings.port, self._local_hostname)
+        smtp = (
+            _TrackedSMTPSSL(*address, timeout=settings.timeout, context=context)
+            if settings.security == "ssl"
+            else _TrackedSMTP(*address, timeout=settings.timeout)
+        )
+        try:
+            if settings.security == "starttls":
+                self._starttls(smtp, context)
+            if settings.username and self._password is not None:
+                smtp.login(settings.username, self._password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _starttls(self, smtp: _TrackedSMTP, context: ssl.SSLContext) -> None:
+        smtp.ehlo()
+        if not smtp.has_extn("starttls"):
+            raise DigestError(
+                f'{self._server} does not offer STARTTLS: set smtp.security = "ssl" '
+                f'for port 465 or "none"'
+            )
+        code, text = smtp.starttls(context=context)
+        if code != 220:
+            raise smtplib.SMTPResponseException(code, text)
+        smtp.ehlo()
+
+    def _tls_hint(self) -> str:
+        if self._settings.security == "ssl":
+            return 'is it an implicit-TLS port? set smtp.security = "starttls" for port 587'
+        return 'set smtp.security = "ssl" for port 465'
+
+    def _transmit(self, smtp: _TrackedSMTP, message: EmailMessage, message_id: str) -> Delivered:
+        smtp.data_started, smtp.data_reply = False, None
+        try:
+            smtp.send_message(message)
+        except smtplib.SMTPServerDisconnected as error:
+            if smtp.data_started or isinstance(error.__context__, TimeoutError):
+                self._discard()
+                raise self._temporary(self._dropped_reply(error, smtp), message_id) from None
+            raise _Dropped(self._dropped_reply(error, smtp)) from None
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code == 421 and not smtp.data_started:
+                raise _Dropped(_reply(error)) from None
+            self._recover(smtp)
+            raise self._failure(error.smtp_code, _reply(error), message_id) from None
+        except smtplib.SMTPRecipientsRefused as error:
+            self._recover(smtp)
+            code, reply = _refusal(error)
+            raise self._failure(code, reply, message_id) from None
+        except smtplib.SMTPNotSupportedError as error:
+            self._recover(smtp)
+            raise PermanentFailure(str(error), message_id=message_id, server=self._server) from None
+        except (smtplib.SMTPException, OSError) as error:
+            self._discard()
+            raise self._temporary(self._connection_reply(error, "failed"), message_id) from None
+        code, text = smtp.data_reply or (250, b"")
+        return Delivered(message_id, _one_line(code, text))
+
+    def _recover(self, smtp: _TrackedSMTP) -> None:
+        """Keep the connection for the next message only if the server takes RSET."""
+        try:
+            usable = smtp.sock is not None and smtp.rset()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            usable = False
+        if not usable:
+            self._discard()
+
+    def _failure(self, code: int, reply: str, message_id: str) -> DeliveryFailure:
+        kind = PermanentFailure if 500 <= code < 600 else TemporaryFailure
+        return kind(reply, message_id=message_id, server=self._server)
+
+    def _temporary(self, reply: str, message_id: str) -> TemporaryFailure:
+        return TemporaryFailure(reply, message_id=message_id, server=self._server)
+
+    def _dropped_reply(self, error: smtplib.SMTPServerDisconnected, smtp: _TrackedSMTP) -> str:
+        if isinstance(error.__context__, TimeoutError):
+            return self._timed_out()
+        return "connection dropped mid-DATA" if smtp.data_started else "connection dropped"
+
+    def _connection_reply(self, error: BaseException, what: str) -> str:
+        if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
+            return self._timed_out()
+        detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return f"{what}: {detail or type(error).__name__}"
+
+    def _timed_out(self) -> str:
+        return f"timed out after {self._settings.timeout:g}s"
+
+
+class OutboxTransport(_Closing):
+    """Writes each message as <outbox>/<sanitized Message-ID>.eml instead of sending it.
+
+    Files are written whole or not at all, with CRLF line endings as on the wire; the same
+    Message-ID overwrites the same file, so a resend never makes a second one.
+    """
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = outbox
+
+    def send(self, message: EmailMessage) -> Delivered:
+        """Write the message to its file in the outbox."""
+        message_id = _message_id(message)
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DigestError(
+                f"{self.outbox}: cannot create the outbox ({error.strerror})"
+            ) from None
+        path = self.outbox / f"{eml_name(message_id)}.eml"
+        write_atomically(path, message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+        return Delivered(message_id, f"written to {path}")
+
+
+def eml_name(message_id: str) -> str:
+    """A safe file name for a Message-ID: never hidden, never a path, distinct per id."""
+    bare = message_id.strip().removeprefix("<").removesuffix(">")
+    name = re.sub(r"[^A-Za-z0-9._@+=-]", "_", bare).lstrip(".")[:180]
+    if name != bare or not name:
+        name += "_" + hashlib.sha256(message_id.encode()).hexdigest()[:12]
+    return name
+
+
+def _password(settings: SmtpSettings, password: str | None, allow_insecure: bool) -> str | None:
+    if not settings.username:
+        return None
+    if password is None and settings.password is not None:
+        password = settings.password.get_secret_value()
+    if password is None:
+        raise DigestError(
+            f"smtp.username is {settings.username!r} but no password is given",
+            "set DIGEST_SMTP__PASSWORD",
+        )
+    if settings.security == "none" and not allow_insecure:
+        raise DigestError(
+            "refusing to send the SMTP password over an unencrypted connection: set "
+            'smtp.security to "starttls" or "ssl", or smtp.allow_insecure_auth = true'
+        )
+    return password
+
+
+def _message_id(message: EmailMessage) -> str:
+    value = message["Message-ID"]
+    if not value or not str(value).strip():
+        raise PermanentFailure("the message has no Message-ID header")
+    return str(value).strip()
+
+
+def _answers_noop(smtp: smtplib.SMTP) -> bool:
+    try:
+        return smtp.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _refusal(error: smtplib.SMTPRecipientsRefused) -> tuple[int, str]:
+    """The code and reply of a refusal of every recipient: permanent only if all are 5xx."""
+    refusals = [
+        (code, f"{_one_line(code, text)} ({rcpt})")
+        for rcpt, (code, text) in error.recipients.items()
+    ]
+    if not refusals:
+        return 550, "the message has no recipients"
+    temporary = [refusal for refusal in refusals if not 500 <= refusal[0] < 600]
+    code = temporary[0][0] if temporary else refusals[0][0]
+    return code, "; ".join(reply for _, reply in refusals)
+
+
+def _reply(error: smtplib.SMTPResponseException) -> str:
+    return _one_line(error.smtp_code, error.smtp_error)
+
+
+def _one_line(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(f"{code} {text}".split())
