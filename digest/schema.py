@@ -112,6 +112,26 @@ delivered_papers = Table(
     sqlite_with_rowid=False,
 )
 
+# The delivery ledger: one row per (subscriber, edition), moving pending -> sending ->
+# sent | failed | empty. A row becomes sent in its own transaction as soon as the server
+# accepts the message; `worker` names the process holding a "sending" claim.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("subscriber", String(320), primary_key=True),
+    Column("edition", String(10), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("worker", Text),
+    Column("claimed_at", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("message_id", Text),
+    Column("reply", Text),
+    Column("papers", Text, nullable=False),
+    Column("sent_at", Text),
+    Column("updated_at", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # HTTP validators for conditional GET, per URL.
 http_cache = Table(
     "http_cache",

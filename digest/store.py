@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Table,
     bindparam,
     create_engine,
     event,
@@ -135,6 +136,10 @@ class Store:
                     hint="upgrade paper-digest",
                 )
 
+    def insert_statement(self, table: Table) -> Any:
+        """An INSERT for `table` with this database's upsert clauses (ON CONFLICT ...)."""
+        return self._insert()(table)
+
     def _insert(self) -> Any:
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
@@ -170,7 +175,7 @@ class Store:
         key_rows = [
             {"key": key, "paper_id": group.paper_id} for group in groups for key in group.keys
         ]
-        _execute_many(conn, insert_(paper_keys).on_conflict_do_nothing(), key_rows)
+        execute_many(conn, insert_(paper_keys).on_conflict_do_nothing(), key_rows)
         self._upsert_sightings(conn, groups)
         return StoreResult(
             new=frozenset(group.paper_id for group in new if group.paper_id is not None),
@@ -209,7 +214,7 @@ class Store:
             group.paper_id = first_id + offset
             row = paper_row(group.paper, strongest_key(group.keys))
             rows.append(row | {"id": group.paper_id, "first_seen": stamp, "updated_at": stamp})
-        _execute_many(conn, insert(papers), rows)
+        execute_many(conn, insert(papers), rows)
 
     def _reserve_paper_ids(self, conn: Connection, count: int) -> int:
         """The first of `count` free paper ids, held until the transaction ends.
@@ -232,7 +237,7 @@ class Store:
                 row = paper_row(merged, canonical_id(merged))
                 changed.append(row | {"updated_at": timestamp(now), "row_id": group.paper_id})
         statement = update(papers).where(papers.c.id == bindparam("row_id"))
-        _execute_many(conn, statement, changed)
+        execute_many(conn, statement, changed)
 
     def _upsert_sightings(self, conn: Connection, groups: list[_Group]) -> None:
         timestamps = functools.cache(timestamp)  # a batch's sightings share one or two
@@ -260,7 +265,7 @@ class Store:
                 "seen_at": statement.excluded.seen_at,
             },
         )
-        _execute_many(conn, statement, rows)
+        execute_many(conn, statement, rows)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -355,23 +360,33 @@ class Store:
             return frozenset(conn.scalars(query))
 
     def record_delivery(
-        self, subscriber: str, edition: date, canonical_ids: Sequence[str], *, now: datetime
+        self,
+        subscriber: str,
+        edition: date,
+        canonical_ids: Sequence[str],
+        *,
+        now: datetime,
+        conn: Connection | None = None,
     ) -> None:
-        """Remember that `subscriber` received these papers in the edition of `edition`."""
+        """Remember that `subscriber` received these papers in the edition of `edition`,
+        in the transaction of `conn` when given (the ledger's "sent"), else in its own."""
+        if conn is None:
+            with self.engine.begin() as own:
+                self.record_delivery(subscriber, edition, canonical_ids, now=now, conn=own)
+            return
         ids = select(paper_keys.c.paper_id).where(
             paper_keys.c.key.in_(bindparam("keys", expanding=True))
         )
-        with self.engine.begin() as conn:
-            rows = [
-                {
-                    "subscriber": subscriber.lower(),
-                    "paper_id": paper_id,
-                    "edition": edition.isoformat(),
-                    "delivered_at": timestamp(now),
-                }
-                for paper_id in conn.scalars(ids, {"keys": list(canonical_ids)})
-            ]
-            _execute_many(conn, self._insert()(delivered_papers).on_conflict_do_nothing(), rows)
+        rows = [
+            {
+                "subscriber": subscriber.lower(),
+                "paper_id": paper_id,
+                "edition": edition.isoformat(),
+                "delivered_at": timestamp(now),
+            }
+            for paper_id in conn.scalars(ids, {"keys": list(canonical_ids)})
+        ]
+        execute_many(conn, self.insert_statement(delivered_papers).on_conflict_do_nothing(), rows)
 
     # -- HTTP validators -----------------------------------------------------------------
 
@@ -396,7 +411,7 @@ class Store:
             conn.execute(statement)
 
 
-def _execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+def execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Run `statement` once per row, handing the rows to the driver as they are.
 
     The statement is compiled once for the rows' keys; SQLAlchemy's per-row parameter

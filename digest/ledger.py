@@ -1,0 +1,177 @@
+"""The delivery ledger: every subscriber gets each edition exactly once.
+
+One row per (subscriber, edition). A sender claims a row atomically before it sends
+(pending, failed or abandoned rows only), and marks it sent in its own committed
+transaction as soon as the server accepts the message, recording the papers it
+carried so that ranking never picks them for that subscriber again. A claim left by a
+process that died (a SIGKILL mid-send) is taken over by the next run: at most that one
+message in flight may arrive twice, with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+
+from digest.schema import deliveries, timestamp
+from digest.store import Store, execute_many
+from digest.workers import is_dead
+
+PENDING, SENDING, SENT, FAILED, EMPTY = "pending", "sending", "sent", "failed", "empty"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """Where one subscriber's edition stands."""
+
+    subscriber: str
+    edition: date
+    status: str
+    attempts: int
+    message_id: str | None
+    reply: str | None
+    papers: tuple[str, ...]
+
+
+class Ledger:
+    """The ledger rows of a store; every method is one short transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def open_edition(self, edition: date, subscribers: Sequence[str], *, now: datetime) -> None:
+        """A pending row for each subscriber of the edition who has none yet."""
+        rows = [
+            {
+                "subscriber": subscriber.lower(),
+                "edition": edition.isoformat(),
+                "status": PENDING,
+                "attempts": 0,
+                "papers": "[]",
+                "updated_at": timestamp(now),
+            }
+            for subscriber in subscribers
+        ]
+        with self._store.engine.begin() as conn:
+            statement = self._store.insert_statement(deliveries).on_conflict_do_nothing()
+            execute_many(conn, statement, rows)
+
+    def claim(self, subscriber: str, edition: date, *, worker: str, now: datetime) -> bool:
+        """Take the row for sending; False when it is sent, empty, or another live process
+        holds it. Atomic: of two processes claiming at once, exactly one wins."""
+        key = _key(subscriber, edition)
+        with self._store.engine.begin() as conn:
+            holder = conn.execute(
+                select(deliveries.c.status, deliveries.c.worker).where(key)
+            ).first()
+            if holder is None:
+                return False
+            claimable = [deliveries.c.status.in_((PENDING, FAILED))]
+            if holder.status == SENDING and is_dead(holder.worker or ""):
+                # Its process died mid-send: take over that very claim, nobody else's.
+                claimable.append(deliveries.c.worker == holder.worker)
+            result = conn.execute(
+                update(deliveries)
+                .where(key, or_(*claimable))
+                .values(
+                    status=SENDING,
+                    worker=worker,
+                    claimed_at=timestamp(now),
+                    updated_at=timestamp(now),
+                )
+            )
+            return result.rowcount == 1
+
+    def mark_sent(
+        self,
+        subscriber: str,
+        edition: date,
+        *,
+        message_id: str,
+        reply: str,
+        attempts: int,
+        papers: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """The server accepted the message: commit it, with the papers it carried."""
+        with self._store.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(_key(subscriber, edition))
+                .values(
+                    status=SENT,
+                    message_id=message_id,
+                    reply=reply,
+                    attempts=deliveries.c.attempts + attempts,
+                    papers=json.dumps(list(papers)),
+                    sent_at=timestamp(now),
+                    updated_at=timestamp(now),
+                    worker=None,
+                )
+            )
+            self._store.record_delivery(subscriber, edition, papers, now=now, conn=conn)
+
+    def mark_failed(
+        self, subscriber: str, edition: date, *, reply: str, attempts: int, now: datetime
+    ) -> None:
+        """The message could not be delivered: keep the server's reply; a re-run retries."""
+        self._finish(subscriber, edition, FAILED, reply=reply, attempts=attempts, now=now)
+
+    def mark_empty(self, subscriber: str, edition: date, *, reason: str, now: datetime) -> None:
+        """Nothing to send this edition, and the subscriber asked for no note."""
+        self._finish(subscriber, edition, EMPTY, reply=reason, attempts=0, now=now)
+
+    def _finish(
+        self,
+        subscriber: str,
+        edition: date,
+        status: str,
+        *,
+        reply: str,
+        attempts: int,
+        now: datetime,
+    ) -> None:
+        with self._store.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(_key(subscriber, edition))
+                .values(
+                    status=status,
+                    reply=reply,
+                    attempts=deliveries.c.attempts + attempts,
+                    updated_at=timestamp(now),
+                    worker=None,
+                )
+            )
+
+    def rows(self, edition: date) -> list[LedgerRow]:
+        """Every row of an edition, by subscriber."""
+        query = (
+            select(deliveries)
+            .where(deliveries.c.edition == edition.isoformat())
+            .order_by(deliveries.c.subscriber)
+        )
+        with self._store.engine.connect() as conn:
+            return [
+                LedgerRow(
+                    subscriber=row.subscriber,
+                    edition=date.fromisoformat(row.edition),
+                    status=row.status,
+                    attempts=row.attempts,
+                    message_id=row.message_id,
+                    reply=row.reply,
+                    papers=tuple(json.loads(row.papers)),
+                )
+                for row in conn.execute(query)
+            ]
+
+
+def _key(subscriber: str, edition: date) -> ColumnElement[bool]:
+    return and_(
+        deliveries.c.subscriber == subscriber.lower(),
+        deliveries.c.edition == edition.isoformat(),
+    )

@@ -1,0 +1,101 @@
+"""The ledger: each (subscriber, edition) is claimed by one sender and sent once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.ledger import EMPTY, FAILED, PENDING, SENDING, SENT, Ledger
+from digest.models import Paper, Sighting
+from digest.store import Store
+from digest.workers import is_dead, this_worker
+
+NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
+EDITION = date(2026, 11, 21)
+ADA, BOB = "ada@example.org", "bob@example.org"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as opened:
+        yield opened  # type: ignore[misc]
+
+
+@pytest.fixture
+def ledger(store: Store) -> Ledger:
+    ledger = Ledger(store)
+    ledger.open_edition(EDITION, [ADA, BOB], now=NOW)
+    return ledger
+
+
+def statuses(ledger: Ledger) -> dict[str, str]:
+    return {row.subscriber: row.status for row in ledger.rows(EDITION)}
+
+
+def test_an_edition_opens_with_a_pending_row_per_subscriber(ledger: Ledger) -> None:
+    assert statuses(ledger) == {ADA: PENDING, BOB: PENDING}
+    ledger.open_edition(EDITION, [ADA, "Carol@example.org"], now=NOW)
+    assert statuses(ledger) == {ADA: PENDING, BOB: PENDING, "carol@example.org": PENDING}
+
+
+def test_a_claimed_row_cannot_be_claimed_again_by_a_live_worker(ledger: Ledger) -> None:
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+    assert not ledger.claim(ADA, EDITION, worker="another:1:1", now=NOW)
+    assert statuses(ledger)[ADA] == SENDING
+
+
+def test_a_sent_row_stays_sent_and_records_its_papers(store: Store, ledger: Ledger) -> None:
+    paper = Paper(title="A Study", arxiv_id="2603.01234")
+    sighting = Sighting(source="x", location="x", position=1, listed_on=EDITION, seen_at=NOW)
+    store.save([(paper, sighting)], now=NOW)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+    ledger.mark_sent(
+        ADA,
+        EDITION,
+        message_id="<m@x>",
+        reply="250 OK",
+        attempts=1,
+        papers=["arxiv:2603.01234"],
+        now=NOW,
+    )
+    [row] = [row for row in ledger.rows(EDITION) if row.subscriber == ADA]
+    assert (row.status, row.message_id, row.papers) == (SENT, "<m@x>", ("arxiv:2603.01234",))
+    assert not ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+    assert store.delivered_ids(ADA) == {"arxiv:2603.01234"}
+
+
+def test_failed_rows_are_claimed_again_and_empty_ones_are_not(ledger: Ledger) -> None:
+    for subscriber in (ADA, BOB):
+        assert ledger.claim(subscriber, EDITION, worker=this_worker(), now=NOW)
+    ledger.mark_failed(ADA, EDITION, reply="451 try later", attempts=3, now=NOW)
+    ledger.mark_empty(BOB, EDITION, reason="nothing matched", now=NOW)
+    assert statuses(ledger) == {ADA: FAILED, BOB: EMPTY}
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+    assert not ledger.claim(BOB, EDITION, worker=this_worker(), now=NOW)
+
+
+def dead_worker() -> str:
+    """The name of a process that ran on this host and has exited."""
+    code = "from digest.workers import this_worker; print(this_worker())"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_a_claim_left_by_a_dead_process_is_taken_over(ledger: Ledger) -> None:
+    gone = dead_worker()
+    assert is_dead(gone) and not is_dead(this_worker())
+    assert ledger.claim(ADA, EDITION, worker=gone, now=NOW)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+
+
+def test_a_worker_of_another_host_is_never_declared_dead() -> None:
+    assert not is_dead("elsewhere.example.org:1:1")
+
+
+def test_unknown_rows_are_not_claimed(ledger: Ledger) -> None:
+    assert not ledger.claim("nobody@example.org", EDITION, worker=this_worker(), now=NOW)
