@@ -5,24 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import UTC, date, datetime
+import tempfile
+import webbrowser
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.policy import SMTP
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from digest import __version__, pipeline
-from digest.config import DEFAULT_CONFIG, Settings, load_config
+from digest import __version__, editions, output, pipeline
+from digest.config import load_config
 from digest.errors import ConfigError, DigestError
-from digest.models import CollectReport, Profile, ScoredPaper, SourceReport
-from digest.profiles import edition_date, find_subscriber, make_profile
+from digest.files import write_atomically
+from digest.mail import build_message
+from digest.profiles import find_subscriber
+from digest.render import Edition, Renderer
 from digest.sources import SourceSpec
 from digest.store import Store
 
@@ -83,29 +83,7 @@ def main(verbose: bool) -> None:
 def check(config_path: Path | None, db_path: Path | None) -> None:
     """Validate the config and print a short summary (no secrets)."""
     settings = load_config(config_path, db_path=db_path)
-    click.echo(_summary(settings, config_path))
-
-
-def _config_label(config_path: Path | None) -> str:
-    if config_path is not None:
-        return str(config_path)
-    return str(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else "built-in defaults"
-
-
-def _summary(settings: Settings, config_path: Path | None) -> str:
-    smtp = settings.smtp
-    auth = f", user {smtp.username}" if smtp.username else ""
-    password = ", password set" if smtp.password else ""
-    lines = [
-        f"config: {_config_label(config_path)}",
-        f"state: {settings.state.url}",
-        f"smtp: {smtp.host}:{smtp.port} ({smtp.security}{auth}{password})",
-        f"sources: {len(settings.sources)}",
-        *(f"  {source.name}: {source.location} ({source.kind})" for source in settings.sources),
-        f"subscribers: {len(settings.subscribers)}",
-        *(f"  {sub.email}: {len(sub.interests)} interests" for sub in settings.subscribers),
-    ]
-    return "\n".join(lines)
+    click.echo(output.config_summary(settings, config_path))
 
 
 @main.command()
@@ -129,7 +107,7 @@ def collect(
         raise DigestError(
             "nothing to collect", hint="give SOURCE arguments or add [[sources]] to the config"
         )
-    with Store(settings.state.url) as store, _progress(enabled=not as_json) as progress:
+    with Store(settings.state.url) as store, output.progress_bar(enabled=not as_json) as progress:
         report = pipeline.collect(
             specs,
             store,
@@ -139,9 +117,9 @@ def collect(
             on_source=progress.advance,
         )
     if as_json:
-        click.echo(json.dumps(_report_json(report), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(output.collect_json(report), indent=2, ensure_ascii=False))
     else:
-        _print_report(report)
+        output.print_collect_report(report)
     sys.exit(1 if report.failed else 0)
 
 
@@ -179,149 +157,116 @@ def rank(
     if (email is None) == (interests is None):
         raise click.UsageError("give exactly one of --subscriber EMAIL or --interests TEXT")
     settings = load_config(config_path, db_path=db_path)
+    picks = pipeline.pick_papers(
+        settings,
+        sources=sources,
+        subscriber=find_subscriber(settings, email) if email is not None else None,
+        interests=interests,
+        edition=edition.date() if edition else None,
+        now=datetime.now(UTC),
+        limit=limit,
+    )
+    if picks.report:
+        output.print_problems(picks.report)
+    if as_json:
+        click.echo(json.dumps(output.picks_json(picks), indent=2, ensure_ascii=False))
+    else:
+        output.print_picks(picks)
+    sys.exit(1 if picks.report and picks.report.failed else 0)
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--subscriber", "email", help="Render for this configured subscriber.")
+@click.option("--interests", help="Render for these phrases (default: everything trending).")
+@click.option(
+    "--date",
+    "edition",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Edition date (default: today in the subscriber's time zone).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML.")
+@click.option("--text", type=click.Path(dir_okay=False, path_type=Path), help="Write the text.")
+@click.option(
+    "--eml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the complete message, as it would be sent.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML in the browser.")
+@_common_options
+@_fail_cleanly
+def render(
+    sources: tuple[str, ...],
+    email: str | None,
+    interests: str | None,
+    edition: datetime | None,
+    out: Path | None,
+    text: Path | None,
+    eml: Path | None,
+    open_browser: bool,
+    config_path: Path | None,
+    db_path: Path | None,
+) -> None:
+    """Render a digest email: responsive HTML and plain text.
+
+    With SOURCE, collects in memory and renders for the interests given, or for
+    everything trending. Without --out, --text or --eml it prints the text part.
+    """
+    if email is not None and interests is not None:
+        raise click.UsageError("give at most one of --subscriber EMAIL or --interests TEXT")
+    settings = load_config(config_path, db_path=db_path)
+    renderer = Renderer.load(settings.digest.templates)
     now = datetime.now(UTC)
     subscriber = find_subscriber(settings, email) if email is not None else None
-    timezone = (subscriber.timezone if subscriber else None) or settings.digest.timezone
-    day = edition.date() if edition else edition_date(now, timezone)
-    failed = False
-    if sources:
-        profile = make_profile(settings, subscriber, interests, frozenset(), limit=limit)
-        specs = [SourceSpec(name=source, location=source) for source in sources]
-        report, picks = pipeline.collect_and_rank(
-            specs, profile, settings=settings.collect, now=now, edition=day
-        )
-        _print_problems(report)
-        failed = report.failed
-    else:
-        with Store(settings.state.url) as store:
-            delivered = store.delivered_ids(email) if email is not None else frozenset()
-            profile = make_profile(settings, subscriber, interests, delivered, limit=limit)
-            picks = pipeline.rank_stored(
-                store, profile, edition=day, days=settings.digest.candidate_days
-            )
-    if as_json:
-        click.echo(json.dumps(_picks_json(profile, day, picks), indent=2, ensure_ascii=False))
-    else:
-        _print_picks(profile, day, picks)
-    sys.exit(1 if failed else 0)
-
-
-def _paper_url(pick: ScoredPaper) -> str | None:
-    paper = pick.candidate.paper
-    if paper.arxiv_id:
-        return f"https://arxiv.org/abs/{paper.arxiv_id}"
-    return paper.url
-
-
-def _picks_json(profile: Profile, day: date, picks: tuple[ScoredPaper, ...]) -> dict[str, Any]:
-    return {
-        "subscriber": profile.name,
-        "date": day.isoformat(),
-        "papers": [
-            {
-                "id": pick.candidate.id,
-                "title": pick.candidate.paper.title,
-                "score": pick.score,
-                "reasons": list(pick.reasons),
-                "url": _paper_url(pick),
-            }
-            for pick in picks
-        ],
-    }
-
-
-def _print_picks(profile: Profile, day: date, picks: tuple[ScoredPaper, ...]) -> None:
-    click.echo(f"{profile.name}, edition of {day.isoformat()}: {len(picks)} papers")
-    table = Table(box=None, pad_edge=False, show_header=True)
-    table.add_column("#", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("paper")
-    table.add_column("why")
-    for number, pick in enumerate(picks, 1):
-        title = f"{pick.candidate.paper.title}\n[dim]{_paper_url(pick) or pick.candidate.id}[/dim]"
-        table.add_row(str(number), f"{pick.score:.3f}", title, "; ".join(pick.reasons))
-    _console().print(table)
-
-
-class _ProgressBar:
-    """A progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self._progress = progress
-        self._task: Any = None
-
-    def planned(self, total: int) -> None:
-        if self._progress is not None:
-            self._task = self._progress.add_task("collecting", total=total)
-
-    def advance(self, report: SourceReport) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=1, description=_short(report.location))
-
-
-def _short(text: str, width: int = 40) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
-
-
-@contextmanager
-def _progress(*, enabled: bool) -> Iterator[_ProgressBar]:
-    console = Console(stderr=True)
-    if not (enabled and console.is_terminal):
-        yield _ProgressBar(None)
-        return
-    columns = (
-        TextColumn("{task.description:<40}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+    picks = pipeline.pick_papers(
+        settings,
+        sources=sources,
+        subscriber=subscriber,
+        interests=interests,
+        edition=edition.date() if edition else None,
+        now=now,
     )
-    with Progress(*columns, console=console, transient=True) as progress:
-        yield _ProgressBar(progress)
-
-
-def _report_json(report: CollectReport) -> dict[str, Any]:
-    return {
-        "sources": [asdict(source) for source in report.sources],
-        "new": report.new,
-        "seen_before": report.seen_before,
-        "total": report.total,
-    }
-
-
-def _console() -> Console:
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=1000)  # a pipe or file gets whole lines, never "…"
-    return console
-
-
-def _print_problems(report: CollectReport) -> None:
-    """Every warning and error of a collection, one line each on stderr."""
-    for source in report.sources:
-        for warning in source.warnings:
-            click.echo(f"warning: {source.location}: {warning}", err=True)
-        for error in source.errors:
-            click.echo(f"error: {source.location}: {error}", err=True)
-
-
-def _print_report(report: CollectReport) -> None:
-    table = Table(box=None, pad_edge=False)
-    for header, justify in (
-        ("source", "left"),
-        ("kind", "left"),
-        ("papers", "right"),
-        ("warnings", "right"),
-        ("status", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for source in report.sources:
-        table.add_row(
-            source.location,
-            source.format or source.kind,
-            str(source.papers),
-            str(len(source.warnings)),
-            "failed" if source.failed else "ok",
+    if picks.report:
+        output.print_problems(picks.report)
+    recipient = str(subscriber.email) if subscriber else None
+    name = subscriber.name if subscriber else None
+    rendered = renderer.render(
+        Edition(
+            date=picks.edition,
+            recipient_name=name,
+            recipient_email=recipient,
+            interests=picks.profile.interests,
+            picks=picks.papers,
+        ),
+        editions.footer(settings, recipient),
+    )
+    if out:
+        write_atomically(out, rendered.html.encode())
+    if text:
+        write_atomically(text, rendered.text.encode())
+    if eml:
+        message = build_message(
+            editions.envelope(settings, recipient, name, picks.edition),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            now=now,
         )
-    _console().print(table)
-    _print_problems(report)
-    click.echo(f"{report.new} new, {report.seen_before} seen before, {report.total} papers in all")
+        write_atomically(eml, message.as_bytes(policy=SMTP))
+    if not (out or text or eml):
+        click.echo(rendered.text, nl=False)
+    else:
+        shown = len(rendered.paper_ids)
+        click.echo(f"{rendered.subject} ({shown} papers, {len(rendered.html.encode()):,} bytes)")
+    if open_browser:
+        _open_in_browser(out, rendered.html)
+    sys.exit(1 if picks.report and picks.report.failed else 0)
+
+
+def _open_in_browser(out: Path | None, html: str) -> None:
+    if out is None:
+        with tempfile.NamedTemporaryFile("w", suffix=".html", delete=False) as file:
+            file.write(html)
+            out = Path(file.name)
+    if not webbrowser.open(out.resolve().as_uri()):
+        raise DigestError(f"{out}: no browser to open it with", hint="open the file yourself")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from digest.collect import parse_document
 from digest.collect.fetch import fetch, open_client
-from digest.config import CollectSettings
+from digest.config import CollectSettings, Settings, SubscriberSettings
 from digest.errors import SourceError
 from digest.models import (
     CollectReport,
@@ -26,6 +26,7 @@ from digest.models import (
     Sighting,
     SourceReport,
 )
+from digest.profiles import edition_date, make_profile
 from digest.rank import build_pool, rank
 from digest.sources import SourceSpec, expand, is_url
 from digest.store import HttpValidators, Store
@@ -128,6 +129,48 @@ def collect_and_rank(
     ):
         report = collect(specs, store, settings=settings, now=now)
         return report, rank_stored(store, profile, edition=edition, days=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Picks:
+    """One reader's papers of an edition, and the collection report when sources were read."""
+
+    profile: Profile
+    edition: date
+    papers: tuple[ScoredPaper, ...]
+    report: CollectReport | None = None
+
+
+def pick_papers(
+    settings: Settings,
+    *,
+    sources: Sequence[str],
+    subscriber: SubscriberSettings | None,
+    interests: str | None,
+    edition: date | None,
+    now: datetime,
+    limit: int | None = None,
+) -> Picks:
+    """The papers one reader gets: a configured subscriber, interests, or everything trending.
+
+    With sources, they are collected into a throwaway database and all they hold compete;
+    without, the stored candidates of the edition (default: today where the reader lives)
+    do, less what the subscriber already received.
+    """
+    timezone = (subscriber.timezone if subscriber else None) or settings.digest.timezone
+    day = edition or edition_date(now, timezone)
+    if sources:
+        profile = make_profile(settings, subscriber, interests, frozenset(), limit=limit)
+        specs = [SourceSpec(name=source, location=source) for source in sources]
+        report, papers = collect_and_rank(
+            specs, profile, settings=settings.collect, now=now, edition=day
+        )
+        return Picks(profile, day, papers, report)
+    with Store(settings.state.url) as store:
+        delivered = store.delivered_ids(str(subscriber.email)) if subscriber else frozenset()
+        profile = make_profile(settings, subscriber, interests, delivered, limit=limit)
+        papers = rank_stored(store, profile, edition=day, days=settings.digest.candidate_days)
+    return Picks(profile, day, papers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ the diff like any other change.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 from datetime import date, datetime
@@ -47,3 +48,23 @@ def assert_golden(name: str, actual: Any) -> None:
     assert path.exists(), f"no golden file {path}; run with DIGEST_UPDATE_GOLDEN=1 to create it"
     expected = json.loads(path.read_text(encoding="utf-8"))
     assert json.loads(text) == expected, f"output differs from {path}"
+
+
+def assert_golden_text(name: str, actual: str) -> None:
+    """Compare `actual` with tests/golden/<name> (HTML or plain text), character for
+    character; a failure shows the first differences (HTML split between tags)."""
+    path = GOLDEN_DIR / name
+    if os.environ.get("DIGEST_UPDATE_GOLDEN") == "1":
+        path.write_text(actual, encoding="utf-8", newline="")
+        return
+    assert path.exists(), f"no golden file {path}; run with DIGEST_UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text(encoding="utf-8")
+    if actual == expected:
+        return
+    diff = difflib.unified_diff(_lines(expected), _lines(actual), str(path), "actual", n=1)
+    shown = "\n".join(line.rstrip("\n") for line in list(diff)[:60])
+    raise AssertionError(f"output differs from {path}:\n{shown}")
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("><", ">\n<").splitlines()

@@ -1,0 +1,221 @@
+"""Text and links from untrusted sources made fit to show: pure functions, no markup.
+
+Escaping is the templates' job (Jinja autoescaping for HTML); these functions make the
+text readable first: entities decoded, LaTeX turned into Unicode, invisible and control
+characters dropped, Unicode composed (NFC), whitespace folded, lengths cut at sentence
+or word boundaries.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import textwrap
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+from urllib.parse import quote_plus, urlsplit
+
+from digest.latex import latex_to_unicode
+from digest.models import Paper
+from digest.text import fold_whitespace
+
+ELLIPSIS = "…"
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# Control, format (zero-width, bidi overrides, BOM) and surrogate code points: never shown.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+# More than two combining marks on one letter is decoration ("Zalgo" text), not language.
+_STACKED_MARKS = re.compile(
+    r"([\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{2})[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
+)
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[^a-z\s])")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:e\.g|i\.e|et al|al|vs|cf|Fig|Figs|Eq|Eqs|Sec|No|approx)|\b[A-Z])$"
+)
+_NEW_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}")
+_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}")
+
+
+# Pure and called with the same papers for many subscribers: worth remembering.
+@functools.lru_cache(maxsize=8192)
+def clean(text: str | None) -> str:
+    """Readable one-line text from a source's field: entities decoded, LaTeX turned into
+    Unicode, control and invisible characters dropped, NFC, whitespace folded."""
+    if not text:
+        return ""
+    if "&" in text:
+        text = html.unescape(text)
+    if not text.isprintable():
+        text = "".join(_visible(char) for char in text)
+    text = latex_to_unicode(unicodedata.normalize("NFD", text))
+    return fold_whitespace(unicodedata.normalize("NFC", _STACKED_MARKS.sub(r"\1", text)))
+
+
+def _visible(char: str) -> str:
+    if char.isspace():
+        return " "
+    return "" if unicodedata.category(char) in _INVISIBLE else char
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` of at most `limit` characters, cut at a word with "…" when too long."""
+    if len(text) <= limit:
+        return text
+    room = text[: limit - 1]
+    space = room.rfind(" ")
+    if space > limit // 2:
+        room = room[:space]
+    return room.rstrip(" ,;:-\u2013\u2014") + ELLIPSIS
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The start of `text`, about `limit` characters: cut after the last sentence that
+    fits (when that keeps at least half), else at a word, and marked with "…". A limit
+    of 0 or less gives ""."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    ends = [
+        match.end()
+        for match in _SENTENCE_END.finditer(text, 0, limit)
+        if not _ABBREVIATION.search(text, 0, match.start())
+    ]
+    if ends and ends[-1] >= limit // 2:
+        return text[: ends[-1]] + " " + ELLIPSIS
+    return cut(text, limit)
+
+
+def short_authors(authors: Sequence[str], shown: int = 3) -> str:
+    """Author names for a byline: all of them up to `shown` + 1, else the first `shown`
+    and how many more ("A. One, B. Two, C. Three, +7")."""
+    names = [name for name in (clean(author) for author in authors) if name]
+    if len(names) <= shown + 1:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + f", +{len(names) - shown}"
+
+
+def header_text(text: str, limit: int) -> str:
+    """One line safe for a mail header: cleaned (no CR, LF or control characters), at
+    most `limit` characters."""
+    return cut(clean(text), limit)
+
+
+def long_date(day: date) -> str:
+    """'Saturday, 21 November 2026', the same in every locale."""
+    return f"{_WEEKDAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def short_date(day: date) -> str:
+    """'21 Nov'."""
+    return f"{day.day} {_MONTHS[day.month - 1][:3]}"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 paper', '3 papers'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+@functools.lru_cache(maxsize=8192)
+def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
+    """`text` wrapped to `width` columns, `first` (default `indent`) before the first
+    line and `indent` before the others. A URL longer than a line stands unbroken on a
+    line of its own; any other over-long word is broken."""
+    lines = textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent if first is None else first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    out: list[str] = []
+    for line in lines:
+        word = line.lstrip()
+        if len(line) <= width or _is_url(word):
+            out.append(line)
+            continue
+        lead = line[: len(line) - len(word)]
+        room = max(width - len(lead), 1)
+        out.extend(lead + word[start : start + room] for start in range(0, len(word), room))
+    return "\n".join(out)
+
+
+def _is_url(word: str) -> bool:
+    return " " not in word and word.startswith(("https://", "http://", "mailto:"))
+
+
+def safe_url(url: str | None, schemes: tuple[str, ...] = ("https", "http")) -> str | None:
+    """`url` when it is an absolute URL of one of `schemes` with no whitespace or
+    control characters, else None (a feed's "javascript:" link never becomes a link)."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in schemes:
+        return None
+    if parts.scheme.lower() != "mailto" and not parts.netloc:
+        return None
+    return url
+
+
+def arxiv_id(paper: Paper) -> str | None:
+    """The paper's arXiv id when it has the shape of one."""
+    if paper.arxiv_id and _ARXIV_ID.fullmatch(paper.arxiv_id):
+        return paper.arxiv_id
+    return None
+
+
+def paper_url(paper: Paper) -> str | None:
+    """Where the title links: the arXiv abstract page, else the paper's own URL."""
+    known = arxiv_id(paper)
+    if known:
+        return f"https://arxiv.org/abs/{known}"
+    return safe_url(paper.url)
+
+
+def pdf_url(paper: Paper) -> str | None:
+    """The paper's PDF: the source's link, else arXiv's."""
+    given = safe_url(paper.pdf_url)
+    if given:
+        return given
+    known = arxiv_id(paper)
+    return f"https://arxiv.org/pdf/{known}" if known else None
+
+
+def code_url(paper: Paper) -> str | None:
+    """The first code link."""
+    return safe_url(paper.code_urls[0]) if paper.code_urls else None
+
+
+def hf_url(paper: Paper) -> str | None:
+    """The paper's Hugging Face page: only new-style arXiv ids have one."""
+    known = arxiv_id(paper)
+    if known and _NEW_ARXIV_ID.fullmatch(known):
+        return f"https://huggingface.co/papers/{known}"
+    return None
+
+
+def search_url(title: str) -> str:
+    """An arXiv title search, for a paper known by its title alone."""
+    return "https://arxiv.org/search/?searchtype=title&query=" + quote_plus(title)

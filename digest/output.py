@@ -1,0 +1,163 @@
+"""How the commands show their results: tables and JSON on stdout, problems on stderr,
+a progress bar on a terminal. No logic of the stages lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from digest.config import DEFAULT_CONFIG, Settings
+from digest.models import CollectReport, ScoredPaper, SourceReport
+from digest.pipeline import Picks
+
+
+def config_label(config_path: Path | None) -> str:
+    if config_path is not None:
+        return str(config_path)
+    return str(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else "built-in defaults"
+
+
+def config_summary(settings: Settings, config_path: Path | None) -> str:
+    smtp = settings.smtp
+    auth = f", user {smtp.username}" if smtp.username else ""
+    password = ", password set" if smtp.password else ""
+    lines = [
+        f"config: {config_label(config_path)}",
+        f"state: {settings.state.url}",
+        f"smtp: {smtp.host}:{smtp.port} ({smtp.security}{auth}{password})",
+        f"sources: {len(settings.sources)}",
+        *(f"  {source.name}: {source.location} ({source.kind})" for source in settings.sources),
+        f"subscribers: {len(settings.subscribers)}",
+        *(f"  {sub.email}: {len(sub.interests)} interests" for sub in settings.subscribers),
+    ]
+    return "\n".join(lines)
+
+
+def paper_url(pick: ScoredPaper) -> str | None:
+    paper = pick.candidate.paper
+    if paper.arxiv_id:
+        return f"https://arxiv.org/abs/{paper.arxiv_id}"
+    return paper.url
+
+
+def picks_json(picks: Picks) -> dict[str, Any]:
+    return {
+        "subscriber": picks.profile.name,
+        "date": picks.edition.isoformat(),
+        "papers": [
+            {
+                "id": pick.candidate.id,
+                "title": pick.candidate.paper.title,
+                "score": pick.score,
+                "reasons": list(pick.reasons),
+                "url": paper_url(pick),
+            }
+            for pick in picks.papers
+        ],
+    }
+
+
+def print_picks(picks: Picks) -> None:
+    header = f"{picks.profile.name}, edition of {picks.edition.isoformat()}"
+    click.echo(f"{header}: {len(picks.papers)} papers")
+    table = Table(box=None, pad_edge=False, show_header=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("paper")
+    table.add_column("why")
+    for number, pick in enumerate(picks.papers, 1):
+        title = f"{pick.candidate.paper.title}\n[dim]{paper_url(pick) or pick.candidate.id}[/dim]"
+        table.add_row(str(number), f"{pick.score:.3f}", title, "; ".join(pick.reasons))
+    console().print(table)
+
+
+class ProgressBar:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._task: Any = None
+
+    def planned(self, total: int) -> None:
+        if self._progress is not None:
+            self._task = self._progress.add_task("collecting", total=total)
+
+    def advance(self, report: SourceReport) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=1, description=_short(report.location))
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+@contextmanager
+def progress_bar(*, enabled: bool) -> Iterator[ProgressBar]:
+    console = Console(stderr=True)
+    if not (enabled and console.is_terminal):
+        yield ProgressBar(None)
+        return
+    columns = (
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        yield ProgressBar(progress)
+
+
+def collect_json(report: CollectReport) -> dict[str, Any]:
+    return {
+        "sources": [asdict(source) for source in report.sources],
+        "new": report.new,
+        "seen_before": report.seen_before,
+        "total": report.total,
+    }
+
+
+def console() -> Console:
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=1000)  # a pipe or file gets whole lines, never "…"
+    return console
+
+
+def print_problems(report: CollectReport) -> None:
+    """Every warning and error of a collection, one line each on stderr."""
+    for source in report.sources:
+        for warning in source.warnings:
+            click.echo(f"warning: {source.location}: {warning}", err=True)
+        for error in source.errors:
+            click.echo(f"error: {source.location}: {error}", err=True)
+
+
+def print_collect_report(report: CollectReport) -> None:
+    table = Table(box=None, pad_edge=False)
+    for header, justify in (
+        ("source", "left"),
+        ("kind", "left"),
+        ("papers", "right"),
+        ("warnings", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for source in report.sources:
+        table.add_row(
+            source.location,
+            source.format or source.kind,
+            str(source.papers),
+            str(len(source.warnings)),
+            "failed" if source.failed else "ok",
+        )
+    console().print(table)
+    print_problems(report)
+    click.echo(f"{report.new} new, {report.seen_before} seen before, {report.total} papers in all")

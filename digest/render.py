@@ -1,0 +1,425 @@
+"""Editions rendered into emails: subject, preheader, HTML and plain text.
+
+The HTML comes from an MJML layout (`digest.mjml`) compiled to HTML once, when the
+templates load, and then filled by Jinja for each email; the plain text has a template
+of its own (`digest.txt`). A template folder given to `Renderer.load` overrides the
+built-in `templates/` file by file. Both templates see the same context:
+
+    subject, preheader   the email's header lines (str)
+    edition_date         "Saturday, 21 November 2026"
+    name                 the subscriber's name, or None
+    interests            the subscriber's interest phrases (tuple, () = everything trending)
+    cards                the papers shown, best first (a tuple of `Card`)
+    total                how many papers the edition picked
+    dropped              how many of them were left out for size
+    footer               the `Footer`, cleaned
+
+and, for the text, a `wrap` filter: `{{ text|wrap(indent="    ") }}` fits 72 columns.
+Every value is clean text; the HTML template escapes it (autoescaping), the text
+template prints it as it is. An undefined name is an error in both.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from mjml import mjml2html
+
+from digest import display
+from digest.errors import DigestError
+from digest.models import Candidate, ScoredPaper
+
+log = logging.getLogger("digest.render")
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+HTML_TEMPLATE = "digest.mjml"
+TEXT_TEMPLATE = "digest.txt"
+# Gmail clips a message whose HTML passes about 102 KB; keep a margin under it.
+HTML_BUDGET = 100 * 1024
+# Excerpt lengths tried in turn while the HTML is over budget; then papers go.
+EXCERPT_STEPS = (300, 150, 0)
+SUBJECT_LIMIT = 120
+PREHEADER_LIMIT = 150
+_INCLUDE = re.compile(r"""<mj-include\s+path\s*=\s*(["'])([^"']+)\1\s*/>""")
+_MJML_BODY = re.compile(r"^\s*<mjml>\s*<mj-body>(.*)</mj-body>\s*</mjml>\s*$", re.DOTALL)
+_MAX_INCLUDE_DEPTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """One subscriber's digest for one day, ready to render."""
+
+    date: date
+    recipient_name: str | None
+    recipient_email: str | None
+    interests: tuple[str, ...]
+    picks: tuple[ScoredPaper, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Footer:
+    """What every email's footer says, from the config."""
+
+    sender_name: str
+    contact: str
+    manage_url: str | None
+    unsubscribe_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    """One email's parts. `paper_ids` are the papers actually in it, after the size
+    budget; `dropped` counts those left out ("…and N more papers")."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    paper_ids: tuple[str, ...]
+    dropped: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One labelled link of a paper card."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One paper as the templates see it: clean text, safe http(s) links. `url` is
+    where the title links (None when no page is known; `search_url` is then an arXiv
+    title search); `links` are the PDF, code and Hugging Face pages it has."""
+
+    id: str
+    number: int
+    title: str
+    url: str | None
+    search_url: str | None
+    authors: str
+    abstract: str
+    excerpt: str
+    links: tuple[Link, ...]
+    reasons: tuple[str, ...]
+    signals: tuple[str, ...]
+
+
+class Renderer:
+    """The compiled templates: MJML compiled to HTML once, filled by Jinja per email."""
+
+    def __init__(
+        self,
+        html: jinja2.Template,
+        text: jinja2.Template,
+        *,
+        names: tuple[str, str] = (HTML_TEMPLATE, TEXT_TEMPLATE),
+        html_budget: int = HTML_BUDGET,
+    ) -> None:
+        self._html = html
+        self._text = text
+        self._names = names
+        self.html_budget = html_budget
+
+    @classmethod
+    def load(cls, folder: Path | None = None, *, html_budget: int = HTML_BUDGET) -> Renderer:
+        """Compile the templates of `folder`, each file falling back to the built-in
+        one; None is the built-ins alone. Raises DigestError naming the file at fault."""
+        folders = _folders(folder)
+        html_path = _find(folders, HTML_TEMPLATE)
+        html = _compile_html(html_path, folders)
+        text_path = _find(folders, TEXT_TEMPLATE)
+        text = _text_template(text_path, folders)
+        return cls(html, text, names=(str(html_path), str(text_path)), html_budget=html_budget)
+
+    def render(self, edition: Edition, footer: Footer) -> RenderedEmail:
+        """The email of one edition, its HTML kept under the size budget."""
+        cards = cards_of(edition)
+        context = template_context(edition, footer, cards)
+        html, shown, limit = self._fit(context, cards)
+        dropped = len(cards) - len(shown)
+        if limit != EXCERPT_STEPS[0]:
+            log.info(
+                "%s %s: excerpts cut to %d characters and %d of %d papers left out to keep "
+                "the HTML under %d bytes",
+                edition.recipient_email or "-",
+                edition.date.isoformat(),
+                limit,
+                dropped,
+                len(cards),
+                self.html_budget,
+            )
+        text = self._fill(self._text, 1, context, shown, dropped)
+        return RenderedEmail(
+            subject=context["subject"],
+            preheader=context["preheader"],
+            html=html,
+            text=text,
+            paper_ids=tuple(card.id for card in shown),
+            dropped=dropped,
+        )
+
+    def _fit(
+        self, context: dict[str, Any], cards: tuple[Card, ...]
+    ) -> tuple[str, tuple[Card, ...], int]:
+        """The HTML within budget: excerpts shortened step by step, then the fewest
+        papers dropped from the end (found by bisection), each fill measured in bytes."""
+        for limit in EXCERPT_STEPS:
+            shown = tuple(_with_excerpt(card, limit) for card in cards)
+            html = self._fill(self._html, 0, context, shown, 0)
+            if _fits(html, self.html_budget):
+                return html, shown, limit
+        fitting, low, high = self._fill(self._html, 0, context, (), len(cards)), 0, len(cards) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            html = self._fill(self._html, 0, context, shown[:middle], len(cards) - middle)
+            if _fits(html, self.html_budget):
+                fitting, low = html, middle
+            else:
+                high = middle - 1
+        return fitting, shown[:low], EXCERPT_STEPS[-1]
+
+    def _fill(
+        self,
+        template: jinja2.Template,
+        which: int,
+        context: dict[str, Any],
+        cards: Sequence[Card],
+        dropped: int,
+    ) -> str:
+        try:
+            return template.render(context, cards=tuple(cards), dropped=dropped)
+        except jinja2.TemplateError as error:
+            raise DigestError(f"{self._names[which]}: {_one_line(str(error))}") from error
+
+
+# --- what the templates show -------------------------------------------------------------
+
+
+def cards_of(edition: Edition) -> tuple[Card, ...]:
+    """The edition's picks as cards, numbered from 1, with full excerpts."""
+    return tuple(_card(number, pick) for number, pick in enumerate(edition.picks, 1))
+
+
+def template_context(edition: Edition, footer: Footer, cards: Sequence[Card]) -> dict[str, Any]:
+    """What both templates see besides `cards` and `dropped` (the module docstring lists it)."""
+    return {
+        "subject": subject(edition, footer, cards),
+        "preheader": preheader(edition, cards),
+        "edition_date": display.long_date(edition.date),
+        "name": display.clean(edition.recipient_name) or None,
+        "interests": tuple(filter(None, map(display.clean, edition.interests))),
+        "total": len(cards),
+        "footer": _clean_footer(footer),
+    }
+
+
+def subject(edition: Edition, footer: Footer, cards: Sequence[Card]) -> str:
+    """'Paper Digest, 21 Nov: 10 papers — <top title>', one header-safe line of at most
+    120 characters."""
+    head = f"{display.clean(footer.sender_name)}, {display.short_date(edition.date)}: "
+    if not cards:
+        return display.cut(head + "nothing new matched your interests today", SUBJECT_LIMIT)
+    count = display.plural(len(cards), "paper")
+    return display.cut(f"{head}{count} — {cards[0].title}", SUBJECT_LIMIT)
+
+
+def preheader(edition: Edition, cards: Sequence[Card]) -> str:
+    """The line an inbox shows after the subject: the next titles, else why the one
+    paper was picked, else what an empty edition waits for."""
+    if len(cards) > 1:
+        text = "Also: " + "; ".join(card.title for card in cards[1:6])
+    elif cards:
+        text = "Picked for you: " + ("; ".join(cards[0].reasons) or "today's top paper")
+    elif edition.interests:
+        interests = ", ".join(filter(None, map(display.clean, edition.interests)))
+        text = f"We'll write again when new papers match your interests: {interests}."
+    else:
+        text = "We'll write again when new papers come out."
+    return display.cut(text, PREHEADER_LIMIT)
+
+
+def _card(number: int, pick: ScoredPaper) -> Card:
+    paper = pick.candidate.paper
+    title = display.clean(paper.title) or "(untitled)"
+    url = display.paper_url(paper)
+    abstract = display.clean(paper.abstract)
+    links = [
+        Link(label, link)
+        for label, link in (
+            ("PDF", display.pdf_url(paper)),
+            ("Code", display.code_url(paper)),
+            ("Hugging Face", display.hf_url(paper)),
+        )
+        if link
+    ]
+    return Card(
+        id=pick.candidate.id,
+        number=number,
+        title=title,
+        url=url,
+        search_url=display.search_url(title) if url is None else None,
+        authors=display.short_authors(paper.authors),
+        abstract=abstract,
+        excerpt=display.excerpt(abstract, EXCERPT_STEPS[0]),
+        links=tuple(links),
+        reasons=tuple(filter(None, map(display.clean, pick.reasons))),
+        signals=_signals(pick.candidate),
+    )
+
+
+def _signals(candidate: Candidate) -> tuple[str, ...]:
+    """The trending signals, as counts: upvotes, listings, sources."""
+    out = []
+    if candidate.upvotes:
+        out.append(display.plural(candidate.upvotes, "upvote"))
+    if candidate.listings:
+        out.append(display.plural(candidate.listings, "listing"))
+    if candidate.sources:
+        out.append(display.plural(candidate.sources, "source"))
+    return tuple(out)
+
+
+def _with_excerpt(card: Card, limit: int) -> Card:
+    return replace(card, excerpt=display.excerpt(card.abstract, limit))
+
+
+def _clean_footer(footer: Footer) -> Footer:
+    unsubscribe = display.safe_url(footer.unsubscribe_url, ("https", "http", "mailto"))
+    if unsubscribe is None:
+        raise DigestError(
+            f"unsubscribe URL {footer.unsubscribe_url!r} is not an https or mailto URL",
+            "set an https URL with the subscriber's token, or a mailto: address",
+        )
+    return Footer(
+        sender_name=display.clean(footer.sender_name),
+        contact=display.clean(footer.contact),
+        manage_url=display.safe_url(footer.manage_url),
+        unsubscribe_url=unsubscribe,
+    )
+
+
+def _fits(html: str, budget: int) -> bool:
+    return len(html.encode("utf-8")) <= budget
+
+
+# --- loading the templates ---------------------------------------------------------------
+
+
+def _environment(*, autoescape: bool, folders: Sequence[Path] = ()) -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders) if folders else None,
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["wrap"] = display.wrap
+    return environment
+
+
+def _folders(folder: Path | None) -> tuple[Path, ...]:
+    if folder is None:
+        return (BUILTIN_TEMPLATES,)
+    if not folder.is_dir():
+        raise DigestError(f"template folder {folder} does not exist")
+    return (folder, BUILTIN_TEMPLATES)
+
+
+def _find(folders: Sequence[Path], name: str, included_from: Path | None = None) -> Path:
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise DigestError(f"{included_from}: template {name!r} must be a name inside the folder")
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    where = ", ".join(str(folder) for folder in folders)
+    cause = f"{included_from}: includes" if included_from else "template"
+    hint = None
+    if not BUILTIN_TEMPLATES.is_dir():
+        hint = (
+            "the built-in templates are read from the checkout's templates/ folder: install "
+            "with `pip install -e .`, or set digest.templates to a folder of your own"
+        )
+    raise DigestError(f"{cause} {name} not found in {where}", hint)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DigestError(f"{path}: cannot be read ({_one_line(str(error))})") from error
+
+
+def _compile_html(path: Path, folders: Sequence[Path]) -> jinja2.Template:
+    """The layout with its partials spliced in, compiled by MJML once, as a Jinja
+    template. Jinja syntax is checked file by file first, so errors name the right line."""
+    environment = _environment(autoescape=True)
+    source = _splice(path, folders, environment, 0)
+    if "<mj-include" in source:
+        raise DigestError(f'{path}: unsupported mj-include; write <mj-include path="file.mjml" />')
+    try:
+        compiled = mjml2html(source)
+    except Exception as error:  # MRML raises ValueError, but any failure means the same
+        raise DigestError(f"{path}: MJML does not compile: {_one_line(str(error))}") from error
+    try:
+        return environment.from_string(compiled)
+    except jinja2.TemplateSyntaxError as error:
+        raise DigestError(
+            f"{path}: the compiled HTML is no longer a valid Jinja template "
+            f"({_one_line(error.message or '')}); keep Jinja tags in text and attribute values"
+        ) from error
+
+
+def _splice(
+    path: Path, folders: Sequence[Path], environment: jinja2.Environment, depth: int
+) -> str:
+    """The MJML of `path` with every `<mj-include path="…" />` replaced by that file's
+    MJML. MRML's own include loader renders an included section without its parent's
+    context (no 600px width, no default padding), so includes are resolved here."""
+    if depth > _MAX_INCLUDE_DEPTH:
+        raise DigestError(f"{path}: includes nest deeper than {_MAX_INCLUDE_DEPTH} levels")
+    source = _read(path)
+    _check_jinja(environment, source, path)
+
+    def include(match: re.Match[str]) -> str:
+        part = _find(folders, match.group(2), included_from=path)
+        inner = _splice(part, folders, environment, depth + 1)
+        body = _MJML_BODY.match(inner)
+        return body.group(1) if body else inner
+
+    return _INCLUDE.sub(include, source)
+
+
+def _check_jinja(environment: jinja2.Environment, source: str, path: Path) -> None:
+    try:
+        environment.parse(source)
+    except jinja2.TemplateSyntaxError as error:
+        raise DigestError(
+            f"{path}:{error.lineno}: Jinja syntax error: {_one_line(error.message or '')}"
+        ) from error
+
+
+def _text_template(path: Path, folders: Sequence[Path]) -> jinja2.Template:
+    environment = _environment(autoescape=False, folders=[path.parent, *folders])
+    try:
+        return environment.get_template(path.name)
+    except jinja2.TemplateSyntaxError as error:
+        raise DigestError(
+            f"{error.filename or path}:{error.lineno}: Jinja syntax error: "
+            f"{_one_line(error.message or '')}"
+        ) from error
+    except jinja2.TemplateNotFound as error:
+        raise DigestError(f"{path}: includes {error.name}, which is not found") from error
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,708 @@
+"""Rendering: an edition becomes an email's subject, preheader, HTML and plain text."""
+
+# ruff: noqa: RUF001  (Greek letters and math symbols are the expected output)
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from digest import display, render
+from digest.collect.dump import parse_dump
+from digest.errors import DigestError
+from digest.identity import canonical_id
+from digest.latex import latex_to_unicode
+from digest.models import Candidate, Paper, Profile, ScoredPaper
+from digest.rank import build_pool, rank
+from digest.render import Edition, Footer, RenderedEmail, Renderer
+from tests.golden import assert_golden_text
+
+TODAY = date(2026, 11, 21)
+FIRST_SEEN = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+FOOTER = Footer(
+    sender_name="Paper Digest",
+    contact="Paper Digest · 1 Example Street · 12345 Example City",
+    manage_url="https://digest.example.org/manage?token=t0k3n",
+    unsubscribe_url="https://digest.example.org/unsubscribe?token=t0k3n",
+)
+URL_LINE = re.compile(r"\s*(?:[\w ]+: )?(?:https?|mailto):\S+")
+SCRIPT = "<script>alert(1)</script> &amp; Co"
+IMG = "We show <img src=x onerror=alert(1)> is harmless."
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer.load()
+
+
+def pick(
+    title: str,
+    abstract: str = "",
+    *,
+    arxiv_id: str | None = None,
+    url: str | None = None,
+    pdf_url: str | None = None,
+    authors: tuple[str, ...] = (),
+    code: tuple[str, ...] = (),
+    upvotes: int | None = None,
+    listings: int = 1,
+    sources: int = 1,
+    reasons: tuple[str, ...] = ("matches: graph neural networks",),
+) -> ScoredPaper:
+    paper = Paper(
+        title=title,
+        abstract=abstract,
+        authors=authors,
+        arxiv_id=arxiv_id,
+        url=url,
+        pdf_url=pdf_url,
+        code_urls=code,
+    )
+    candidate = Candidate(
+        id=canonical_id(paper),
+        paper=paper,
+        sources=sources,
+        listings=listings,
+        best_position=1,
+        upvotes=upvotes,
+        first_seen=FIRST_SEEN,
+    )
+    return ScoredPaper(candidate, 1.0, reasons)
+
+
+def edition(
+    *picks: ScoredPaper,
+    name: str | None = "Ada",
+    interests: tuple[str, ...] = ("graph neural networks", "link prediction"),
+) -> Edition:
+    return Edition(
+        date=TODAY,
+        recipient_name=name,
+        recipient_email="ada@example.org",
+        interests=interests,
+        picks=picks,
+    )
+
+
+def numbered(count: int, abstract: str = "") -> tuple[ScoredPaper, ...]:
+    return tuple(
+        pick(f"Paper number {n}", abstract, arxiv_id=f"2611.{n:05d}") for n in range(count)
+    )
+
+
+def seed_edition(seeds: Path) -> Edition:
+    """Ada's edition of 21 November 2026, ranked from the seed dumps: one candidate per
+    distinct paper, its dumps as sources and its sightings as listings."""
+    papers: dict[str, Paper] = {}
+    dumps: dict[str, set[str]] = {}
+    sightings: dict[str, int] = {}
+    best: dict[str, int] = {}
+    for path in sorted(seeds.glob("*.txt")):
+        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
+            key = canonical_id(entry.paper)
+            papers.setdefault(key, entry.paper)
+            dumps.setdefault(key, set()).add(path.name)
+            sightings[key] = sightings.get(key, 0) + 1
+            best[key] = min(best.get(key, entry.position), entry.position)
+    candidates = [
+        Candidate(key, paper, len(dumps[key]), sightings[key], best[key], None, FIRST_SEEN)
+        for key, paper in papers.items()
+    ]
+    interests = ("graph neural networks", "link prediction")
+    profile = Profile(name="ada@example.org", interests=interests, max_papers=10)
+    picks = rank(build_pool(candidates, today=TODAY), profile)
+    return edition(*picks, interests=interests)
+
+
+def full_edition() -> Edition:
+    """Papers with every field a feed can give: what a card looks like at its richest."""
+    return edition(
+        pick(
+            r"Scalable Link Prediction in $\mathcal{O}(n \log n)$ with Graph Neural Networks",
+            "Link prediction on large graphs is costly: message passing touches every "
+            r"neighbour. We present a sampler with $\alpha$-stable guarantees that cuts the "
+            "cost to near-linear time. On twelve benchmarks it matches full-graph training "
+            "while using a tenth of the memory. We also study why subgraph methods fail on "
+            "heterophilous graphs and propose a fix. Code: https://github.com/example/slp",
+            arxiv_id="2611.01234",
+            authors=(r"J\"org M\"uller", "Ada Lovelace", "Grace Hopper", "Alan Turing", "Emmy"),
+            code=("https://github.com/example/slp",),
+            upvotes=42,
+            listings=3,
+            sources=2,
+            reasons=("matches: graph neural networks, link prediction", "from 2 sources"),
+        ),
+        pick(
+            r"Caf\'e Graphs: \textbf{Temporal} Networks at Scale",
+            "A short abstract.",
+            url="https://openreview.net/forum?id=abc123",
+            pdf_url="https://openreview.net/pdf?id=abc123",
+            authors=("Zoë Ng", "Ilya Петров"),
+            reasons=("related to: link prediction",),
+        ),
+        pick(
+            "Knowledge Graph Completion without an arXiv id",
+            "Only a title and an abstract are known, as in a listing dump.",
+            reasons=("matches: link prediction", "#1 in a listing"),
+        ),
+    )
+
+
+# --- golden files ------------------------------------------------------------------------
+
+
+def test_the_seed_digest_matches_its_golden_files(renderer: Renderer, shared: Path) -> None:
+    email = renderer.render(seed_edition(shared / "seeds"), FOOTER)
+    assert len(email.paper_ids) == 10
+    assert email.dropped == 0
+    assert_golden_text("render_seeds.html", email.html)
+    assert_golden_text("render_seeds.txt", email.text)
+
+
+def test_a_digest_with_every_field_matches_its_golden_files(renderer: Renderer) -> None:
+    email = renderer.render(full_edition(), FOOTER)
+    assert_golden_text("render_full.html", email.html)
+    assert_golden_text("render_full.txt", email.text)
+
+
+def test_rendering_is_deterministic(renderer: Renderer, shared: Path) -> None:
+    seeds = seed_edition(shared / "seeds")
+    assert renderer.render(seeds, FOOTER) == Renderer.load().render(seeds, FOOTER)
+
+
+# --- the paper card ----------------------------------------------------------------------
+
+
+def test_a_card_links_the_arxiv_pdf_code_and_hugging_face_pages(renderer: Renderer) -> None:
+    email = renderer.render(full_edition(), FOOTER)
+    for url in (
+        "https://arxiv.org/abs/2611.01234",
+        "https://arxiv.org/pdf/2611.01234",
+        "https://github.com/example/slp",
+        "https://huggingface.co/papers/2611.01234",
+    ):
+        assert f'href="{url}"' in email.html
+        assert url in email.text
+
+
+def test_a_paper_without_an_arxiv_id_links_its_own_pages(renderer: Renderer) -> None:
+    email = renderer.render(full_edition(), FOOTER)
+    assert 'href="https://openreview.net/forum?id=abc123"' in email.html
+    assert 'href="https://openreview.net/pdf?id=abc123"' in email.html
+    assert "huggingface.co/papers/None" not in email.html
+
+
+def test_a_paper_known_by_its_title_alone_gets_an_arxiv_search_link(renderer: Renderer) -> None:
+    email = renderer.render(edition(pick("Graph Completion")), FOOTER)
+    search = "https://arxiv.org/search/?searchtype=title&amp;query=Graph+Completion"
+    assert f'href="{search}"' in email.html
+    assert ">Search arXiv</a>" in email.html
+    assert "arxiv.org" not in email.text  # a long search URL helps no one reading text
+    assert 'href="https://arxiv.org/abs/' not in email.html
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,x", "https://exa mple.org", "//evil.org/x"]
+)
+def test_a_link_that_is_not_plain_http_never_becomes_a_link(renderer: Renderer, url: str) -> None:
+    email = renderer.render(edition(pick("A paper", url=url, pdf_url=url, code=(url,))), FOOTER)
+    assert url not in email.html
+    assert url not in email.text
+
+
+@pytest.mark.parametrize(
+    ("authors", "byline"),
+    [
+        ((), ""),
+        (("Ada Lovelace",), "Ada Lovelace"),
+        (("A. One", "B. Two", "C. Three", "D. Four"), "A. One, B. Two, C. Three, D. Four"),
+        (("A. One", "B. Two", "C. Three", "D. Four", "E. Five"), "A. One, B. Two, C. Three, +2"),
+        (tuple(f"Author {n}" for n in range(10)), "Author 0, Author 1, Author 2, +7"),
+    ],
+)
+def test_authors_past_four_show_as_the_first_three_and_a_count(
+    authors: tuple[str, ...], byline: str
+) -> None:
+    assert display.short_authors(authors) == byline
+
+
+def test_excerpts_end_at_a_sentence_when_one_ends_late_enough() -> None:
+    text = "First sentence is here. " * 20
+    cut = display.excerpt(text, 300)
+    assert cut.endswith("here. …")
+    assert len(cut) <= 302
+
+
+def test_excerpts_end_at_a_word_otherwise() -> None:
+    text = "word " * 100
+    cut = display.excerpt(text.strip(), 300)
+    assert cut.endswith("word…")
+    assert len(cut) <= 300
+    assert display.excerpt("e.g. Short abstracts stay whole.", 300) == (
+        "e.g. Short abstracts stay whole."
+    )
+    assert display.excerpt("Anything", 0) == ""
+
+
+def test_excerpts_do_not_end_at_an_abbreviation() -> None:
+    text = "We follow Smith et al. " + "and more words " * 30
+    assert "et al. …" not in display.excerpt(text, 100)
+
+
+def test_a_card_shows_why_it_was_picked_and_its_trending_signals(renderer: Renderer) -> None:
+    email = renderer.render(full_edition(), FOOTER)
+    for part in (email.html, email.text):
+        assert "matches: graph neural networks, link prediction" in part
+        assert "from 2 sources" in part
+        assert "42 upvotes" in part
+        assert "3 listings" in part
+        assert "2 sources" in part
+
+
+def test_the_header_has_the_date_and_name_and_the_footer_says_why(renderer: Renderer) -> None:
+    email = renderer.render(full_edition(), FOOTER)
+    for part in (email.html, email.text):
+        assert "Saturday, 21 November 2026" in part
+        assert "Hi Ada," in part
+        assert "You get this because you follow: graph neural networks, link prediction" in part
+        assert "Paper Digest · 1 Example Street · 12345 Example City" in part
+    assert 'href="https://digest.example.org/manage?token=t0k3n"' in email.html
+    assert 'href="https://digest.example.org/unsubscribe?token=t0k3n"' in email.html
+    assert "Unsubscribe: https://digest.example.org/unsubscribe?token=t0k3n" in email.text
+
+
+def test_a_subscriber_of_everything_trending_without_a_name(renderer: Renderer) -> None:
+    mailto = Footer("Paper Digest", "", None, "mailto:unsubscribe@example.org?subject=stop")
+    email = renderer.render(edition(pick("A paper"), name=None, interests=()), mailto)
+    for part in (email.html, email.text):
+        assert "Hi," in part
+        assert "You get this because you asked for everything trending." in part
+        assert "Manage your interests" not in part
+    assert 'href="mailto:unsubscribe@example.org?subject=stop"' in email.html
+
+
+def test_an_unsubscribe_url_that_is_no_url_is_an_error(renderer: Renderer) -> None:
+    with pytest.raises(DigestError, match="unsubscribe URL"):
+        renderer.render(edition(), Footer("Paper Digest", "", None, "javascript:void(0)"))
+
+
+# --- untrusted text ----------------------------------------------------------------------
+
+
+def test_markup_in_titles_and_abstracts_is_shown_as_text_never_run(renderer: Renderer) -> None:
+    email = renderer.render(edition(pick(SCRIPT, IMG)), FOOTER)
+    assert "<script" not in email.html.lower()
+    assert "<img" not in email.html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in email.html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in email.html
+    assert "<script>alert(1)</script> & Co" in email.text
+    assert "<img src=x onerror=alert(1)>" in email.text
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        (r"Sorting in $\mathcal{O}(n)$ time", "Sorting in O(n) time"),
+        (r"J\"org and Ren\'ee", "Jörg and Renée"),
+        (r"$\alpha$-stable laws", "α-stable laws"),
+        (r"A \textbf{bold} claim", "A bold claim"),
+        (r"$O(n^2)$ pairs of $x_{t-1}$", "O(n²) pairs of xₜ₋₁"),
+        (r"\v{S}koda, Stra\ss e, \c{c}a", "Škoda, Straße, ça"),
+        (r"$\frac{1}{2}$ of $\mathbb{R}$", "1/2 of ℝ"),
+        (r"an \unknownmacro here", "an unknownmacro here"),
+        ("costs $5 and $10", "costs $5 and $10"),
+        ("100\\% and \\$3", "100% and $3"),
+        ("plain text stays", "plain text stays"),
+    ],
+)
+def test_latex_becomes_unicode(source: str, shown: str) -> None:
+    assert latex_to_unicode(source) == shown
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("zero\u200bwidth\u200d joiners", "zerowidth joiners"),
+        ("right\u202eto left\u202c override", "rightto left override"),
+        ("Cafe\u0301 composed", "Café composed"),
+        ("Z\u0301\u0302\u0303\u0304\u0305algo", "\u0179\u0302algo"),
+        ("null\x00 and bell\x07", "null and bell"),
+        ("line\u2028separator\r\nand CRLF", "line separator and CRLF"),
+        ("Q&amp;A &lt;b&gt;", "Q&A <b>"),
+    ],
+)
+def test_odd_unicode_is_cleaned(source: str, shown: str) -> None:
+    assert display.clean(source) == shown
+
+
+def test_latex_and_unicode_read_well_in_both_parts(renderer: Renderer) -> None:
+    title = (
+        r"Fast $\mathcal{O}(n)$ Search by J\"org, Ren\'ee"
+        + "\u200b"
+        + r" and $\alpha$-\textbf{Nets}"
+    )
+    abstract = "Cafe\u0301 \u202eevil\u202c graphs."
+    email = renderer.render(edition(pick(title, abstract)), FOOTER)
+    for part in (email.html, email.text, email.subject):
+        assert "Fast O(n) Search by Jörg, Renée and α-Nets" in part
+    for part in (email.html, email.text):
+        assert "Café evil graphs." in part
+        assert "\u202e" not in part
+        assert "\u200b" not in part
+
+
+# --- header lines ------------------------------------------------------------------------
+
+
+def test_the_subject_names_the_date_the_count_and_the_top_paper(renderer: Renderer) -> None:
+    email = renderer.render(full_edition(), FOOTER)
+    assert email.subject == (
+        "Paper Digest, 21 Nov: 3 papers — Scalable Link Prediction in O(n log n) with Graph "
+        "Neural Networks"
+    )
+    assert email.preheader == (
+        "Also: Café Graphs: Temporal Networks at Scale; Knowledge Graph Completion without "
+        "an arXiv id"
+    )
+    one = renderer.render(edition(pick("Alone", reasons=("matches: link prediction",))), FOOTER)
+    assert one.subject == "Paper Digest, 21 Nov: 1 paper — Alone"
+    assert one.preheader == "Picked for you: matches: link prediction"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Injected\r\nBcc: victim@example.org",
+        "Null\x00byte and \x1b[31mescape",
+        "Line\u2028separator\u2029and\x85next",
+        "Tabs\tand\vvertical\ftabs",
+        "A very long title " * 20,
+        "Unbroken" * 40,
+    ],
+)
+def test_subject_and_preheader_are_one_safe_line(renderer: Renderer, title: str) -> None:
+    email = renderer.render(edition(pick(title), pick(title)), FOOTER)
+    for line in (email.subject, email.preheader):
+        assert line == " ".join(line.split())
+        assert all(char.isprintable() for char in line)
+    assert len(email.subject) <= render.SUBJECT_LIMIT
+    assert len(email.preheader) <= render.PREHEADER_LIMIT
+
+
+def test_a_long_subject_is_cut_at_a_word() -> None:
+    top = display.clean("Word " * 40)
+    subject = render.subject(edition(), FOOTER, [render._card(1, pick(top))])
+    assert len(subject) <= 120
+    assert subject.endswith("Word…")
+
+
+def test_a_full_preheader_says_a_hundred_to_a_hundred_and_fifty_characters(
+    renderer: Renderer, shared: Path
+) -> None:
+    email = renderer.render(seed_edition(shared / "seeds"), FOOTER)
+    assert 100 <= len(email.preheader) <= 150
+
+
+# --- size --------------------------------------------------------------------------------
+
+
+def test_a_normal_edition_keeps_full_excerpts_and_drops_nothing(
+    renderer: Renderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="digest.render")
+    picks = numbered(10, "A sentence of a normal abstract. " * 40)
+    email = renderer.render(edition(*picks), FOOTER)
+    assert email.dropped == 0
+    assert email.paper_ids == tuple(p.candidate.id for p in picks)
+    assert display.excerpt(display.clean(picks[0].candidate.paper.abstract), 300) in email.html
+    assert "more paper" not in email.html
+    assert caplog.records == []
+
+
+def test_excerpts_shrink_before_any_paper_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="digest.render")
+    picks = numbered(10, "A sentence of a normal abstract. " * 40)
+    full = Renderer.load().render(edition(*picks), FOOTER)
+    tight = Renderer.load(html_budget=len(full.html.encode()) - 500)
+    email = tight.render(edition(*picks), FOOTER)
+    assert len(email.html.encode()) <= tight.html_budget
+    assert email.dropped == 0
+    assert len(email.paper_ids) == 10
+    abstract = display.clean(picks[0].candidate.paper.abstract)
+    assert display.excerpt(abstract, 150) in email.html
+    assert display.excerpt(abstract, 300) not in email.html
+    assert "excerpts cut to 150 characters and 0 of 10 papers left out" in caplog.text
+
+
+def test_a_huge_edition_drops_its_lowest_papers_to_fit_the_budget(
+    renderer: Renderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="digest.render")
+    picks = numbered(100, "Five kilobytes of abstract text. " * 155)
+    email = renderer.render(edition(*picks), FOOTER)
+    assert len(email.html.encode("utf-8")) < 100 * 1024
+    assert 0 < email.dropped < 100
+    shown = 100 - email.dropped
+    assert email.paper_ids == tuple(p.candidate.id for p in picks[:shown])
+    assert "Five kilobytes" not in email.html  # excerpts went first
+    assert f"Paper number {shown - 1}<" in email.html
+    assert f"Paper number {shown}<" not in email.html
+    line = f"…and {email.dropped} more papers picked for you today"
+    assert line in email.html
+    assert line in email.text
+    assert f"Paper number {shown}\n" not in email.text
+    assert f"excerpts cut to 0 characters and {email.dropped} of 100 papers" in caplog.text
+    assert [record.levelname for record in caplog.records] == ["INFO"]
+
+
+def test_the_budget_drops_as_few_papers_as_it_can(renderer: Renderer) -> None:
+    huge = edition(*numbered(100, "Five kilobytes of abstract text. " * 155))
+    email = renderer.render(huge, FOOTER)
+    shown = 100 - email.dropped
+    cards = tuple(render._with_excerpt(card, 0) for card in render.cards_of(huge))
+    context = render.template_context(huge, FOOTER, cards)
+    one_more = renderer._fill(renderer._html, 0, context, cards[: shown + 1], email.dropped - 1)
+    assert len(one_more.encode("utf-8")) > renderer.html_budget
+
+
+# --- the compiler runs once --------------------------------------------------------------
+
+
+def test_mjml_compiles_once_at_load_never_per_email(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    compile_mjml = render.mjml2html
+
+    def counting(source: str) -> str:
+        calls.append(source)
+        return compile_mjml(source)
+
+    monkeypatch.setattr(render, "mjml2html", counting)
+    renderer = Renderer.load()
+    assert len(calls) == 1  # digest.mjml, with paper.mjml spliced in
+    assert "<mj-include" not in calls[0]
+    for count in range(5):
+        renderer.render(edition(*numbered(count)), FOOTER)
+    assert len(calls) == 1
+
+
+# --- the plain-text part -----------------------------------------------------------------
+
+
+def test_text_lines_fit_72_columns_except_lone_urls(renderer: Renderer, shared: Path) -> None:
+    hostile = edition(
+        pick(
+            "Supercalifragilistic" * 6 + " and a title long enough to need two lines or three",
+            "Our code is at https://example.org/" + "very-long-path/" * 8 + " for all. " * 30,
+            url="https://example.org/papers/" + "x" * 80,
+            authors=tuple(f"Author With A Long Name {n}" for n in range(9)),
+            code=("https://github.com/example/" + "repository-name-" * 5,),
+        ),
+        *numbered(11),
+    )
+    for email in (
+        renderer.render(hostile, FOOTER),
+        renderer.render(seed_edition(shared / "seeds"), FOOTER),
+    ):
+        for line in email.text.splitlines():
+            assert len(line) <= 72 or URL_LINE.fullmatch(line), line
+            assert line == line.rstrip(), line
+
+
+def test_the_wrap_filter_keeps_urls_whole_and_breaks_other_long_words() -> None:
+    url = "https://example.org/" + "a" * 80
+    assert display.wrap(f"PDF: {url}", indent="    ") == f"    PDF:\n    {url}"
+    assert display.wrap("x" * 100, width=40) == "\n".join(["x" * 40, "x" * 40, "x" * 20])
+    assert display.wrap("Title words", first="10. ", indent="    ") == "10. Title words"
+
+
+# --- an empty edition --------------------------------------------------------------------
+
+
+def test_an_empty_edition_says_nothing_new_matched(renderer: Renderer) -> None:
+    email = renderer.render(edition(), FOOTER)
+    assert email.subject == "Paper Digest, 21 Nov: nothing new matched your interests today"
+    assert email.paper_ids == ()
+    assert email.dropped == 0
+    for part in (email.html, " ".join(email.text.split())):
+        assert "Nothing new matched your interests today." in part
+        assert "new papers on graph neural networks, link prediction" in part
+        assert "No.\xa01" not in part and "No.&nbsp;1" not in part
+    assert email.preheader.startswith("We'll write again when new papers match")
+
+
+# --- the HTML for every screen and scheme -------------------------------------------------
+
+
+def test_the_html_is_ready_for_phones_and_dark_mode(renderer: Renderer) -> None:
+    html = renderer.render(full_edition(), FOOTER).html
+    assert html.startswith('<!doctype html><html lang="en"')
+    assert '<meta name="color-scheme" content="light dark"' in html
+    assert '<meta name="supported-color-schemes" content="light dark"' in html
+    assert "@media (prefers-color-scheme: dark)" in html
+    # One column everywhere; MJML's columns take their desktop width only from 480px up.
+    assert "@media only screen and (min-width:480px)" in html
+    assert "mj-column-per-100" in html
+    assert re.findall(r"<img\b(?![^>]*\balt=)", html) == []
+
+
+def test_text_is_at_least_14px_and_titles_at_least_17px(renderer: Renderer) -> None:
+    html = renderer.render(full_edition(), FOOTER).html
+    sizes = [int(size) for size in re.findall(r"font-size:\s*(\d+)px", html)]
+    # 0px and 1px are MJML's own layout tricks (whitespace between columns, the preview).
+    assert [size for size in sizes if 1 < size < 14] == []
+    titles = re.findall(r'<h2 class="pd-wrap" dir="auto" style="[^"]*font-size:(\d+)px', html)
+    assert len(titles) == 3
+    assert all(int(size) >= 17 for size in titles)
+
+
+def _luminance(color: str) -> float:
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(one: str, other: str) -> float:
+    high, low = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# (text, background) as the templates pair them: page and card backgrounds, light and dark.
+PAIRS = [
+    ("#1f2328", "#ffffff"),  # text on a card
+    ("#59636e", "#ffffff"),  # muted text on a card
+    ("#0a58ca", "#ffffff"),  # links on a card
+    ("#1f2328", "#f3f4f6"),  # the date heading on the page
+    ("#59636e", "#f3f4f6"),  # the footer on the page
+    ("#0a58ca", "#f3f4f6"),  # footer links and the name on the page
+    ("#e6edf3", "#161b22"),  # dark: text on a card
+    ("#9198a1", "#161b22"),  # dark: muted text on a card
+    ("#58a6ff", "#161b22"),  # dark: links on a card
+    ("#e6edf3", "#0d1117"),  # dark: the date heading on the page
+    ("#9198a1", "#0d1117"),  # dark: the footer on the page
+    ("#58a6ff", "#0d1117"),  # dark: footer links on the page
+]
+
+
+@pytest.mark.parametrize(("text", "background"), PAIRS)
+def test_colors_have_enough_contrast_in_both_schemes(
+    renderer: Renderer, text: str, background: str
+) -> None:
+    html = renderer.render(full_edition(), FOOTER).html.lower()
+    assert text in html
+    assert background in html
+    assert _contrast(text, background) >= 4.5
+
+
+def test_every_text_color_in_the_html_is_one_of_the_checked_ones(renderer: Renderer) -> None:
+    html = renderer.render(full_edition(), FOOTER).html.lower()
+    checked = {text for text, _ in PAIRS} | {"#ffffff"}  # white: the hidden preview text
+    assert set(re.findall(r"(?<![-\w])color:\s*(#[0-9a-f]{6})", html)) <= checked
+
+
+def test_long_unbroken_words_and_urls_wrap_instead_of_overflowing(renderer: Renderer) -> None:
+    email = renderer.render(edition(pick("W" * 200, "https://example.org/" + "p" * 300)), FOOTER)
+    title = re.search(r'<h2 class="pd-wrap" dir="auto" style="([^"]*)"', email.html)
+    assert title is not None
+    assert "overflow-wrap:anywhere" in title.group(1)
+    assert "word-break:break-word" in title.group(1)
+    assert ".pd-wrap, .pd-wrap a { overflow-wrap: anywhere; word-break: break-word; }" in (
+        email.html
+    )
+
+
+# --- template folders and their errors -----------------------------------------------------
+
+
+def test_a_user_template_folder_overrides_the_built_in_one_file_by_file(tmp_path: Path) -> None:
+    (tmp_path / "digest.txt").write_text("{{ total }} for {{ name }}\n", encoding="utf-8")
+    (tmp_path / "paper.mjml").write_text(
+        '<mj-text><p class="mine">{{ card.title }}</p></mj-text>', encoding="utf-8"
+    )
+    email = Renderer.load(tmp_path).render(edition(pick("A paper")), FOOTER)
+    assert email.text == "1 for Ada\n"
+    assert '<p class="mine">A paper</p>' in email.html
+    assert "Saturday, 21 November 2026" in email.html  # digest.mjml is still the built-in
+
+
+def test_a_user_layout_replaces_the_built_in_layout(tmp_path: Path) -> None:
+    (tmp_path / "digest.mjml").write_text(
+        "<mjml><mj-body><mj-section><mj-column><mj-text>{{ subject }}</mj-text>"
+        "</mj-column></mj-section></mj-body></mjml>",
+        encoding="utf-8",
+    )
+    email = Renderer.load(tmp_path).render(edition(pick("A & B")), FOOTER)
+    assert "Paper Digest, 21 Nov: 1 paper — A &amp; B</div>" in email.html
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("digest.txt", "Hi {{ name }\n", r"digest\.txt:1: Jinja syntax error: unexpected '}'"),
+        ("digest.txt", "{% for x in cards %}\n", r"digest\.txt:1: Jinja syntax error: .*'endfor'"),
+        ("digest.mjml", "<mjml><mj-body>{% if %}</mj-body></mjml>", r"digest\.mjml:1: Jinja"),
+        ("paper.mjml", "<mj-text>\n{{ card.title</mj-text>", r"paper\.mjml:2: Jinja syntax"),
+        ("digest.mjml", "<mjml><mj-body><mj-section>", r"digest\.mjml: MJML does not compile"),
+        (
+            "digest.mjml",
+            '<mjml><mj-body><mj-include path="card.mjml" /></mj-body></mjml>',
+            r"digest\.mjml: includes card\.mjml not found in",
+        ),
+        (
+            "digest.mjml",
+            '<mjml><mj-body><mj-include path="../digest.mjml" /></mj-body></mjml>',
+            r"digest\.mjml: template '\.\./digest\.mjml' must be a name inside the folder",
+        ),
+        (
+            "digest.mjml",
+            '<mjml><mj-body><mj-include path="digest.mjml" /></mj-body></mjml>',
+            r"digest\.mjml: includes nest deeper than 8 levels",
+        ),
+        (
+            "digest.txt",
+            "{{ nowhere }}",
+            r"digest\.txt: 'nowhere' is undefined",
+        ),
+    ],
+)
+def test_a_broken_template_is_a_one_line_error_naming_the_file(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    with pytest.raises(DigestError) as caught:
+        Renderer.load(tmp_path).render(edition(pick("A paper")), FOOTER)
+    assert "\n" not in str(caught.value)
+    assert str(tmp_path / name) in str(caught.value)
+    assert re.search(message, str(caught.value)), str(caught.value)
+
+
+def test_a_missing_folder_or_built_in_template_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(DigestError, match=r"template folder .*nowhere does not exist"):
+        Renderer.load(tmp_path / "nowhere")
+    monkeypatch.setattr(render, "BUILTIN_TEMPLATES", tmp_path / "gone")
+    with pytest.raises(DigestError, match=r"template digest\.mjml not found in .*gone"):
+        Renderer.load()
+
+
+def test_the_built_in_templates_sit_beside_the_package() -> None:
+    package = Path(render.__file__).resolve().parent
+    assert package.parent / "templates" == render.BUILTIN_TEMPLATES
+    assert sorted(p.name for p in render.BUILTIN_TEMPLATES.iterdir()) == [
+        "digest.mjml",
+        "digest.txt",
+        "paper.mjml",
+    ]
+
+
+def test_a_rendered_email_is_a_frozen_record(renderer: Renderer) -> None:
+    email = renderer.render(edition(), FOOTER)
+    assert isinstance(email, RenderedEmail)
+    with pytest.raises(AttributeError):
+        email.subject = "changed"  # type: ignore[misc]
