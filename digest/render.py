@@ -277,13 +277,14 @@ def _card(number: int, pick: ScoredPaper) -> Card:
 
 
 def _signals(candidate: Candidate) -> tuple[str, ...]:
-    """The trending signals, as counts: upvotes, listings, sources."""
+    """The trending signals worth telling: upvotes, and listings and sources past one
+    (every paper is in at least one listing of one source: saying so tells nothing)."""
     out = []
     if candidate.upvotes:
         out.append(display.plural(candidate.upvotes, "upvote"))
-    if candidate.listings:
+    if candidate.listings > 1:
         out.append(display.plural(candidate.listings, "listing"))
-    if candidate.sources:
+    if candidate.sources > 1:
         out.append(display.plural(candidate.sources, "source"))
     return tuple(out)
 
