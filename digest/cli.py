@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import tempfile
+import threading
+import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.policy import SMTP
 from functools import wraps
@@ -16,8 +20,9 @@ from typing import Any, TypeVar
 
 import click
 
-from digest import __version__, editions, output, pipeline
-from digest.config import load_config
+from digest import __version__, delivery, editions, output, pipeline
+from digest.config import Settings, load_config
+from digest.deliver import OutboxTransport, SmtpTransport, Transport
 from digest.errors import ConfigError, DigestError
 from digest.files import write_atomically
 from digest.mail import build_message
@@ -261,6 +266,108 @@ def render(
     if open_browser:
         _open_in_browser(out, rendered.html)
     sys.exit(1 if picks.report and picks.report.failed else 0)
+
+
+@main.command()
+@click.option(
+    "--date",
+    "edition",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Edition date (default: today in each subscriber's time zone).",
+)
+@click.option("--subscriber", "emails", multiple=True, help="Only these subscribers.")
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each message as a .eml file here instead of sending (records nothing).",
+)
+@click.option("--dry-run", is_flag=True, help="Build every message, send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@_common_options
+@_fail_cleanly
+def send(
+    edition: datetime | None,
+    emails: tuple[str, ...],
+    outbox: Path | None,
+    dry_run: bool,
+    as_json: bool,
+    config_path: Path | None,
+    db_path: Path | None,
+) -> None:
+    """Send today's edition to every subscriber through SMTP, each exactly once.
+
+    Re-running sends only what is not yet sent. SIGTERM or Ctrl-C finishes the message in
+    flight, records it, and stops. Exits 1 when some subscriber failed.
+    """
+    settings = load_config(config_path, db_path=db_path)
+    subscribers = [find_subscriber(settings, email) for email in emails] or list(
+        settings.subscribers
+    )
+    if not subscribers:
+        raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
+    renderer = Renderer.load(settings.digest.templates)
+    transport = _transport(settings, outbox, dry_run)
+    with (
+        Store(settings.state.url) as store,
+        _stop_on_signals() as stop,
+        output.send_progress(len(subscribers), enabled=not as_json) as progress,
+    ):
+        try:
+            report = delivery.send_editions(
+                settings,
+                store,
+                renderer,
+                transport,
+                subscribers=subscribers,
+                now=lambda: datetime.now(UTC),
+                edition=edition.date() if edition else None,
+                record=outbox is None,
+                retry=delivery.RetryPolicy(
+                    attempts=settings.smtp.attempts, first_delay=settings.smtp.retry_delay
+                ),
+                sleep=time.sleep,
+                should_stop=stop.is_set,
+                on_done=progress.update,
+            )
+        finally:
+            if transport is not None:
+                transport.close()
+    if as_json:
+        click.echo(json.dumps(output.send_json(report), indent=2, ensure_ascii=False))
+    else:
+        output.print_send_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def _transport(settings: Settings, outbox: Path | None, dry_run: bool) -> Transport | None:
+    if dry_run:
+        return None
+    if outbox is not None:
+        return OutboxTransport(outbox)
+    smtp = settings.smtp
+    return SmtpTransport(
+        smtp, allow_insecure_auth=smtp.allow_insecure_auth, rate_limit=smtp.rate_limit
+    )
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM and Ctrl-C ask the run to stop after the message in flight."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.warning("%s: finishing the message in flight, then stopping", signal.strsignal(signum))
+        stop.set()
+
+    previous = {number: signal.signal(number, request_stop) for number in _STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _open_in_browser(out: Path | None, html: str) -> None:

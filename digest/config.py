@@ -105,8 +105,11 @@ class SmtpSettings(_Section):
     username: str | None = None
     password: SecretStr | None = None
     allow_insecure_auth: bool = False
+    ca_file: Path | None = None
     timeout: float = Field(30.0, gt=0)
     rate_limit: float | None = Field(None, gt=0, description="messages per second")
+    attempts: int = Field(3, ge=1, le=20)
+    retry_delay: float = Field(2.0, ge=0)
 
 
 class CollectSettings(_Section):

@@ -223,7 +223,7 @@ class SmtpTransport(_Closing):
 
     def _connect(self) -> _TrackedSMTP:
         settings = self._settings
-        context = self._tls_context or ssl.create_default_context()
+        context = self._tls_context or ssl.create_default_context(cafile=self._settings.ca_file)
         address = (settings.host, settings.port, self._local_hostname)
         smtp = (
             _TrackedSMTPSSL(*address, timeout=settings.timeout, context=context)

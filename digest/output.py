@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digest.config import DEFAULT_CONFIG, Settings
+from digest.delivery import SendReport
 from digest.models import CollectReport, ScoredPaper, SourceReport
 from digest.pipeline import Picks
 
@@ -161,3 +162,62 @@ def print_collect_report(report: CollectReport) -> None:
     console().print(table)
     print_problems(report)
     click.echo(f"{report.new} new, {report.seen_before} seen before, {report.total} papers in all")
+
+
+class SendProgress:
+    """A progress bar of sent, failed and left on stderr when it is a terminal."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress = progress
+        self._total = total
+        self._task: Any = progress.add_task("sending", total=total) if progress else None
+
+    def update(self, report: SendReport) -> None:
+        if self._progress is None:
+            return
+        done = len(report.sent) + len(report.failed) + len(report.skipped) + len(report.empty)
+        description = f"sent {len(report.sent)}, failed {len(report.failed)}"
+        self._progress.update(
+            self._task, completed=done + len(report.built), description=description
+        )
+
+
+@contextmanager
+def send_progress(total: int, *, enabled: bool) -> Iterator[SendProgress]:
+    stderr = Console(stderr=True)
+    if not (enabled and stderr.is_terminal):
+        yield SendProgress(None, total)
+        return
+    columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        yield SendProgress(progress, total)
+
+
+def send_json(report: SendReport) -> dict[str, Any]:
+    return {
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "failed": [{"subscriber": email, "reason": reason} for email, reason in report.failed],
+        "empty": [{"subscriber": email, "reason": reason} for email, reason in report.empty],
+        "left": report.left,
+        "built": report.built,
+    }
+
+
+def print_send_report(report: SendReport) -> None:
+    """One line per failure and empty edition on stderr, then the counts."""
+    for email, reason in report.failed:
+        click.echo(f"failed: {email}: {reason}", err=True)
+    for email, reason in report.empty:
+        click.echo(f"empty: {email}: {reason}", err=True)
+    parts = [
+        f"{len(report.sent)} sent",
+        f"{len(report.skipped)} skipped as already sent",
+        f"{len(report.failed)} failed",
+        f"{len(report.empty)} empty",
+    ]
+    if report.built:
+        parts.append(f"{len(report.built)} built (dry run)")
+    if report.left:
+        parts.append(f"{len(report.left)} left for the next run (stopped)")
+    click.echo(", ".join(parts))

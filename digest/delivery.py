@@ -1,0 +1,229 @@
+"""The send run: every subscriber's edition ranked, rendered, sent and recorded, once.
+
+For each subscriber, in order: claim the ledger row (skip it when sent, empty, or held
+by another live sender), rank, render, build the message, send it with retries for
+temporary failures, and record the outcome in its own transaction right away. A stop
+request (SIGTERM, Ctrl-C) is honoured between messages, never in the middle of one.
+With `record=False` (an outbox, a dry run) the ledger is neither read nor written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.message import EmailMessage
+
+from digest import editions
+from digest.config import Settings, SubscriberSettings
+from digest.deliver import Delivered, DeliveryFailure, TemporaryFailure, Transport
+from digest.ledger import Ledger
+from digest.mail import build_message
+from digest.models import ScoredPaper
+from digest.profiles import edition_date, subscriber_profile
+from digest.rank import build_pool, rank_many
+from digest.render import Edition, Renderer
+from digest.store import Store
+from digest.workers import this_worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a temporary failure is retried within one run."""
+
+    attempts: int = 3
+    first_delay: float = 2.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after the `attempt`-th failure (1-based)."""
+        return self.first_delay * self.factor ** (attempt - 1)
+
+
+@dataclass(slots=True)
+class SendReport:
+    """What a send run did, per subscriber."""
+
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    empty: list[tuple[str, str]] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    built: list[str] = field(default_factory=list)  # a dry run's messages, built not sent
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    subscriber: SubscriberSettings
+    edition: date
+    picks: tuple[ScoredPaper, ...]
+
+
+def send_editions(
+    settings: Settings,
+    store: Store,
+    renderer: Renderer,
+    transport: Transport | None,
+    *,
+    subscribers: Sequence[SubscriberSettings],
+    now: Callable[[], datetime],
+    edition: date | None = None,
+    record: bool = True,
+    retry: RetryPolicy = RetryPolicy(),
+    sleep: Callable[[float], None],
+    should_stop: Callable[[], bool] = lambda: False,
+    on_done: Callable[[SendReport], None] | None = None,
+) -> SendReport:
+    """Send each subscriber's edition (today where they live, unless `edition`).
+
+    `transport` None is a dry run: every message is built, none sent, nothing recorded.
+    """
+    run = _Run(
+        settings=settings,
+        renderer=renderer,
+        transport=transport,
+        ledger=Ledger(store) if record and transport is not None else None,
+        worker=this_worker(),
+        now=now,
+        retry=retry,
+        sleep=sleep,
+    )
+    jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
+    for index, job in enumerate(jobs):
+        if should_stop():
+            run.report.left.extend(str(later.subscriber.email) for later in jobs[index:])
+            log.warning("stopping on request: %d editions left for the next run", len(jobs) - index)
+            break
+        run.send(job)
+        if on_done:
+            on_done(run.report)
+    return run.report
+
+
+def _plan(
+    settings: Settings,
+    store: Store,
+    subscribers: Sequence[SubscriberSettings],
+    moment: datetime,
+    edition: date | None,
+    ledger: Ledger | None,
+) -> list[_Job]:
+    """Every subscriber's edition date and picks: one pool per edition date, ranked in batch."""
+    by_day: dict[date, list[SubscriberSettings]] = {}
+    for subscriber in subscribers:
+        timezone = subscriber.timezone or settings.digest.timezone
+        by_day.setdefault(edition or edition_date(moment, timezone), []).append(subscriber)
+    jobs = []
+    for day, group in sorted(by_day.items()):
+        if ledger:
+            ledger.open_edition(day, [str(member.email) for member in group], now=moment)
+        candidates = store.candidates(until=day, days=settings.digest.candidate_days)
+        pool = build_pool(candidates, today=day)
+        profiles = [
+            subscriber_profile(member, settings, store.delivered_ids(str(member.email)))
+            for member in group
+        ]
+        for member, picks in zip(group, rank_many(pool, profiles), strict=True):
+            jobs.append(_Job(member, day, picks))
+    return jobs
+
+
+@dataclass(slots=True)
+class _Run:
+    """One send run's parts and its report so far."""
+
+    settings: Settings
+    renderer: Renderer
+    transport: Transport | None
+    ledger: Ledger | None
+    worker: str
+    now: Callable[[], datetime]
+    retry: RetryPolicy
+    sleep: Callable[[float], None]
+    report: SendReport = field(default_factory=SendReport)
+
+    def send(self, job: _Job) -> None:
+        """Claim, build, send and record one subscriber's edition."""
+        email, ledger = str(job.subscriber.email), self.ledger
+        if ledger and not ledger.claim(email, job.edition, worker=self.worker, now=self.now()):
+            self.report.skipped.append(email)
+            return
+        if not job.picks and not job.subscriber.send_empty:
+            reason = "no paper matched the interests and filters"
+            if ledger:
+                ledger.mark_empty(email, job.edition, reason=reason, now=self.now())
+            self.report.empty.append((email, reason))
+            return
+        rendered = self.renderer.render(
+            Edition(
+                date=job.edition,
+                recipient_name=job.subscriber.name,
+                recipient_email=email,
+                interests=job.subscriber.interests,
+                picks=job.picks,
+            ),
+            editions.footer(self.settings, email),
+        )
+        message = build_message(
+            editions.envelope(self.settings, email, job.subscriber.name, job.edition),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            now=self.now(),
+        )
+        if self.transport is None:
+            self.report.built.append(email)
+            return
+        try:
+            delivered, attempts = self._deliver(email, message)
+        except _GaveUp as gave_up:
+            tries = "1 attempt" if gave_up.attempts == 1 else f"{gave_up.attempts} attempts"
+            reason = f"{gave_up.failure.reply} (after {tries})"
+            if ledger:
+                ledger.mark_failed(
+                    email, job.edition, reply=reason, attempts=gave_up.attempts, now=self.now()
+                )
+            self.report.failed.append((email, reason))
+            return
+        if ledger:
+            ledger.mark_sent(
+                email,
+                job.edition,
+                message_id=delivered.message_id,
+                reply=delivered.response,
+                attempts=attempts,
+                papers=rendered.paper_ids,
+                now=self.now(),
+            )
+        self.report.sent.append(email)
+
+    def _deliver(self, email: str, message: EmailMessage) -> tuple[Delivered, int]:
+        """Send with retries of temporary failures; (what the server said, attempts)."""
+        assert self.transport is not None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.transport.send(message), attempt
+            except TemporaryFailure as failure:
+                if attempt >= self.retry.attempts:
+                    raise _GaveUp(failure, attempt) from failure
+                delay = self.retry.delay(attempt)
+                log.info("%s: %s; retrying in %.1fs", email, failure.reply, delay)
+                self.sleep(delay)
+            except DeliveryFailure as failure:
+                raise _GaveUp(failure, attempt) from failure
+
+
+class _GaveUp(Exception):
+    def __init__(self, failure: DeliveryFailure, attempts: int) -> None:
+        super().__init__(failure.reply)
+        self.failure = failure
+        self.attempts = attempts

@@ -1,0 +1,264 @@
+"""`digest send` end to end against a real SMTP server: each edition exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest.ledger import SENT, Ledger
+from digest.store import Store
+from tests.smtpserver import (
+    DropConnectionHandler,
+    RecordingHandler,
+    RejectRecipientHandler,
+    SlowHandler,
+    SmtpServer,
+    TemporaryFailureHandler,
+    TlsFiles,
+    parse_message,
+)
+from tests.test_collect_cli import digest
+
+EDITION = "2026-03-12"  # the listing date of the seed dumps
+INTERESTS = [
+    "graph neural networks",
+    "video understanding",
+    "model compression",
+    "recommender systems",
+    "diffusion models",
+    "link prediction",
+]
+StartServer = Callable[..., SmtpServer]
+
+
+def subscribers(count: int) -> list[str]:
+    return [f"reader{number:02d}@example.org" for number in range(count)]
+
+
+def write_config(folder: Path, server: SmtpServer, count: int, **smtp: Any) -> None:
+    lines = [
+        "[digest]",
+        'sender = "Paper Digest <digest@example.org>"',
+        "[smtp]",
+        f'host = "{server.host}"',
+        f"port = {server.port}",
+        f'security = "{server.security}"',
+        "timeout = 5",
+        "retry_delay = 0.05",
+        *(f"{key} = {json.dumps(value)}" for key, value in smtp.items()),
+    ]
+    for number, email in enumerate(subscribers(count)):
+        interest = INTERESTS[number % len(INTERESTS)]
+        lines += ["[[subscribers]]", f'email = "{email}"', f'interests = ["{interest}"]']
+    (folder / "digest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def newsroom(tmp_path: Path, shared: Path) -> Path:
+    """A folder whose database holds the collected seed dumps."""
+    result = digest("collect", str(shared / "seeds"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return tmp_path
+
+
+def send(folder: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = digest("send", "--date", EDITION, "--json", *args, cwd=folder, env=env)
+    assert "Traceback" not in result.stderr, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    report["exit"] = result.returncode
+    return report
+
+
+def recipients(server: SmtpServer) -> Counter[str]:
+    return Counter(rcpt for message in server.received for rcpt in message.rcpt_tos)
+
+
+def ledger_statuses(folder: Path) -> dict[str, str]:
+    from datetime import date
+
+    with Store(f"sqlite:///{folder / 'digest.db'}") as store:
+        rows = Ledger(store).rows(date.fromisoformat(EDITION))
+    return {row.subscriber: row.status for row in rows}
+
+
+def test_an_edition_reaches_every_subscriber_once(newsroom: Path, smtp_server: StartServer) -> None:
+    server = smtp_server(RecordingHandler())
+    write_config(newsroom, server, 4)
+    report = send(newsroom)
+    assert (report["exit"], sorted(report["sent"])) == (0, subscribers(4))
+    assert server.connections == 1, "one connection carries the whole run"
+    for received in server.received:
+        message = parse_message(received.content)
+        [to] = received.rcpt_tos
+        assert message["To"] == to and message["From"] == "Paper Digest <digest@example.org>"
+        assert message.get_content_type() == "multipart/alternative"
+        assert message["Subject"].startswith("Paper Digest, 12 Mar: ")
+        assert message["List-Unsubscribe"]
+        assert max(len(line) for line in received.content.split(b"\r\n")) <= 998
+    assert set(ledger_statuses(newsroom).values()) == {SENT}
+
+    again = send(newsroom)
+    assert (again["sent"], sorted(again["skipped"])) == ([], subscribers(4))
+    assert len(server.received) == 4
+
+
+def test_papers_sent_are_never_sent_again(newsroom: Path, smtp_server: StartServer) -> None:
+    server = smtp_server(RecordingHandler())
+    write_config(newsroom, server, 1)
+    send(newsroom)
+    titles = server.received[0].parsed().get_body(("plain",))
+    assert titles is not None
+    first = titles.get_content()
+    report = send(newsroom, env={})
+    assert report["skipped"] == subscribers(1)
+    picks = digest(
+        "rank", "--subscriber", subscribers(1)[0], "--date", EDITION, "--json", cwd=newsroom
+    )
+    sent_first = json.loads(picks.stdout)["papers"]
+    assert all(paper["title"][:40] not in first for paper in sent_first[:3])
+
+
+def test_temporary_failures_are_retried(newsroom: Path, smtp_server: StartServer) -> None:
+    server = smtp_server(TemporaryFailureHandler(every=2))
+    write_config(newsroom, server, 3, attempts=3)
+    report = send(newsroom)
+    assert (report["exit"], sorted(report["sent"]), report["failed"]) == (0, subscribers(3), [])
+    assert recipients(server) == Counter(subscribers(3))
+
+
+def test_a_permanent_failure_marks_one_subscriber_and_the_run_goes_on(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    rejected = subscribers(3)[1]
+    server = smtp_server(RejectRecipientHandler(rejected))
+    write_config(newsroom, server, 3)
+    report = send(newsroom)
+    assert report["exit"] == 1
+    [failure] = report["failed"]
+    assert failure["subscriber"] == rejected and "550" in failure["reason"]
+    assert sorted(report["sent"]) == [subscribers(3)[0], subscribers(3)[2]]
+
+
+def test_temporary_failures_that_persist_fail_after_the_last_attempt(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(TemporaryFailureHandler(recipients=(subscribers(2)[0],)))
+    write_config(newsroom, server, 2, attempts=2)
+    report = send(newsroom)
+    [failure] = report["failed"]
+    assert "451" in failure["reason"] and "after 2 attempts" in failure["reason"]
+    # A re-run tries the failed subscriber again, and only them.
+    again = send(newsroom)
+    assert again["failed"] and again["skipped"] == [subscribers(2)[1]]
+
+
+def test_a_connection_dropped_mid_data_is_retried(newsroom: Path, smtp_server: StartServer) -> None:
+    server = smtp_server(DropConnectionHandler("DATA", times=1))
+    write_config(newsroom, server, 2)
+    report = send(newsroom)
+    assert (report["exit"], sorted(report["sent"])) == (0, subscribers(2))
+    assert recipients(server) == Counter(subscribers(2))
+
+
+def test_starttls_and_auth_with_a_self_signed_certificate(
+    newsroom: Path, smtp_server: StartServer, tls_files: TlsFiles
+) -> None:
+    server = smtp_server(security="starttls", tls=tls_files, users={"digest": "s3cret"})
+    write_config(newsroom, server, 2, username="digest", ca_file=str(tls_files.cert))
+    report = send(newsroom, env={"DIGEST_SMTP__PASSWORD": "s3cret"})
+    assert (report["exit"], len(report["sent"])) == (0, 2)
+    assert all(message.tls and message.login == "digest" for message in server.received)
+
+
+def test_outbox_and_dry_run_record_nothing(newsroom: Path, smtp_server: StartServer) -> None:
+    server = smtp_server(RecordingHandler())
+    write_config(newsroom, server, 3)
+    outbox = send(newsroom, "--outbox", "outbox")
+    assert len(outbox["sent"]) == 3
+    files = sorted((newsroom / "outbox").glob("*.eml"))
+    assert len(files) == 3
+    assert all(b"\r\n" in path.read_bytes() for path in files)
+    dry = send(newsroom, "--dry-run")
+    assert (len(dry["built"]), dry["sent"]) == (3, [])
+    assert server.received == [] and ledger_statuses(newsroom) == {}
+    assert len(send(newsroom)["sent"]) == 3
+
+
+def start_send(folder: Path) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "send", "--date", EDITION, "--json"],
+        cwd=folder,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def test_after_a_sigkill_a_rerun_delivers_the_rest(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(SlowHandler(0.15))
+    write_config(newsroom, server, 12)
+    process = start_send(newsroom)
+    wait_for(lambda: len(server.received) >= 4)
+    process.kill()
+    process.communicate(timeout=30)
+    report = send(newsroom)
+    assert report["exit"] == 0
+    counts = recipients(server)
+    assert set(counts) == set(subscribers(12))
+    twice = [email for email, count in counts.items() if count > 1]
+    assert len(twice) <= 1, counts
+    for email in twice:  # the one in flight: the same message again
+        ids = {m.parsed()["Message-ID"] for m in server.received if email in m.rcpt_tos}
+        assert len(ids) == 1
+    assert set(ledger_statuses(newsroom).values()) == {SENT}
+
+
+def test_sigterm_finishes_the_message_in_flight_and_stops(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(SlowHandler(0.15))
+    write_config(newsroom, server, 12)
+    process = start_send(newsroom)
+    wait_for(lambda: len(server.received) >= 3)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    first = json.loads(stdout)
+    assert first["left"], "it stopped before the end"
+    assert "Traceback" not in stderr
+    assert len(server.received) == len(first["sent"]), "what was sent is what was recorded"
+    rest = send(newsroom)
+    assert sorted(rest["sent"]) == sorted(first["left"])
+    assert recipients(server) == Counter(subscribers(12))
+
+
+def test_two_senders_at_once_never_send_a_message_twice(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(SlowHandler(0.05))
+    write_config(newsroom, server, 12)
+    processes = [start_send(newsroom) for _ in range(2)]
+    reports = [json.loads(process.communicate(timeout=120)[0]) for process in processes]
+    assert recipients(server) == Counter(subscribers(12))
+    sent = [email for report in reports for email in report["sent"]]
+    assert sorted(sent) == subscribers(12)
