@@ -10,9 +10,9 @@ import tempfile
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.policy import SMTP
 from functools import wraps
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from digest import __version__, delivery, editions, output, pipeline
+from digest import schedule as scheduling
 from digest.config import Settings, load_config
 from digest.deliver import OutboxTransport, SmtpTransport, Transport
 from digest.errors import ConfigError, DigestError
@@ -322,9 +323,7 @@ def send(
                 now=lambda: datetime.now(UTC),
                 edition=edition.date() if edition else None,
                 record=outbox is None,
-                retry=delivery.RetryPolicy(
-                    attempts=settings.smtp.attempts, first_delay=settings.smtp.retry_delay
-                ),
+                retry=delivery.RetryPolicy.from_settings(settings.smtp),
                 sleep=time.sleep,
                 should_stop=stop.is_set,
                 on_done=progress.update,
@@ -337,6 +336,68 @@ def send(
     else:
         output.print_send_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@_common_options
+@_fail_cleanly
+def schedule(config_path: Path | None, db_path: Path | None) -> None:
+    """Run in the foreground: collect, then send each subscriber's edition at their hour.
+
+    Started after a missed send time, sends that edition once within digest.catch_up_hours.
+    Stops cleanly on SIGTERM or Ctrl-C.
+    """
+    settings = load_config(config_path, db_path=db_path)
+    if not settings.subscribers:
+        raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
+    renderer = Renderer.load(settings.digest.templates)
+    if not log.isEnabledFor(logging.INFO):
+        log.setLevel(logging.INFO)  # a long-running service says what it does
+    stop = threading.Event()
+    with Store(settings.state.url) as store:
+
+        def collect_sources() -> None:
+            specs = [
+                SourceSpec(name=source.name, location=source.location, kind=source.kind)
+                for source in settings.sources
+            ]
+            if not specs:
+                log.info("no [[sources]] configured: sending from the papers already stored")
+                return
+            report = pipeline.collect(specs, store, settings=settings.collect, now=_now())
+            for source in report.sources:
+                for problem in (*source.warnings, *source.errors):
+                    log.warning("%s: %s", source.location, problem)
+            log.info("collected %d new papers, %d seen before", report.new, report.seen_before)
+
+        def send_edition(emails: Sequence[str], edition: date) -> None:
+            transport = _transport(settings, None, dry_run=False)
+            try:
+                report = delivery.send_editions(
+                    settings,
+                    store,
+                    renderer,
+                    transport,
+                    subscribers=[find_subscriber(settings, email) for email in emails],
+                    now=_now,
+                    edition=edition,
+                    retry=delivery.RetryPolicy.from_settings(settings.smtp),
+                    sleep=time.sleep,
+                    should_stop=stop.is_set,
+                )
+            finally:
+                if transport is not None:
+                    transport.close()
+            for email, reason in report.failed:
+                log.warning("failed: %s: %s", email, reason)
+            log.info("edition of %s: %s", edition, output.send_summary(report))
+
+        runner = scheduling.Runner(collect=collect_sources, send=send_edition)
+        scheduling.run_forever(settings, runner, now=_now, stop=stop)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _transport(settings: Settings, outbox: Path | None, dry_run: bool) -> Transport | None:

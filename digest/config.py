@@ -32,6 +32,8 @@ DEFAULT_CONFIG = Path("digest.toml")
 DEFAULT_DB_URL = "sqlite:///digest.db"
 
 SourceKind = Literal["auto", "dump", "feed", "hf-api"]
+Frequency = Literal["daily", "weekly"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class _Section(BaseModel):
@@ -63,6 +65,9 @@ class DigestSettings(_Section):
     max_papers: int = Field(10, ge=1, le=100)
     send_at: str = "07:00"
     timezone: str = "UTC"
+    frequency: Frequency = "daily"
+    weekday: Weekday = "mon"
+    catch_up_hours: float = Field(6.0, ge=0)
     candidate_days: int = Field(2, ge=1, le=60)
     subscribers_file: Path | None = None
     templates: Path | None = None
@@ -140,6 +145,8 @@ class SubscriberSettings(_Section):
     max_papers: int | None = Field(None, ge=1, le=100)
     min_score: float = Field(0.0, ge=0)
     send_empty: bool = False
+    frequency: Frequency | None = None
+    weekday: Weekday | None = None
     send_at: str | None = None
     timezone: str | None = None
 

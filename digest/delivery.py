@@ -16,7 +16,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 
 from digest import editions
-from digest.config import Settings, SubscriberSettings
+from digest.config import Settings, SmtpSettings, SubscriberSettings
 from digest.deliver import Delivered, DeliveryFailure, TemporaryFailure, Transport
 from digest.ledger import Ledger
 from digest.mail import build_message
@@ -37,6 +37,10 @@ class RetryPolicy:
     attempts: int = 3
     first_delay: float = 2.0
     factor: float = 2.0
+
+    @classmethod
+    def from_settings(cls, smtp: SmtpSettings) -> RetryPolicy:
+        return cls(attempts=smtp.attempts, first_delay=smtp.retry_delay)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after the `attempt`-th failure (1-based)."""

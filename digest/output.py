@@ -204,12 +204,8 @@ def send_json(report: SendReport) -> dict[str, Any]:
     }
 
 
-def print_send_report(report: SendReport) -> None:
-    """One line per failure and empty edition on stderr, then the counts."""
-    for email, reason in report.failed:
-        click.echo(f"failed: {email}: {reason}", err=True)
-    for email, reason in report.empty:
-        click.echo(f"empty: {email}: {reason}", err=True)
+def send_summary(report: SendReport) -> str:
+    """The counts of a send run, in one line."""
     parts = [
         f"{len(report.sent)} sent",
         f"{len(report.skipped)} skipped as already sent",
@@ -220,4 +216,13 @@ def print_send_report(report: SendReport) -> None:
         parts.append(f"{len(report.built)} built (dry run)")
     if report.left:
         parts.append(f"{len(report.left)} left for the next run (stopped)")
-    click.echo(", ".join(parts))
+    return ", ".join(parts)
+
+
+def print_send_report(report: SendReport) -> None:
+    """One line per failure and empty edition on stderr, then the counts."""
+    for email, reason in report.failed:
+        click.echo(f"failed: {email}: {reason}", err=True)
+    for email, reason in report.empty:
+        click.echo(f"empty: {email}: {reason}", err=True)
+    click.echo(send_summary(report))

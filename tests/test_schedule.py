@@ -1,0 +1,237 @@
+"""Scheduling: each subscriber's edition at their hour, missed ones caught up once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digest import delivery
+from digest.config import Settings, SubscriberSettings
+from digest.deliver import SmtpTransport
+from digest.pipeline import collect
+from digest.render import Renderer
+from digest.schedule import Due, Runner, Slot, catch_up, slots
+from digest.sources import SourceSpec
+from digest.store import Store
+from tests.smtpserver import RecordingHandler, SmtpServer
+from tests.test_send_cli import wait_for
+
+StartServer = Callable[..., SmtpServer]
+MORNING = datetime(2026, 3, 12, 6, 50, tzinfo=UTC)  # the seed dumps' listing day
+
+
+def settings_for(server: SmtpServer | None, *subscribers: dict[str, object]) -> Settings:
+    smtp = {"host": "127.0.0.1", "port": server.port if server else 25, "security": "none"}
+    return Settings.model_validate(
+        {
+            "digest": {"sender": "Paper Digest <digest@example.org>", "catch_up_hours": 6},
+            "smtp": smtp | {"timeout": 5, "retry_delay": 0.01},
+            "subscribers": list(subscribers),
+        }
+    )
+
+
+ADA = {"email": "ada@example.org", "interests": ["graph neural networks"], "send_at": "07:00"}
+BOB = {
+    "email": "bob@example.org",
+    "interests": ["video understanding"],
+    "send_at": "08:30",
+    "timezone": "Europe/Paris",  # 07:30 UTC in March
+}
+
+
+def test_subscribers_sharing_a_send_time_share_a_slot() -> None:
+    carol = ADA | {"email": "carol@example.org"}
+    weekly = ADA | {"email": "dan@example.org", "frequency": "weekly", "weekday": "fri"}
+    plan = slots(settings_for(None, ADA, BOB, carol, weekly))
+    assert [(slot.describe(), slot.emails) for slot in plan] == [
+        ("daily 07:00 UTC (2 subscribers)", ("ada@example.org", "carol@example.org")),
+        ("fri 07:00 UTC (1 subscriber)", ("dan@example.org",)),
+        ("daily 08:30 Europe/Paris (1 subscriber)", ("bob@example.org",)),
+    ]
+
+
+def test_fire_times_follow_the_subscribers_time_zone_and_day() -> None:
+    paris = Slot("08:30", "Europe/Paris", None, ("bob@example.org",))
+    day = paris.fire_times(MORNING, MORNING + timedelta(days=1))
+    assert day == [datetime(2026, 3, 12, 7, 30, tzinfo=UTC)]
+    weekly = Slot("07:00", "UTC", "fri", ("dan@example.org",))
+    fridays = weekly.fire_times(MORNING, MORNING + timedelta(days=14))
+    assert [moment.date() for moment in fridays] == [date(2026, 3, 13), date(2026, 3, 20)]
+
+
+def test_a_missed_edition_within_the_grace_is_caught_up_and_an_older_one_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plan = slots(settings_for(None, ADA, BOB))
+    start = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    with caplog.at_level(logging.WARNING, logger="digest.schedule"):
+        due = catch_up(plan, start, grace=timedelta(hours=1, minutes=45))
+    assert [(item.slot.emails, item.edition) for item in due] == [
+        (("bob@example.org",), date(2026, 3, 12))
+    ]
+    [skipped] = caplog.records
+    assert "skipping the missed edition of 2026-03-12 for daily 07:00 UTC" in skipped.message
+
+
+def test_a_failing_job_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[date] = []
+
+    def send(emails: Sequence[str], edition: date) -> None:
+        calls.append(edition)
+        if len(calls) == 1:
+            raise RuntimeError("the server is on fire")
+
+    runner = Runner(collect=lambda: None, send=send)
+    slot = slots(settings_for(None, ADA))[0]
+    with caplog.at_level(logging.ERROR, logger="digest.schedule"):
+        runner.run(Due(slot, MORNING, date(2026, 3, 12)))
+        runner.run(Due(slot, MORNING, date(2026, 3, 13)))
+    assert calls == [date(2026, 3, 12), date(2026, 3, 13)]
+    assert "failed; the schedule goes on" in caplog.records[0].message
+
+
+class Newsroom:
+    """A database with the seed dumps and a runner that sends through a real SMTP server."""
+
+    def __init__(self, folder: Path, shared: Path, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(f"sqlite:///{folder / 'digest.db'}")
+        self.shared = shared
+        self.collects = 0
+        self.renderer = Renderer.load()
+
+    def collect(self) -> None:
+        self.collects += 1
+        spec = SourceSpec(name="seeds", location=str(self.shared / "seeds"))
+        collect([spec], self.store, settings=self.settings.collect, now=MORNING)
+
+    def send(self, emails: Sequence[str], edition: date) -> None:
+        chosen = [self.subscriber(email) for email in emails]
+        with SmtpTransport(self.settings.smtp) as transport:
+            delivery.send_editions(
+                self.settings,
+                self.store,
+                self.renderer,
+                transport,
+                subscribers=chosen,
+                now=lambda: MORNING,
+                edition=edition,
+                sleep=lambda _seconds: None,
+            )
+
+    def subscriber(self, email: str) -> SubscriberSettings:
+        return next(sub for sub in self.settings.subscribers if str(sub.email) == email)
+
+    def runner(self) -> Runner:
+        return Runner(collect=self.collect, send=self.send)
+
+
+def recipients(server: SmtpServer) -> Counter[str]:
+    return Counter(rcpt for message in server.received for rcpt in message.rcpt_tos)
+
+
+def test_a_fake_clock_crossing_two_send_times_sends_each_edition_once_then_a_restart_sends_none(
+    tmp_path: Path, shared: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(RecordingHandler())
+    settings = settings_for(server, ADA, BOB)
+    newsroom = Newsroom(tmp_path, shared, settings)
+    plan, runner = slots(settings), newsroom.runner()
+    sent_at: dict[str, datetime] = {}
+    clock = MORNING
+    while clock < MORNING + timedelta(hours=1):  # 06:50 to 07:50 UTC, a minute a tick
+        tick = clock + timedelta(minutes=1)
+        for slot in plan:
+            for fired in slot.fire_times(clock, tick):
+                runner.run(Due(slot, fired, slot.edition(fired)))
+                for email in slot.emails:
+                    sent_at[email] = fired
+        clock = tick
+    assert sent_at == {
+        "ada@example.org": datetime(2026, 3, 12, 7, 0, tzinfo=UTC),
+        "bob@example.org": datetime(2026, 3, 12, 7, 30, tzinfo=UTC),
+    }
+    assert recipients(server) == Counter(["ada@example.org", "bob@example.org"])
+    assert newsroom.collects == 1, "collected once, before the first send of the day"
+
+    # Restarted at 08:00 within the grace: both editions are due again, the ledger says sent.
+    restarted = newsroom.runner()
+    for due in catch_up(plan, MORNING + timedelta(hours=1, minutes=10), timedelta(hours=6)):
+        restarted.run(due)
+    assert recipients(server) == Counter(["ada@example.org", "bob@example.org"])
+    newsroom.store.close()
+
+
+def test_a_restart_after_a_missed_send_time_sends_that_edition_once(
+    tmp_path: Path, shared: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(RecordingHandler())
+    settings = settings_for(server, ADA, BOB)
+    newsroom = Newsroom(tmp_path, shared, settings)
+    plan = slots(settings)
+    # The machine was off from 06:50 to 07:45: both send times passed.
+    for restart in (
+        datetime(2026, 3, 12, 7, 45, tzinfo=UTC),
+        datetime(2026, 3, 12, 8, 5, tzinfo=UTC),
+    ):
+        runner = newsroom.runner()
+        for due in catch_up(plan, restart, timedelta(hours=6)):
+            runner.run(due)
+    assert recipients(server) == Counter(["ada@example.org", "bob@example.org"])
+    newsroom.store.close()
+
+
+def test_digest_schedule_sends_at_the_hour_and_stops_on_sigterm(
+    tmp_path: Path, shared: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(RecordingHandler())
+    send_at = (datetime.now(UTC) + timedelta(seconds=4)).strftime("%H:%M:%S")
+    (tmp_path / "digest.toml").write_text(
+        f"""
+[digest]
+sender = "Paper Digest <digest@example.org>"
+catch_up_hours = 0
+[smtp]
+host = "127.0.0.1"
+port = {server.port}
+security = "none"
+[[sources]]
+name = "seeds"
+location = "{shared / "seeds"}"
+[[subscribers]]
+email = "ada@example.org"
+interests = ["graph neural networks"]
+send_at = "{send_at}"
+""",
+        encoding="utf-8",
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digest", "schedule"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: len(server.received) == 1, timeout=60)
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log_text = process.communicate(timeout=30)
+    assert process.returncode == 0, log_text
+    assert "scheduled daily" in log_text and "collecting before the first send" in log_text
+    assert "1 sent" in log_text and "stopping the schedule" in log_text
+    assert recipients(server) == Counter(["ada@example.org"])
