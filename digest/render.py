@@ -21,6 +21,7 @@ template prints it as it is. An undefined name is an error in both.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -248,7 +249,15 @@ def preheader(edition: Edition, cards: Sequence[Card]) -> str:
 
 
 def _card(number: int, pick: ScoredPaper) -> Card:
-    paper = pick.candidate.paper
+    reasons = tuple(filter(None, map(display.clean, pick.reasons)))
+    return replace(_paper_card(pick.candidate), number=number, reasons=reasons)
+
+
+@functools.lru_cache(maxsize=4096)
+def _paper_card(candidate: Candidate) -> Card:
+    """The parts of a card that depend on the paper alone, built once per edition's paper
+    however many subscribers get it (number and reasons are each subscriber's own)."""
+    paper = candidate.paper
     title = display.clean(paper.title) or "(untitled)"
     url = display.paper_url(paper)
     abstract = display.clean(paper.abstract)
@@ -262,8 +271,8 @@ def _card(number: int, pick: ScoredPaper) -> Card:
         if link
     ]
     return Card(
-        id=pick.candidate.id,
-        number=number,
+        id=candidate.id,
+        number=0,
         title=title,
         url=url,
         search_url=display.search_url(title) if url is None else None,
@@ -271,8 +280,8 @@ def _card(number: int, pick: ScoredPaper) -> Card:
         abstract=abstract,
         excerpt=display.excerpt(abstract, EXCERPT_STEPS[0]),
         links=tuple(links),
-        reasons=tuple(filter(None, map(display.clean, pick.reasons))),
-        signals=_signals(pick.candidate),
+        reasons=(),
+        signals=_signals(candidate),
     )
 
 
