@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from digest.schema import deliveries, timestamp
 from digest.store import Store, execute_many
@@ -35,6 +35,53 @@ class LedgerRow:
     message_id: str | None
     reply: str | None
     papers: tuple[str, ...]
+
+
+# Built once: SQLAlchemy then reuses their compiled form and cache key on every call,
+# which is most of a ledger write's cost at thousands of messages per run.
+_ROW = and_(
+    deliveries.c.subscriber == bindparam("row_subscriber"),
+    deliveries.c.edition == bindparam("row_edition"),
+)
+_CLAIM = (
+    update(deliveries)
+    .where(_ROW, deliveries.c.status.in_((PENDING, FAILED)))
+    .values(status=SENDING, worker=bindparam("new_worker"), claimed_at=bindparam("now"))
+    .values(updated_at=bindparam("now"))
+)
+# A claim whose process died mid-send: taken over only from that very worker.
+_TAKE_OVER = (
+    update(deliveries)
+    .where(_ROW, deliveries.c.status == SENDING, deliveries.c.worker == bindparam("dead"))
+    .values(status=SENDING, worker=bindparam("new_worker"), claimed_at=bindparam("now"))
+    .values(updated_at=bindparam("now"))
+)
+_HOLDER = select(deliveries.c.status, deliveries.c.worker).where(_ROW)
+_SENT = (
+    update(deliveries)
+    .where(_ROW)
+    .values(
+        status=SENT,
+        message_id=bindparam("new_message_id"),
+        reply=bindparam("new_reply"),
+        attempts=deliveries.c.attempts + bindparam("new_attempts"),
+        papers=bindparam("new_papers"),
+        sent_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        worker=None,
+    )
+)
+_FINISHED = (
+    update(deliveries)
+    .where(_ROW)
+    .values(
+        status=bindparam("new_status"),
+        reply=bindparam("new_reply"),
+        attempts=deliveries.c.attempts + bindparam("new_attempts"),
+        updated_at=bindparam("now"),
+        worker=None,
+    )
+)
 
 
 class Ledger:
@@ -63,28 +110,15 @@ class Ledger:
     def claim(self, subscriber: str, edition: date, *, worker: str, now: datetime) -> bool:
         """Take the row for sending; False when it is sent, empty, or another live process
         holds it. Atomic: of two processes claiming at once, exactly one wins."""
-        key = _key(subscriber, edition)
+        row = _row(subscriber, edition)
+        claim = row | {"new_worker": worker, "now": timestamp(now)}
         with self._store.engine.begin() as conn:
-            holder = conn.execute(
-                select(deliveries.c.status, deliveries.c.worker).where(key)
-            ).first()
-            if holder is None:
+            if conn.execute(_CLAIM, claim).rowcount == 1:
+                return True
+            holder = conn.execute(_HOLDER, row).first()
+            if holder is None or holder.status != SENDING or not is_dead(holder.worker or ""):
                 return False
-            claimable = [deliveries.c.status.in_((PENDING, FAILED))]
-            if holder.status == SENDING and is_dead(holder.worker or ""):
-                # Its process died mid-send: take over that very claim, nobody else's.
-                claimable.append(deliveries.c.worker == holder.worker)
-            result = conn.execute(
-                update(deliveries)
-                .where(key, or_(*claimable))
-                .values(
-                    status=SENDING,
-                    worker=worker,
-                    claimed_at=timestamp(now),
-                    updated_at=timestamp(now),
-                )
-            )
-            return result.rowcount == 1
+            return conn.execute(_TAKE_OVER, claim | {"dead": holder.worker}).rowcount == 1
 
     def mark_sent(
         self,
@@ -98,21 +132,15 @@ class Ledger:
         now: datetime,
     ) -> None:
         """The server accepted the message: commit it, with the papers it carried."""
+        values = {
+            "new_message_id": message_id,
+            "new_reply": reply,
+            "new_attempts": attempts,
+            "new_papers": json.dumps(list(papers)),
+            "now": timestamp(now),
+        }
         with self._store.engine.begin() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(_key(subscriber, edition))
-                .values(
-                    status=SENT,
-                    message_id=message_id,
-                    reply=reply,
-                    attempts=deliveries.c.attempts + attempts,
-                    papers=json.dumps(list(papers)),
-                    sent_at=timestamp(now),
-                    updated_at=timestamp(now),
-                    worker=None,
-                )
-            )
+            conn.execute(_SENT, _row(subscriber, edition) | values)
             self._store.record_delivery(subscriber, edition, papers, now=now, conn=conn)
 
     def mark_failed(
@@ -135,18 +163,14 @@ class Ledger:
         attempts: int,
         now: datetime,
     ) -> None:
+        values = {
+            "new_status": status,
+            "new_reply": reply,
+            "new_attempts": attempts,
+            "now": timestamp(now),
+        }
         with self._store.engine.begin() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(_key(subscriber, edition))
-                .values(
-                    status=status,
-                    reply=reply,
-                    attempts=deliveries.c.attempts + attempts,
-                    updated_at=timestamp(now),
-                    worker=None,
-                )
-            )
+            conn.execute(_FINISHED, _row(subscriber, edition) | values)
 
     def rows(self, edition: date) -> list[LedgerRow]:
         """Every row of an edition, by subscriber."""
@@ -170,8 +194,6 @@ class Ledger:
             ]
 
 
-def _key(subscriber: str, edition: date) -> ColumnElement[bool]:
-    return and_(
-        deliveries.c.subscriber == subscriber.lower(),
-        deliveries.c.edition == edition.isoformat(),
-    )
+def _row(subscriber: str, edition: date) -> dict[str, str]:
+    # Not named like the columns: SQLAlchemy keeps those names for the SET clause.
+    return {"row_subscriber": subscriber.lower(), "row_edition": edition.isoformat()}

@@ -111,6 +111,10 @@ class Store:
         except SQLAlchemyError as error:
             raise StoreError(f"{url}: cannot open the database ({_reason(error)})") from None
 
+    @functools.cached_property
+    def _insert_delivered(self) -> Any:
+        return self.insert_statement(delivered_papers).on_conflict_do_nothing()
+
     def _reading(self) -> Connection:
         """A connection for reads only: it never takes the write lock."""
         return self.engine.connect().execution_options(**{_READ_ONLY: True})
@@ -374,9 +378,6 @@ class Store:
             with self.engine.begin() as own:
                 self.record_delivery(subscriber, edition, canonical_ids, now=now, conn=own)
             return
-        ids = select(paper_keys.c.paper_id).where(
-            paper_keys.c.key.in_(bindparam("keys", expanding=True))
-        )
         rows = [
             {
                 "subscriber": subscriber.lower(),
@@ -384,9 +385,12 @@ class Store:
                 "edition": edition.isoformat(),
                 "delivered_at": timestamp(now),
             }
-            for paper_id in conn.scalars(ids, {"keys": list(canonical_ids)})
+            for paper_id in conn.scalars(_PAPER_IDS_BY_KEY, {"keys": list(canonical_ids)})
         ]
-        execute_many(conn, self.insert_statement(delivered_papers).on_conflict_do_nothing(), rows)
+        if rows:
+            # Built once per store and executed through SQLAlchemy's statement cache: this
+            # runs once per message sent.
+            conn.execute(self._insert_delivered, rows)
 
     # -- HTTP validators -----------------------------------------------------------------
 
@@ -409,6 +413,11 @@ class Store:
         statement = statement.on_conflict_do_update(index_elements=["url"], set_=values)
         with self.engine.begin() as conn:
             conn.execute(statement)
+
+
+_PAPER_IDS_BY_KEY = select(paper_keys.c.paper_id).where(
+    paper_keys.c.key.in_(bindparam("keys", expanding=True))
+)
 
 
 def execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
