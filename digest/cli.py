@@ -8,7 +8,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,8 +21,7 @@ import click
 
 from digest import __version__, delivery, editions, output, pipeline
 from digest import schedule as scheduling
-from digest.config import Settings, load_config
-from digest.deliver import OutboxTransport, SmtpTransport, Transport
+from digest.config import load_config
 from digest.errors import ConfigError, DigestError
 from digest.files import write_atomically
 from digest.mail import build_message
@@ -105,10 +103,9 @@ def collect(
     Without SOURCE, reads the sources in the config. Exits 1 when some source failed.
     """
     settings = load_config(config_path, db_path=db_path)
-    specs = [SourceSpec(name=source, location=source) for source in sources] or [
-        SourceSpec(name=source.name, location=source.location, kind=source.kind)
-        for source in settings.sources
-    ]
+    specs = [
+        SourceSpec(name=source, location=source) for source in sources
+    ] or pipeline.configured_sources(settings)
     if not specs:
         raise DigestError(
             "nothing to collect", hint="give SOURCE arguments or add [[sources]] to the config"
@@ -307,30 +304,22 @@ def send(
     if not subscribers:
         raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
     renderer = Renderer.load(settings.digest.templates)
-    transport = _transport(settings, outbox, dry_run)
     with (
         Store(settings.state.url) as store,
         _stop_on_signals() as stop,
         output.send_progress(len(subscribers), enabled=not as_json) as progress,
     ):
-        try:
-            report = delivery.send_editions(
-                settings,
-                store,
-                renderer,
-                transport,
-                subscribers=subscribers,
-                now=lambda: datetime.now(UTC),
-                edition=edition.date() if edition else None,
-                record=outbox is None,
-                retry=delivery.RetryPolicy.from_settings(settings.smtp),
-                sleep=time.sleep,
-                should_stop=stop.is_set,
-                on_done=progress.update,
-            )
-        finally:
-            if transport is not None:
-                transport.close()
+        report = delivery.run_send(
+            settings,
+            store,
+            renderer,
+            subscribers=subscribers,
+            edition=edition.date() if edition else None,
+            outbox=outbox,
+            dry_run=dry_run,
+            should_stop=stop.is_set,
+            on_done=progress.update,
+        )
     if as_json:
         click.echo(json.dumps(output.send_json(report), indent=2, ensure_ascii=False))
     else:
@@ -357,10 +346,7 @@ def schedule(config_path: Path | None, db_path: Path | None) -> None:
     with Store(settings.state.url) as store:
 
         def collect_sources() -> None:
-            specs = [
-                SourceSpec(name=source.name, location=source.location, kind=source.kind)
-                for source in settings.sources
-            ]
+            specs = pipeline.configured_sources(settings)
             if not specs:
                 log.info("no [[sources]] configured: sending from the papers already stored")
                 return
@@ -371,23 +357,15 @@ def schedule(config_path: Path | None, db_path: Path | None) -> None:
             log.info("collected %d new papers, %d seen before", report.new, report.seen_before)
 
         def send_edition(emails: Sequence[str], edition: date) -> None:
-            transport = _transport(settings, None, dry_run=False)
-            try:
-                report = delivery.send_editions(
-                    settings,
-                    store,
-                    renderer,
-                    transport,
-                    subscribers=[find_subscriber(settings, email) for email in emails],
-                    now=_now,
-                    edition=edition,
-                    retry=delivery.RetryPolicy.from_settings(settings.smtp),
-                    sleep=time.sleep,
-                    should_stop=stop.is_set,
-                )
-            finally:
-                if transport is not None:
-                    transport.close()
+            chosen = [find_subscriber(settings, email) for email in emails]
+            report = delivery.run_send(
+                settings,
+                store,
+                renderer,
+                subscribers=chosen,
+                edition=edition,
+                should_stop=stop.is_set,
+            )
             for email, reason in report.failed:
                 log.warning("failed: %s: %s", email, reason)
             log.info("edition of %s: %s", edition, output.send_summary(report))
@@ -398,17 +376,6 @@ def schedule(config_path: Path | None, db_path: Path | None) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _transport(settings: Settings, outbox: Path | None, dry_run: bool) -> Transport | None:
-    if dry_run:
-        return None
-    if outbox is not None:
-        return OutboxTransport(outbox)
-    smtp = settings.smtp
-    return SmtpTransport(
-        smtp, allow_insecure_auth=smtp.allow_insecure_auth, rate_limit=smtp.rate_limit
-    )
 
 
 @contextmanager

@@ -10,14 +10,23 @@ With `record=False` (an outbox, a dry run) the ledger is neither read nor writte
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from pathlib import Path
 
 from digest import editions
 from digest.config import Settings, SmtpSettings, SubscriberSettings
-from digest.deliver import Delivered, DeliveryFailure, TemporaryFailure, Transport
+from digest.deliver import (
+    Delivered,
+    DeliveryFailure,
+    OutboxTransport,
+    SmtpTransport,
+    TemporaryFailure,
+    Transport,
+)
 from digest.ledger import Ledger
 from digest.mail import build_message
 from digest.models import ScoredPaper
@@ -68,6 +77,55 @@ class _Job:
     subscriber: SubscriberSettings
     edition: date
     picks: tuple[ScoredPaper, ...]
+
+
+def open_transport(
+    settings: Settings, *, outbox: Path | None = None, dry_run: bool = False
+) -> Transport | None:
+    """Where messages go: nowhere (a dry run), an outbox folder, or the SMTP server."""
+    if dry_run:
+        return None
+    if outbox is not None:
+        return OutboxTransport(outbox)
+    smtp = settings.smtp
+    return SmtpTransport(
+        smtp, allow_insecure_auth=smtp.allow_insecure_auth, rate_limit=smtp.rate_limit
+    )
+
+
+def run_send(
+    settings: Settings,
+    store: Store,
+    renderer: Renderer,
+    *,
+    subscribers: Sequence[SubscriberSettings],
+    edition: date | None,
+    outbox: Path | None = None,
+    dry_run: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_done: Callable[[SendReport], None] | None = None,
+) -> SendReport:
+    """A send run as the commands make it: the configured transport, retries and clock; an
+    outbox or a dry run records nothing."""
+    transport = open_transport(settings, outbox=outbox, dry_run=dry_run)
+    try:
+        return send_editions(
+            settings,
+            store,
+            renderer,
+            transport,
+            subscribers=subscribers,
+            now=lambda: datetime.now(UTC),
+            edition=edition,
+            record=outbox is None,
+            retry=RetryPolicy.from_settings(settings.smtp),
+            sleep=time.sleep,
+            should_stop=should_stop,
+            on_done=on_done,
+        )
+    finally:
+        if transport is not None:
+            transport.close()
 
 
 def send_editions(

@@ -53,6 +53,14 @@ class _Tally:
     seen: set[int] = field(default_factory=set)
 
 
+def configured_sources(settings: Settings) -> list[SourceSpec]:
+    """The [[sources]] of the config."""
+    return [
+        SourceSpec(name=source.name, location=source.location, kind=source.kind)
+        for source in settings.sources
+    ]
+
+
 def plan_collection(specs: Sequence[SourceSpec]) -> tuple[list[_Target], list[SourceReport]]:
     """Expand every source into the files and URLs to read; sources naming nothing fail here."""
     targets: list[_Target] = []
