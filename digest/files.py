@@ -22,6 +22,9 @@ def write_atomically(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        # mkstemp makes the file private (0600): give it the mode a new file would have,
+        # or the mode of the file it replaces.
+        temporary.chmod(_mode_for(path))
         temporary.replace(path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -29,3 +32,12 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
