@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from digest import display, render
-from digest.collect.dump import parse_dump
 from digest.errors import DigestError
 from digest.identity import canonical_id
 from digest.latex import latex_to_unicode
@@ -20,6 +19,7 @@ from digest.models import Candidate, Paper, Profile, ScoredPaper
 from digest.rank import build_pool, rank
 from digest.render import Edition, Footer, RenderedEmail, Renderer
 from tests.golden import assert_golden_text
+from tests.seeds import seed_candidates
 
 TODAY = date(2026, 11, 21)
 FIRST_SEEN = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
@@ -97,21 +97,7 @@ def numbered(count: int, abstract: str = "") -> tuple[ScoredPaper, ...]:
 def seed_edition(seeds: Path) -> Edition:
     """Ada's edition of 21 November 2026, ranked from the seed dumps: one candidate per
     distinct paper, its dumps as sources and its sightings as listings."""
-    papers: dict[str, Paper] = {}
-    dumps: dict[str, set[str]] = {}
-    sightings: dict[str, int] = {}
-    best: dict[str, int] = {}
-    for path in sorted(seeds.glob("*.txt")):
-        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
-            key = canonical_id(entry.paper)
-            papers.setdefault(key, entry.paper)
-            dumps.setdefault(key, set()).add(path.name)
-            sightings[key] = sightings.get(key, 0) + 1
-            best[key] = min(best.get(key, entry.position), entry.position)
-    candidates = [
-        Candidate(key, paper, len(dumps[key]), sightings[key], best[key], None, FIRST_SEEN)
-        for key, paper in papers.items()
-    ]
+    candidates = seed_candidates(seeds, today=TODAY, first_seen=FIRST_SEEN)
     interests = ("graph neural networks", "link prediction")
     profile = Profile(name="ada@example.org", interests=interests, max_papers=10)
     picks = rank(build_pool(candidates, today=TODAY), profile)

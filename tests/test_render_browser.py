@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 
 from digest import display
-from digest.collect.dump import parse_dump
-from digest.identity import canonical_id
-from digest.models import Candidate, Profile
+from digest.models import Profile
 from digest.rank import build_pool, rank
 from digest.render import Edition, Footer, RenderedEmail, Renderer
 from tests.chromium import Chromium, ChromiumMissing, Page
+from tests.seeds import seed_candidates
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "render"
@@ -108,31 +107,10 @@ TITLES = """
 """
 
 
-def seed_candidates(seeds: Path) -> list[Candidate]:
-    """Every distinct paper of the seed dumps, with its listings counted."""
-    found: dict[str, Candidate] = {}
-    for path in sorted(seeds.glob("*.txt")):
-        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
-            key = canonical_id(entry.paper)
-            seen = found.get(key)
-            best = entry.position
-            if seen is not None and seen.best_position is not None:
-                best = min(best, seen.best_position)
-            found[key] = Candidate(
-                id=key,
-                paper=seen.paper if seen else entry.paper,
-                sources=(seen.sources if seen else 0) + 1,
-                listings=(seen.listings if seen else 0) + 1,
-                best_position=best,
-                upvotes=None,
-                first_seen=FIRST_SEEN,
-            )
-    return list(found.values())
-
-
 @pytest.fixture(scope="module")
 def edition(shared: Path) -> Edition:
-    pool = build_pool(seed_candidates(shared / "seeds"), today=TODAY)
+    candidates = seed_candidates(shared / "seeds", today=TODAY, first_seen=FIRST_SEEN)
+    pool = build_pool(candidates, today=TODAY)
     picks = rank(pool, Profile(name="Ada Lovelace", interests=INTERESTS, max_papers=10))
     assert len(picks) == 10
     return Edition(

@@ -1,0 +1,34 @@
+"""The seed dumps as ranking candidates, for tests that need a realistic pool."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from digest.collect.dump import parse_dump
+from digest.identity import canonical_id
+from digest.models import Candidate
+
+
+def seed_candidates(seeds: Path, *, today: date, first_seen: datetime) -> list[Candidate]:
+    """One candidate per distinct paper of the dumps in `seeds`: the dumps carrying it as
+    its sources, its sightings as listings, its best position; one `first_seen` for all,
+    so that freshness does not separate them."""
+    found: dict[str, Candidate] = {}
+    for path in sorted(seeds.glob("*.txt")):
+        for entry in parse_dump(path.read_bytes(), today=today).entries:
+            key = canonical_id(entry.paper)
+            seen = found.get(key)
+            best = entry.position
+            if seen is not None and seen.best_position is not None:
+                best = min(best, seen.best_position)
+            found[key] = Candidate(
+                id=key,
+                paper=seen.paper if seen else entry.paper,
+                sources=(seen.sources if seen else 0) + 1,
+                listings=(seen.listings if seen else 0) + 1,
+                best_position=best,
+                upvotes=None,
+                first_seen=first_seen,
+            )
+    return list(found.values())
