@@ -38,6 +38,9 @@ from digest.workers import this_worker
 
 log = logging.getLogger(__name__)
 
+# Subscribers in a row whose messages failed temporarily, retries spent, before a run stops.
+UNREACHABLE_AFTER = 3
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -159,9 +162,10 @@ def send_editions(
     )
     jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
     for index, job in enumerate(jobs):
-        if should_stop():
+        if should_stop() or run.server_unreachable:
             run.report.left.extend(str(later.subscriber.email) for later in jobs[index:])
-            log.warning("stopping on request: %d editions left for the next run", len(jobs) - index)
+            why = "the server keeps failing" if run.server_unreachable else "on request"
+            log.warning("stopping %s: %d editions left for the next run", why, len(jobs) - index)
             break
         run.send(job)
         if on_done:
@@ -210,6 +214,14 @@ class _Run:
     retry: RetryPolicy
     sleep: Callable[[float], None]
     report: SendReport = field(default_factory=SendReport)
+    temporary_failures_in_a_row: int = 0
+
+    @property
+    def server_unreachable(self) -> bool:
+        """Several subscribers in a row failed temporarily with their retries spent (the
+        server is down, refusing or timing out): the rest would too, each after waiting
+        through its retries. Better to stop and leave them to the next run."""
+        return self.temporary_failures_in_a_row >= UNREACHABLE_AFTER
 
     def send(self, job: _Job) -> None:
         """Claim, build, send and record one subscriber's edition."""
@@ -253,7 +265,12 @@ class _Run:
                     email, job.edition, reply=reason, attempts=gave_up.attempts, now=self.now()
                 )
             self.report.failed.append((email, reason))
+            temporary = isinstance(gave_up.failure, TemporaryFailure)
+            self.temporary_failures_in_a_row = (
+                self.temporary_failures_in_a_row + 1 if temporary else 0
+            )
             return
+        self.temporary_failures_in_a_row = 0
         if ledger:
             ledger.mark_sent(
                 email,

@@ -262,3 +262,16 @@ def test_two_senders_at_once_never_send_a_message_twice(
     assert recipients(server) == Counter(subscribers(12))
     sent = [email for report in reports for email in report["sent"]]
     assert sorted(sent) == subscribers(12)
+
+
+def test_a_server_that_stays_unreachable_stops_the_run_early(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    server = smtp_server(RecordingHandler())
+    write_config(newsroom, server, 6, attempts=2)
+    server.stop()  # nothing listens on its port any more: every connection is refused
+    report = send(newsroom)
+    assert report["exit"] == 1 and report["sent"] == []
+    assert len(report["failed"]) == 3, "three in a row, then the run stops"
+    assert all("cannot connect" in failure["reason"] for failure in report["failed"])
+    assert sorted(report["left"]) == subscribers(6)[3:]
