@@ -7,6 +7,7 @@ quoted-printable parts (MJML's HTML has very long lines, and a strict server ans
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,6 +31,9 @@ class Envelope:
     unsubscribe_url: str | None = None
 
 
+# One sender for a whole run, asked for three times per message (From, Message-ID,
+# List-Unsubscribe): parse it once.
+@functools.lru_cache(maxsize=16)
 def sender_address(sender: str) -> Address:
     """The From address of a sender like "Paper Digest <digest@example.org>"."""
     name, address = parseaddr(sender)
