@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -120,7 +119,7 @@ def collect(
             on_source=progress.advance,
         )
     if as_json:
-        click.echo(json.dumps(output.collect_json(report), indent=2, ensure_ascii=False))
+        output.echo_json(output.collect_json(report))
     else:
         output.print_collect_report(report)
     sys.exit(1 if report.failed else 0)
@@ -172,7 +171,7 @@ def rank(
     if picks.report:
         output.print_problems(picks.report)
     if as_json:
-        click.echo(json.dumps(output.picks_json(picks), indent=2, ensure_ascii=False))
+        output.echo_json(output.picks_json(picks))
     else:
         output.print_picks(picks)
     sys.exit(1 if picks.report and picks.report.failed else 0)
@@ -321,7 +320,7 @@ def send(
             on_done=progress.update,
         )
     if as_json:
-        click.echo(json.dumps(output.send_json(report), indent=2, ensure_ascii=False))
+        output.echo_json(output.send_json(report))
     else:
         output.print_send_report(report)
     sys.exit(0 if report.ok else 1)

@@ -3,6 +3,7 @@ a progress bar on a terminal. No logic of the stages lives here."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -114,6 +115,11 @@ def progress_bar(*, enabled: bool) -> Iterator[ProgressBar]:
     )
     with Progress(*columns, console=console, transient=True) as progress:
         yield ProgressBar(progress)
+
+
+def echo_json(data: dict[str, Any]) -> None:
+    """One JSON object on stdout, as every --json prints it."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def collect_json(report: CollectReport) -> dict[str, Any]:
