@@ -31,11 +31,12 @@ from xml.sax.saxutils import escape
 
 import feedparser
 
+from digest.collect.locate import SourceSpec
+
 # Imported before any timing starts: the phases measure work, not interpreter start-up.
 from digest.config import CollectSettings
-from digest.pipeline import collect
-from digest.sources import SourceSpec
-from digest.store import Store
+from digest.pipeline.collect import collect
+from digest.state.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -130,7 +131,7 @@ def phase_collect(folder: Path) -> int:
             now=datetime.now(UTC),
         )
         assert not report.failed, [s.errors for s in report.sources if s.errors]
-        assert store.paper_count() == report.new
+        assert store.papers.paper_count() == report.new
         return sum(source.papers for source in report.sources)
 
 

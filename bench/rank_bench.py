@@ -25,7 +25,8 @@ from pathlib import Path
 from digest.collect.dump import parse_dump
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile
-from digest.rank import build_pool, rank_many
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank_many
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 TODAY = date(2026, 11, 21)

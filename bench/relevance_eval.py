@@ -154,7 +154,8 @@ class OurRanker:
 
     def __init__(self, pool: Sequence[PoolPaper]) -> None:
         try:
-            from digest.rank import build_pool, rank
+            from digest.rank.pool import build_pool
+            from digest.rank.ranker import rank
         except ImportError as error:
             raise SystemExit(
                 f"our ranker is not available ({error}): bench/relevance_eval.py needs "

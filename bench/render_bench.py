@@ -40,12 +40,14 @@ from typing import Any
 import jinja2
 from mjml import mjml2html
 
-from digest import render
 from digest.collect.dump import parse_dump
 from digest.identity import canonical_id
+from digest.mail import render
+from digest.mail.envelope import Footer
+from digest.mail.render import Digest, RenderedEmail, Renderer
 from digest.models import Candidate, Profile, ScoredPaper
-from digest.rank import build_pool, rank
-from digest.render import Edition, Footer, RenderedEmail, Renderer
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -100,7 +102,7 @@ def seed_candidates(seeds: Path = SEEDS) -> list[Candidate]:
     return list(found.values())
 
 
-def make_editions(count: int, rng: random.Random) -> list[Edition]:
+def make_editions(count: int, rng: random.Random) -> list[Digest]:
     """`count` subscribers' editions: a profile's picks, 10 of its best 20, in order."""
     pool = build_pool(seed_candidates(), today=TODAY)
     ranked: list[tuple[tuple[str, ...], tuple[ScoredPaper, ...]]] = []
@@ -118,7 +120,7 @@ def make_editions(count: int, rng: random.Random) -> list[Edition]:
         first = FIRST_NAMES[number % len(FIRST_NAMES)]
         last = LAST_NAMES[(number // len(FIRST_NAMES)) % len(LAST_NAMES)]
         editions.append(
-            Edition(
+            Digest(
                 date=TODAY,
                 recipient_name=None if number % 7 == 0 else f"{first} {last}",
                 recipient_email=f"{first}.{last}.{number}@example.org".lower(),
@@ -234,7 +236,7 @@ class Timing:
         }
 
 
-def timed(renderer: TimedRenderer, editions: Sequence[Edition]) -> Timing:
+def timed(renderer: TimedRenderer, editions: Sequence[Digest]) -> Timing:
     sizes: list[int] = []
     dropped = 0
     renderer.fill_seconds = [0.0, 0.0]

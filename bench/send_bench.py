@@ -159,9 +159,9 @@ class Sink:
 def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
     """Collect the seeds into a database and write a config of `subscribers` readers."""
     from digest import pipeline
+    from digest.collect.locate import SourceSpec
     from digest.config import CollectSettings
-    from digest.sources import SourceSpec
-    from digest.store import Store
+    from digest.state.store import Store
 
     if not any(SEEDS.glob("*.txt")):
         raise SystemExit(f"no seed dumps in {SEEDS}")
@@ -214,7 +214,7 @@ def _peak_mb() -> float:
 
 def _setup(config: Path, database: Path) -> tuple[Any, Any, dict[str, float]]:
     from digest.config import load_config
-    from digest.render import Renderer
+    from digest.mail.render import Renderer
 
     started = time.perf_counter()
     settings = load_config(config, db_path=database)
@@ -227,8 +227,8 @@ def _setup(config: Path, database: Path) -> tuple[Any, Any, dict[str, float]]:
 def _send_ours(settings: Any, renderer: Any, edition: date) -> tuple[Any, float, float]:
     """send_editions as `digest send` runs it: (report, wall seconds, CPU seconds)."""
     from digest import delivery
-    from digest.deliver import SmtpTransport
-    from digest.store import Store
+    from digest.mail.transport import SmtpTransport
+    from digest.state.store import Store
 
     smtp = settings.smtp
     transport = SmtpTransport(
@@ -279,7 +279,7 @@ class _Keep:
         self.messages: list[EmailMessage] = []
 
     def send(self, message: EmailMessage) -> Any:
-        from digest.deliver import Delivered
+        from digest.mail.transport import Delivered
 
         self.messages.append(message)
         return Delivered(str(message["Message-ID"]), "250 kept")
@@ -290,7 +290,7 @@ class _Keep:
 
 def child_bare(config: Path, database: Path, edition: date) -> dict[str, Any]:
     from digest import delivery
-    from digest.store import Store
+    from digest.state.store import Store
 
     settings, renderer, setup = _setup(config, database)
     keep = _Keep()
@@ -371,9 +371,9 @@ class _GcPauses:
 
 def child_breakdown(config: Path, database: Path, edition: date) -> dict[str, Any]:
     from digest import delivery, editions
-    from digest.deliver import SmtpTransport
-    from digest.ledger import Ledger
-    from digest.render import Renderer
+    from digest.mail.render import Renderer
+    from digest.mail.transport import SmtpTransport
+    from digest.state.ledger import Ledger
 
     stages = _Stages()
     patches: list[tuple[Any, str, str]] = [

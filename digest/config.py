@@ -27,11 +27,11 @@ from pydantic_settings import (
 )
 
 from digest.errors import ConfigError
+from digest.models import SourceKind
 
 DEFAULT_CONFIG = Path("digest.toml")
 DEFAULT_DB_URL = "sqlite:///digest.db"
 
-SourceKind = Literal["auto", "dump", "feed", "hf-api"]
 Frequency = Literal["daily", "weekly"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -30,6 +30,8 @@ _ASCII_FOLD = bytes(
     for byte in range(256)
 )
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
+_ANY_ID = re.compile(rf"{_NEW_ID}|{_OLD_ID}")
+_NEW_STYLE_ID = re.compile(_NEW_ID)
 
 
 def _split(match: re.Match[str]) -> tuple[str, int | None]:
@@ -50,6 +52,16 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
         return _split(bare)
     marked = _MARKED.search(text)
     return _split(marked) if marked else None
+
+
+def is_arxiv_id(text: str) -> bool:
+    """Whether `text` is an arXiv id without version, new style or old."""
+    return _ANY_ID.fullmatch(text) is not None
+
+
+def is_new_style_arxiv_id(text: str) -> bool:
+    """Whether `text` is a new-style arXiv id ("2508.13167"), as used since 2007."""
+    return _NEW_STYLE_ID.fullmatch(text) is not None
 
 
 def arxiv_id_from_page_url(url: str) -> tuple[str, int | None] | None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal, get_args
+
+# What a source holds: a Hugging Face listing dump, an RSS/Atom feed, or the Hugging Face
+# daily papers JSON; "auto" tells it from the content.
+SourceKind = Literal["auto", "dump", "feed", "hf-api"]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,14 @@ class Sighting:
     seen_at: datetime
     upvotes: int | None = None
     announce_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpValidators:
+    """What a server said about a URL last time, to ask "has it changed?" next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

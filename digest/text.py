@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 import re
 
+# The byte order mark some editors put before UTF-8 text.
+UTF8_BOM = b"\xef\xbb\xbf"
+
 # Only things shaped like real tags: "n_l <= n" or "a < b" in an abstract stay text.
 _TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>", re.DOTALL)
 # Their content is code, never text worth reading (feedparser leaves it in plain-text fields).
@@ -17,6 +20,17 @@ _NOT_OWNERS = frozenset({"features", "about", "pricing", "orgs", "topics", "spon
 def fold_whitespace(text: str) -> str:
     """Collapse every run of whitespace to one space and trim the ends."""
     return " ".join(text.split())
+
+
+def describe_error(error: BaseException, limit: int | None = None) -> str:
+    """An exception's message on one line (at most `limit` characters), or its type's name
+    when it has none."""
+    return fold_whitespace(str(error))[:limit] or type(error).__name__
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 paper', '3 papers'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def clean_text(markup: str) -> str:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from digest.collect.locate import SourceSpec
 from digest.config import CollectSettings
 from digest.dedup import merge_papers
 from digest.models import Paper
-from digest.pipeline import collect
-from digest.sources import SourceSpec
-from digest.store import Store
+from digest.pipeline.collect import collect
+from digest.state.store import Store
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 
@@ -32,15 +32,15 @@ def collect_files(store: Store, *paths: Path) -> None:
 
 def test_the_seed_dumps_hold_249_listings_of_204_papers(store: Store, shared: Path) -> None:
     collect_files(store, *sorted((shared / "seeds").glob("*.txt")))
-    assert (store.paper_count(), store.sighting_count()) == (204, 249)
+    assert (store.papers.paper_count(), store.papers.sighting_count()) == (204, 249)
 
 
 def test_seeds_and_feeds_together_lose_no_listing(store: Store, shared: Path) -> None:
     files = [*sorted((shared / "seeds").glob("*.txt")), *sorted((shared / "feeds").glob("*.*"))]
     collect_files(store, *[path for path in files if path.suffix != ".md"])
     # 249 dump listings + 218 feed entries; every listing kept as a sighting.
-    assert store.sighting_count() == 249 + 218
-    assert store.paper_count() == 204 + 214  # the feeds repeat 4 of their own papers
+    assert store.papers.sighting_count() == 249 + 218
+    assert store.papers.paper_count() == 204 + 214  # the feeds repeat 4 of their own papers
 
 
 ABSTRACT = (
@@ -104,7 +104,7 @@ def test_one_paper_from_a_dump_a_feed_and_the_api_is_one_record(
 ) -> None:
     paths = write_sources(tmp_path)
     collect_files(store, *[paths[index] for index in order])
-    papers = store.papers_by_canonical_id()
+    papers = store.papers.papers_by_canonical_id()
     assert list(papers) == ["arxiv:2603.01234"]
     paper = papers["arxiv:2603.01234"]
     assert paper.arxiv_version == 2
@@ -113,7 +113,7 @@ def test_one_paper_from_a_dump_a_feed_and_the_api_is_one_record(
     assert paper.abstract.endswith("github.com/example/graph-pretrain.")
     assert paper.code_urls == ("https://github.com/example/graph-pretrain",)
     assert paper.title == "Self-supervised Pretraining for Graphs -- a Study"
-    sightings = store.sightings_of("arxiv:2603.01234")
+    sightings = store.papers.sightings_of("arxiv:2603.01234")
     assert sorted(Path(sighting.location).name for sighting in sightings) == [
         "arxiv.xml",
         "dump.txt",
@@ -125,9 +125,9 @@ def test_one_paper_from_a_dump_a_feed_and_the_api_is_one_record(
 def test_collecting_the_same_sources_again_changes_nothing(store: Store, tmp_path: Path) -> None:
     paths = write_sources(tmp_path)
     collect_files(store, *paths)
-    before = (store.papers_by_canonical_id(), store.sighting_count())
+    before = (store.papers.papers_by_canonical_id(), store.papers.sighting_count())
     collect_files(store, *paths)
-    assert (store.papers_by_canonical_id(), store.sighting_count()) == before
+    assert (store.papers.papers_by_canonical_id(), store.papers.sighting_count()) == before
 
 
 def test_merging_keeps_the_richest_field_of_each_record() -> None:
@@ -170,7 +170,7 @@ def test_old_style_arxiv_ids_merge_across_versions(store: Store) -> None:
 
     v1 = Paper(title="Einstein manifolds", arxiv_id="math/0502287", arxiv_version=1)
     v2 = Paper(title="Einstein Manifolds (revised)", arxiv_id="math/0502287", arxiv_version=2)
-    store.save([(v1, seen("a"))], now=NOW)
-    store.save([(v2, seen("b"))], now=NOW)
-    assert list(store.papers_by_canonical_id()) == ["arxiv:math/0502287"]
-    assert store.papers_by_canonical_id()["arxiv:math/0502287"].arxiv_version == 2
+    store.papers.save([(v1, seen("a"))], now=NOW)
+    store.papers.save([(v2, seen("b"))], now=NOW)
+    assert list(store.papers.papers_by_canonical_id()) == ["arxiv:math/0502287"]
+    assert store.papers.papers_by_canonical_id()["arxiv:math/0502287"].arxiv_version == 2

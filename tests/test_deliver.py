@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.deliver import (
+from digest.errors import DigestError
+from digest.mail.envelope import Envelope
+from digest.mail.message import build_message
+from digest.mail.transport import (
     Delivered,
     DeliveryFailure,
     OutboxTransport,
@@ -18,8 +21,6 @@ from digest.deliver import (
     SmtpTransport,
     TemporaryFailure,
 )
-from digest.errors import DigestError
-from digest.mail import Envelope, build_message
 from tests.smtpserver import (
     DropConnectionHandler,
     RejectRecipientHandler,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.collect import detect_kind
 from digest.collect.dump import parse_dump
+from digest.collect.kinds import detect_kind
 from digest.errors import SourceError
 from digest.models import Parsed
 from tests.golden import assert_golden, parsed_to_json

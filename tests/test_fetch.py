@@ -9,7 +9,7 @@ import pytest
 
 from digest.collect.fetch import ACCEPT, MAX_BYTES, Fetched, fetch, open_client
 from digest.errors import SourceError
-from digest.store import HttpValidators
+from digest.models import HttpValidators
 from tests.httpserver import FeedServer, refused_url
 
 pytestmark = pytest.mark.network

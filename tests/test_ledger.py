@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.ledger import EMPTY, FAILED, PENDING, SENDING, SENT, Ledger
 from digest.models import Paper, Sighting
-from digest.store import Store
-from digest.workers import is_dead, this_worker
+from digest.state.ledger import EMPTY, FAILED, PENDING, SENDING, SENT, Ledger
+from digest.state.store import Store
+from digest.state.workers import is_dead, this_worker
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 EDITION = date(2026, 11, 21)
@@ -27,7 +27,7 @@ def store(tmp_path: Path) -> Store:
 
 @pytest.fixture
 def ledger(store: Store) -> Ledger:
-    ledger = Ledger(store)
+    ledger = store.ledger
     ledger.open_edition(EDITION, [ADA, BOB], now=NOW)
     return ledger
 
@@ -51,7 +51,7 @@ def test_a_claimed_row_cannot_be_claimed_again_by_a_live_worker(ledger: Ledger) 
 def test_a_sent_row_stays_sent_and_records_its_papers(store: Store, ledger: Ledger) -> None:
     paper = Paper(title="A Study", arxiv_id="2603.01234")
     sighting = Sighting(source="x", location="x", position=1, listed_on=EDITION, seen_at=NOW)
-    store.save([(paper, sighting)], now=NOW)
+    store.papers.save([(paper, sighting)], now=NOW)
     assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
     ledger.mark_sent(
         ADA,
@@ -65,7 +65,7 @@ def test_a_sent_row_stays_sent_and_records_its_papers(store: Store, ledger: Ledg
     [row] = [row for row in ledger.rows(EDITION) if row.subscriber == ADA]
     assert (row.status, row.message_id, row.papers) == (SENT, "<m@x>", ("arxiv:2603.01234",))
     assert not ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
-    assert store.delivered_ids(ADA) == {"arxiv:2603.01234"}
+    assert store.ledger.delivered_ids(ADA) == {"arxiv:2603.01234"}
 
 
 def test_failed_rows_are_claimed_again_and_empty_ones_are_not(ledger: Ledger) -> None:
@@ -80,7 +80,7 @@ def test_failed_rows_are_claimed_again_and_empty_ones_are_not(ledger: Ledger) ->
 
 def dead_worker() -> str:
     """The name of a process that ran on this host and has exited."""
-    code = "from digest.workers import this_worker; print(this_worker())"
+    code = "from digest.state.workers import this_worker; print(this_worker())"
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()

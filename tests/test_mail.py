@@ -10,7 +10,8 @@ from email.policy import SMTP, default
 import pytest
 
 from digest.errors import DigestError
-from digest.mail import Envelope, build_message, message_id
+from digest.mail.envelope import Envelope
+from digest.mail.message import build_message, message_id
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 ENVELOPE = Envelope(

@@ -12,8 +12,9 @@ import pytest
 from digest.collect.dump import parse_dump
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile, ScoredPaper
-from digest.rank import Pool, build_pool, rank, rank_many
-from digest.text_index import build_index, phrase_counts, phrase_stems, phrase_terms
+from digest.rank.pool import Pool, build_pool
+from digest.rank.ranker import rank, rank_many
+from digest.rank.text_index import build_index, phrase_counts, phrase_stems, phrase_terms
 
 TODAY = date(2026, 3, 14)
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from digest.store import Store
+from digest.state.store import Store
 from tests.test_collect_cli import digest
 
 GNN = "graph neural networks, link prediction"
@@ -73,7 +73,9 @@ def test_a_subscriber_never_gets_a_paper_twice(tmp_path: Path, shared: Path) -> 
     assert len(first["papers"]) == 5
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
         sent = [paper["id"] for paper in first["papers"][:2]]
-        store.record_delivery("ada@example.org", date(2026, 3, 12), sent, now=datetime.now(UTC))
+        store.ledger.record_delivery(
+            "ada@example.org", date(2026, 3, 12), sent, now=datetime.now(UTC)
+        )
     second = rank_json(*args, cwd=tmp_path)
     assert not {paper["id"] for paper in second["papers"]} & set(sent)
     assert len(second["papers"]) == 5

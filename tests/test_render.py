@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from digest import display, render
+import digest
 from digest.errors import DigestError
 from digest.identity import canonical_id
-from digest.latex import latex_to_unicode
+from digest.mail import display, render
+from digest.mail.envelope import Footer
+from digest.mail.latex import latex_to_unicode
+from digest.mail.render import Digest, RenderedEmail, Renderer
 from digest.models import Candidate, Paper, Profile, ScoredPaper
-from digest.rank import build_pool, rank
-from digest.render import Edition, Footer, RenderedEmail, Renderer
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank
 from tests.golden import assert_golden_text
 from tests.seeds import seed_candidates
 
@@ -78,8 +81,8 @@ def edition(
     *picks: ScoredPaper,
     name: str | None = "Ada",
     interests: tuple[str, ...] = ("graph neural networks", "link prediction"),
-) -> Edition:
-    return Edition(
+) -> Digest:
+    return Digest(
         date=TODAY,
         recipient_name=name,
         recipient_email="ada@example.org",
@@ -94,7 +97,7 @@ def numbered(count: int, abstract: str = "") -> tuple[ScoredPaper, ...]:
     )
 
 
-def seed_edition(seeds: Path) -> Edition:
+def seed_edition(seeds: Path) -> Digest:
     """Ada's edition of 21 November 2026, ranked from the seed dumps: one candidate per
     distinct paper, its dumps as sources and its sightings as listings."""
     candidates = seed_candidates(seeds, today=TODAY, first_seen=FIRST_SEEN)
@@ -104,7 +107,7 @@ def seed_edition(seeds: Path) -> Edition:
     return edition(*picks, interests=interests)
 
 
-def full_edition() -> Edition:
+def full_edition() -> Digest:
     """Papers with every field a feed can give: what a card looks like at its richest."""
     return edition(
         pick(
@@ -399,7 +402,7 @@ def test_a_full_preheader_says_a_hundred_to_a_hundred_and_fifty_characters(
 def test_a_normal_edition_keeps_full_excerpts_and_drops_nothing(
     renderer: Renderer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="digest.render")
+    caplog.set_level(logging.INFO, logger="digest.mail.render")
     picks = numbered(10, "A sentence of a normal abstract. " * 40)
     email = renderer.render(edition(*picks), FOOTER)
     assert email.dropped == 0
@@ -412,7 +415,7 @@ def test_a_normal_edition_keeps_full_excerpts_and_drops_nothing(
 def test_excerpts_shrink_before_any_paper_is_dropped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="digest.render")
+    caplog.set_level(logging.INFO, logger="digest.mail.render")
     picks = numbered(10, "A sentence of a normal abstract. " * 40)
     full = Renderer.load().render(edition(*picks), FOOTER)
     tight = Renderer.load(html_budget=len(full.html.encode()) - 500)
@@ -429,7 +432,7 @@ def test_excerpts_shrink_before_any_paper_is_dropped(
 def test_a_huge_edition_drops_its_lowest_papers_to_fit_the_budget(
     renderer: Renderer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="digest.render")
+    caplog.set_level(logging.INFO, logger="digest.mail.render")
     picks = numbered(100, "Five kilobytes of abstract text. " * 155)
     email = renderer.render(edition(*picks), FOOTER)
     assert len(email.html.encode("utf-8")) < 100 * 1024
@@ -678,7 +681,7 @@ def test_a_missing_folder_or_built_in_template_is_an_error(
 
 
 def test_the_built_in_templates_sit_beside_the_package() -> None:
-    package = Path(render.__file__).resolve().parent
+    package = Path(digest.__file__).resolve().parent
     assert package.parent / "templates" == render.BUILTIN_TEMPLATES
     assert sorted(p.name for p in render.BUILTIN_TEMPLATES.iterdir()) == [
         "digest.mjml",

@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
-from digest import display
+from digest.mail import display
+from digest.mail.envelope import Footer
+from digest.mail.render import Digest, RenderedEmail, Renderer
 from digest.models import Profile
-from digest.rank import build_pool, rank
-from digest.render import Edition, Footer, RenderedEmail, Renderer
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank
 from tests.chromium import Chromium, ChromiumMissing, Page
 from tests.seeds import seed_candidates
 
@@ -108,12 +110,12 @@ TITLES = """
 
 
 @pytest.fixture(scope="module")
-def edition(shared: Path) -> Edition:
+def edition(shared: Path) -> Digest:
     candidates = seed_candidates(shared / "seeds", today=TODAY, first_seen=FIRST_SEEN)
     pool = build_pool(candidates, today=TODAY)
     picks = rank(pool, Profile(name="Ada Lovelace", interests=INTERESTS, max_papers=10))
     assert len(picks) == 10
-    return Edition(
+    return Digest(
         date=TODAY,
         recipient_name="Ada Lovelace",
         recipient_email="ada.lovelace@example.org",
@@ -123,7 +125,7 @@ def edition(shared: Path) -> Edition:
 
 
 @pytest.fixture(scope="module")
-def email(edition: Edition) -> RenderedEmail:
+def email(edition: Digest) -> RenderedEmail:
     footer = Footer(
         sender_name="Paper Digest",
         contact="Paper Digest, 1 Example Street, Springfield",
@@ -178,7 +180,7 @@ def chromium_missing() -> str | None:
     return None
 
 
-def titles(edition: Edition) -> list[str]:
+def titles(edition: Digest) -> list[str]:
     return [display.clean(pick.candidate.paper.title) for pick in edition.picks]
 
 
@@ -196,7 +198,7 @@ def test_nothing_overflows_horizontally(page: Page) -> None:
     assert layout["count"] == 0, json.dumps(layout, indent=1)
 
 
-def test_every_title_is_visible(page: Page, edition: Edition) -> None:
+def test_every_title_is_visible(page: Page, edition: Digest) -> None:
     wanted = titles(edition)
     assert len(wanted) == 10
     report = page.evaluate(TITLES % {"slack": SLACK, "titles": json.dumps(wanted)})

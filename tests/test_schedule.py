@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from digest import delivery
-from digest.config import Settings, SubscriberSettings
-from digest.deliver import SmtpTransport
-from digest.pipeline import collect
-from digest.render import Renderer
-from digest.schedule import Due, Runner, Slot, catch_up, slots
-from digest.sources import SourceSpec
-from digest.store import Store
+from digest.collect.locate import SourceSpec
+from digest.config import Settings
+from digest.mail.render import Renderer
+from digest.mail.transport import SmtpTransport
+from digest.pipeline.collect import collect
+from digest.pipeline.schedule import Due, Runner, Slot, catch_up, slots
+from digest.pipeline.send import send_editions
+from digest.state.store import Store
+from digest.subscribers import find_subscriber
 from tests.smtpserver import RecordingHandler, SmtpServer
 from tests.test_send_cli import wait_for
 
@@ -75,7 +76,7 @@ def test_a_missed_edition_within_the_grace_is_caught_up_and_an_older_one_skipped
 ) -> None:
     plan = slots(settings_for(None, ADA, BOB))
     start = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
-    with caplog.at_level(logging.WARNING, logger="digest.schedule"):
+    with caplog.at_level(logging.WARNING, logger="digest.pipeline.schedule"):
         due = catch_up(plan, start, grace=timedelta(hours=1, minutes=45))
     assert [(item.slot.emails, item.edition) for item in due] == [
         (("bob@example.org",), date(2026, 3, 12))
@@ -94,7 +95,7 @@ def test_a_failing_job_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCapt
 
     runner = Runner(collect=lambda: None, send=send)
     slot = slots(settings_for(None, ADA))[0]
-    with caplog.at_level(logging.ERROR, logger="digest.schedule"):
+    with caplog.at_level(logging.ERROR, logger="digest.pipeline.schedule"):
         runner.run(Due(slot, MORNING, date(2026, 3, 12)))
         runner.run(Due(slot, MORNING, date(2026, 3, 13)))
     assert calls == [date(2026, 3, 12), date(2026, 3, 13)]
@@ -117,9 +118,9 @@ class Newsroom:
         collect([spec], self.store, settings=self.settings.collect, now=MORNING)
 
     def send(self, emails: Sequence[str], edition: date) -> None:
-        chosen = [self.subscriber(email) for email in emails]
+        chosen = [find_subscriber(self.settings, email) for email in emails]
         with SmtpTransport(self.settings.smtp) as transport:
-            delivery.send_editions(
+            send_editions(
                 self.settings,
                 self.store,
                 self.renderer,
@@ -129,9 +130,6 @@ class Newsroom:
                 edition=edition,
                 sleep=lambda _seconds: None,
             )
-
-    def subscriber(self, email: str) -> SubscriberSettings:
-        return next(sub for sub in self.settings.subscribers if str(sub.email) == email)
 
     def runner(self) -> Runner:
         return Runner(collect=self.collect, send=self.send)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from digest.ledger import SENT, Ledger
-from digest.store import Store
+from digest.state.ledger import SENT
+from digest.state.store import Store
 from tests.smtpserver import (
     DropConnectionHandler,
     RecordingHandler,
@@ -87,7 +87,7 @@ def ledger_statuses(folder: Path) -> dict[str, str]:
     from datetime import date
 
     with Store(f"sqlite:///{folder / 'digest.db'}") as store:
-        rows = Ledger(store).rows(date.fromisoformat(EDITION))
+        rows = store.ledger.rows(date.fromisoformat(EDITION))
     return {row.subscriber: row.status for row in rows}
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from digest.collect.locate import expand
 from digest.errors import SourceError
-from digest.sources import expand
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 
 from digest.errors import StoreError
 from digest.identity import title_key
-from digest.models import Paper, Sighting
-from digest.store import HttpValidators, Store
+from digest.models import HttpValidators, Paper, Sighting
+from digest.state.store import Store
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
@@ -46,69 +46,69 @@ FROM_ARXIV = Paper(
 
 
 def test_a_new_paper_is_stored_once_with_its_sighting(store: Store) -> None:
-    result = store.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    result = store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
     assert (len(result.new), len(result.seen_before)) == (1, 0)
-    assert list(store.papers_by_canonical_id()) == [title_key(DUMPED.title)]
-    assert store.sightings_of(title_key(DUMPED.title)) == [seen("dump.txt")]
+    assert list(store.papers.papers_by_canonical_id()) == [title_key(DUMPED.title)]
+    assert store.papers.sightings_of(title_key(DUMPED.title)) == [seen("dump.txt")]
 
 
 def test_saving_the_same_listing_again_adds_neither_paper_nor_sighting(store: Store) -> None:
-    store.save([(DUMPED, seen("dump.txt"))], now=NOW)
-    again = store.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    again = store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
     assert (len(again.new), len(again.seen_before)) == (0, 1)
-    assert (store.paper_count(), store.sighting_count()) == (1, 1)
+    assert (store.papers.paper_count(), store.papers.sighting_count()) == (1, 1)
 
 
 def test_a_title_only_paper_gets_its_arxiv_id_when_a_feed_brings_it(store: Store) -> None:
-    store.save([(DUMPED, seen("dump.txt"))], now=NOW)
-    result = store.save([(FROM_ARXIV, seen("arxiv.xml", position=4))], now=NOW)
+    store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    result = store.papers.save([(FROM_ARXIV, seen("arxiv.xml", position=4))], now=NOW)
     assert (len(result.new), len(result.seen_before)) == (0, 1)
-    stored = store.papers_by_canonical_id()
+    stored = store.papers.papers_by_canonical_id()
     assert list(stored) == ["arxiv:2403.19967"]
     assert stored["arxiv:2403.19967"].abstract == FROM_ARXIV.abstract
     assert stored["arxiv:2403.19967"].authors == FROM_ARXIV.authors
-    assert [s.location for s in store.sightings_of("arxiv:2403.19967")] == [
+    assert [s.location for s in store.papers.sightings_of("arxiv:2403.19967")] == [
         "arxiv.xml",
         "dump.txt",
     ]
 
 
 def test_a_later_dump_finds_the_paper_an_arxiv_feed_stored_first(store: Store) -> None:
-    store.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
-    store.save([(DUMPED, seen("dump.txt"))], now=NOW)
-    stored = store.papers_by_canonical_id()
+    store.papers.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
+    store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
+    stored = store.papers.papers_by_canonical_id()
     assert list(stored) == ["arxiv:2403.19967"]
     assert stored["arxiv:2403.19967"].abstract == FROM_ARXIV.abstract
-    assert len(store.sightings_of("arxiv:2403.19967")) == 2
+    assert len(store.papers.sightings_of("arxiv:2403.19967")) == 2
 
 
 def test_the_same_paper_twice_in_one_batch_is_one_paper(store: Store) -> None:
     v2 = Paper(title="Rewrite the Stars (v2)", arxiv_id="2403.19967", arxiv_version=2)
-    result = store.save(
+    result = store.papers.save(
         [(FROM_ARXIV, seen("a.xml")), (v2, seen("b.xml")), (DUMPED, seen("c.txt"))], now=NOW
     )
     assert (len(result.new), len(result.seen_before)) == (1, 0)
-    [paper] = store.papers_by_canonical_id().values()
+    [paper] = store.papers.papers_by_canonical_id().values()
     assert paper.arxiv_version == 2
-    assert store.sighting_count() == 3
+    assert store.papers.sighting_count() == 3
 
 
 def test_a_listing_on_another_day_is_another_sighting(store: Store) -> None:
-    store.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 12)))], now=NOW)
-    store.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 13)))], now=NOW)
-    assert store.sighting_count() == 2
+    store.papers.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 12)))], now=NOW)
+    store.papers.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 13)))], now=NOW)
+    assert store.papers.sighting_count() == 2
 
 
 def test_seeing_a_listing_again_refreshes_its_upvotes(store: Store) -> None:
-    store.save([(DUMPED, seen("hf.json", upvotes=3))], now=NOW)
-    store.save([(DUMPED, seen("hf.json", upvotes=40))], now=NOW)
-    [sighting] = store.sightings_of(title_key(DUMPED.title))
+    store.papers.save([(DUMPED, seen("hf.json", upvotes=3))], now=NOW)
+    store.papers.save([(DUMPED, seen("hf.json", upvotes=40))], now=NOW)
+    [sighting] = store.papers.sightings_of(title_key(DUMPED.title))
     assert sighting.upvotes == 40
 
 
 def test_published_dates_come_back_time_zone_aware(store: Store) -> None:
-    store.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
-    paper = store.papers_by_canonical_id()["arxiv:2403.19967"]
+    store.papers.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
+    paper = store.papers.papers_by_canonical_id()["arxiv:2403.19967"]
     assert paper.published == FROM_ARXIV.published
     assert paper.published is not None and paper.published.tzinfo is not None
 
@@ -116,16 +116,16 @@ def test_published_dates_come_back_time_zone_aware(store: Store) -> None:
 def test_the_data_survives_reopening_the_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'digest.db'}"
     with Store(url) as first:
-        first.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
+        first.papers.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
     with Store(url) as second:
-        assert list(second.papers_by_canonical_id()) == ["arxiv:2403.19967"]
+        assert list(second.papers.papers_by_canonical_id()) == ["arxiv:2403.19967"]
 
 
 def test_http_validators_are_remembered_per_url(store: Store) -> None:
-    assert store.http_validators("https://x/feed") == HttpValidators()
-    store.remember_http_validators("https://x/feed", HttpValidators('"v1"', None), now=NOW)
-    store.remember_http_validators("https://x/feed", HttpValidators('"v2"', "Sat"), now=NOW)
-    assert store.http_validators("https://x/feed") == HttpValidators('"v2"', "Sat")
+    assert store.http_cache.validators("https://x/feed") == HttpValidators()
+    store.http_cache.remember("https://x/feed", HttpValidators('"v1"', None), now=NOW)
+    store.http_cache.remember("https://x/feed", HttpValidators('"v2"', "Sat"), now=NOW)
+    assert store.http_cache.validators("https://x/feed") == HttpValidators('"v2"', "Sat")
 
 
 def test_a_database_that_cannot_be_opened_is_a_one_line_error(tmp_path: Path) -> None:
@@ -139,8 +139,8 @@ def listed(location: str, day: date, position: int = 1, **fields: object) -> Sig
 
 def test_candidates_are_papers_listed_within_the_window_with_their_signals(store: Store) -> None:
     old = Paper(title="Old news")
-    store.save([(old, listed("a.txt", date(2026, 11, 10)))], now=NOW)
-    store.save(
+    store.papers.save([(old, listed("a.txt", date(2026, 11, 10)))], now=NOW)
+    store.papers.save(
         [
             (FROM_ARXIV, listed("a.txt", date(2026, 11, 19), position=5)),
             (FROM_ARXIV, listed("b.xml", date(2026, 11, 20), position=2, upvotes=7)),
@@ -148,7 +148,7 @@ def test_candidates_are_papers_listed_within_the_window_with_their_signals(store
         ],
         now=NOW,
     )
-    [candidate] = store.candidates(until=date(2026, 11, 21), days=2)
+    [candidate] = store.papers.candidates(until=date(2026, 11, 21), days=2)
     assert candidate.id == "arxiv:2403.19967"
     assert candidate.paper.authors == FROM_ARXIV.authors
     # Signals count sightings up to the edition date only: not the listing of the 22nd.
@@ -158,16 +158,22 @@ def test_candidates_are_papers_listed_within_the_window_with_their_signals(store
 
 
 def test_without_a_window_every_stored_paper_is_a_candidate(store: Store) -> None:
-    store.save([(Paper(title="Old news"), listed("a.txt", date(2026, 1, 1)))], now=NOW)
-    store.save([(FROM_ARXIV, listed("b.xml", date(2026, 11, 21)))], now=NOW)
-    ids = [candidate.id for candidate in store.candidates(until=date(2026, 11, 21), days=None)]
+    store.papers.save([(Paper(title="Old news"), listed("a.txt", date(2026, 1, 1)))], now=NOW)
+    store.papers.save([(FROM_ARXIV, listed("b.xml", date(2026, 11, 21)))], now=NOW)
+    ids = [
+        candidate.id for candidate in store.papers.candidates(until=date(2026, 11, 21), days=None)
+    ]
     assert ids == sorted(ids) and len(ids) == 2
 
 
 def test_delivered_papers_are_remembered_per_subscriber(store: Store) -> None:
-    store.save([(FROM_ARXIV, seen("b.xml")), (DUMPED, seen("a.txt"))], now=NOW)
-    assert store.delivered_ids("ada@example.org") == frozenset()
-    store.record_delivery("Ada@Example.org", date(2026, 11, 21), ["arxiv:2403.19967"], now=NOW)
-    store.record_delivery("ada@example.org", date(2026, 11, 22), ["arxiv:2403.19967"], now=NOW)
-    assert store.delivered_ids("ada@example.org") == {"arxiv:2403.19967"}
-    assert store.delivered_ids("bob@example.org") == frozenset()
+    store.papers.save([(FROM_ARXIV, seen("b.xml")), (DUMPED, seen("a.txt"))], now=NOW)
+    assert store.ledger.delivered_ids("ada@example.org") == frozenset()
+    store.ledger.record_delivery(
+        "Ada@Example.org", date(2026, 11, 21), ["arxiv:2403.19967"], now=NOW
+    )
+    store.ledger.record_delivery(
+        "ada@example.org", date(2026, 11, 22), ["arxiv:2403.19967"], now=NOW
+    )
+    assert store.ledger.delivered_ids("ada@example.org") == {"arxiv:2403.19967"}
+    assert store.ledger.delivered_ids("bob@example.org") == frozenset()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digest.tokens import unsubscribe_token, verify_unsubscribe_token
+from digest.mail.tokens import unsubscribe_token, verify_unsubscribe_token
 
 
 def test_a_token_names_its_subscriber_and_is_url_safe() -> None:

@@ -1,53 +1,7 @@
-"""Readers, one per kind of source, each turning raw bytes into `Parsed` entries.
+"""Collecting: sources (files, directories, globs, URLs) turned into paper records.
 
-The kind is told by the content, never the file name: JSON is the Hugging Face
-daily papers API, markup is a feed, and prose is a dump of a paper listing.
+`locate` expands a source into the files and URLs it names, `fetch` reads a URL, `kinds`
+tells a document's kind from its content and hands it to its reader (`dump`, `feed`,
+`hf_api`): bytes in, `Parsed` out, no I/O. The order of these steps lives in
+`digest.pipeline.collect`.
 """
-
-from __future__ import annotations
-
-from datetime import date
-
-from digest.collect.dump import parse_dump
-from digest.collect.feed import parse_feed
-from digest.collect.hf_api import parse_hf_api
-from digest.errors import SourceError
-from digest.models import Parsed
-
-KINDS = ("dump", "feed", "hf-api")
-
-_BOM = b"\xef\xbb\xbf"
-
-
-def detect_kind(data: bytes) -> str:
-    """ "dump", "feed" or "hf-api", from the first bytes of a document."""
-    head = data[:4096].removeprefix(_BOM).lstrip()
-    if not head:
-        raise SourceError("empty document")
-    if head[:1] in (b"[", b"{"):
-        return "hf-api"
-    if head[:1] == b"<" or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return "feed"
-    if _looks_binary(head):
-        raise SourceError("binary data, not a dump, feed or JSON document")
-    return "dump"
-
-
-def _looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
-        return True
-    control = sum(1 for byte in head if byte < 32 and byte not in b"\t\n\r\f")
-    return control > len(head) // 100
-
-
-def parse_document(data: bytes, *, kind: str = "auto", today: date) -> Parsed:
-    """Read one document as `kind` ("auto" detects it). Raises SourceError when unreadable."""
-    if kind == "auto":
-        kind = detect_kind(data)
-    if kind == "dump":
-        return parse_dump(data, today=today)
-    if kind == "feed":
-        return parse_feed(data)
-    if kind == "hf-api":
-        return parse_hf_api(data)
-    raise SourceError(f"unknown source kind {kind!r} (one of: auto, {', '.join(KINDS)})")

@@ -23,10 +23,9 @@ import charset_normalizer
 
 from digest.errors import SourceError
 from digest.models import Entry, Paper, Parsed
-from digest.text import code_urls, fold_whitespace
+from digest.text import UTF8_BOM, code_urls, fold_whitespace
 
 _FORMAT = "hf-listing-dump"
-_BOM = b"\xef\xbb\xbf"
 # The usual encoding of text that is not UTF-8, and the guess when there is none.
 _WESTERN = "cp1252"
 
@@ -162,7 +161,7 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
     bytes stays UTF-8 with those bytes replaced; anything else is what
     charset_normalizer guesses, cp1252 when it has no guess.
     """
-    data = data.removeprefix(_BOM)
+    data = data.removeprefix(UTF8_BOM)
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:

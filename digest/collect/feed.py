@@ -18,7 +18,7 @@ import feedparser
 from digest.errors import SourceError
 from digest.identity import arxiv_id_from_page_url, normalize_doi, parse_arxiv_id
 from digest.models import Entry, Paper, Parsed
-from digest.text import clean_text, code_urls, fold_whitespace
+from digest.text import UTF8_BOM, clean_text, code_urls, describe_error, fold_whitespace
 
 _ARXIV_NAMESPACES = frozenset({"http://arxiv.org/schemas/atom", "https://arxiv.org/schemas/atom"})
 # rss.arxiv.org: "arXiv:2508.13167v1 Announce Type: new Abstract: ..." (after folding).
@@ -64,7 +64,7 @@ def parse_feed(data: bytes) -> Parsed:
     try:
         result = feedparser.parse(io.BytesIO(data), resolve_relative_uris=False)
     except Exception as error:  # feedparser promises not to raise; a bug must not escape
-        raise SourceError(f"feed parser failed: {_describe(error)}") from error
+        raise SourceError(f"feed parser failed: {describe_error(error, 200)}") from error
     raw_entries: list[Mapping[str, Any]] = result.get("entries") or []
     feed: Mapping[str, Any] = result.get("feed") or {}
     version: str = result.get("version") or ""
@@ -95,21 +95,16 @@ def _problem(result: Mapping[str, Any]) -> tuple[bool, str] | None:
         return None
     error = result.get("bozo_exception")
     if isinstance(error, feedparser.ThingsNobodyCaresAboutButMe):
-        return False, _describe(error)
+        return False, describe_error(error, 200)
     if isinstance(error, xml.sax.SAXParseException):
         message = fold_whitespace(error.getMessage())
         return True, _NOT_WELL_FORMED.sub(r"\1", message)[:200]
-    return True, _describe(error) if error else "unknown cause"
-
-
-def _describe(error: BaseException) -> str:
-    text = fold_whitespace(str(error))[:200]
-    return text or type(error).__name__
+    return True, describe_error(error, 200) if error else "unknown cause"
 
 
 def _raise_if_unusable(data: bytes, version: str, problem: tuple[bool, str] | None) -> None:
     """Tell why a document without entries is not a feed at all; a valid empty feed passes."""
-    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = data[:2048].removeprefix(UTF8_BOM).lstrip(b" \t\r\n")
     if not head:
         raise SourceError("empty document")
     if not version and _HTML_PAGE.search(head):

@@ -15,7 +15,8 @@ from http import HTTPStatus
 import httpx
 
 from digest.errors import SourceError
-from digest.store import HttpValidators
+from digest.models import HttpValidators
+from digest.text import describe_error, fold_whitespace
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -49,7 +50,7 @@ def open_client(timeout: float, user_agent: str) -> httpx.Client:
             max_redirects=MAX_REDIRECTS,
         )
     except OSError as exc:  # the TLS context loads CA certificates from disk
-        raise SourceError(f"cannot set up the HTTP client: {_one_line(exc)}") from exc
+        raise SourceError(f"cannot set up the HTTP client: {describe_error(exc)}") from exc
 
 
 def fetch(
@@ -77,7 +78,7 @@ def fetch(
     except httpx.HTTPError as exc:
         raise SourceError(_describe(exc, timeout)) from exc
     except httpx.InvalidURL as exc:
-        raise SourceError(f"invalid URL: {_one_line(exc)}") from exc
+        raise SourceError(f"invalid URL: {describe_error(exc)}") from exc
     except OSError as exc:
         raise SourceError(f"network error: {_os_message(exc)}") from exc
 
@@ -86,7 +87,7 @@ def _check_url(url: str) -> None:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise SourceError(f"not an http(s) URL: {_one_line(exc)}") from exc
+        raise SourceError(f"not an http(s) URL: {describe_error(exc)}") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise SourceError("not an http(s) URL")
 
@@ -170,7 +171,7 @@ def _status_message(response: httpx.Response) -> str:
     try:
         phrase = HTTPStatus(code).phrase
     except ValueError:
-        phrase = _one_line(response.reason_phrase)
+        phrase = fold_whitespace(response.reason_phrase)
     message = f"HTTP {code} {phrase}".rstrip()
     retry_after = response.headers.get("Retry-After", "")
     waits = code in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE)
@@ -189,10 +190,10 @@ def _describe(exc: httpx.HTTPError, timeout: float) -> str:
     if isinstance(exc, httpx.ConnectError):
         return _connect_failure(exc)
     if isinstance(exc, httpx.DecodingError):
-        return f"cannot decode the response body: {_one_line(exc)}"
+        return f"cannot decode the response body: {describe_error(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"protocol error: {_one_line(exc)}"
-    return f"network error: {_one_line(exc)}"
+        return f"protocol error: {describe_error(exc)}"
+    return f"network error: {describe_error(exc)}"
 
 
 def _connect_failure(exc: BaseException) -> str:
@@ -204,8 +205,8 @@ def _connect_failure(exc: BaseException) -> str:
     if isinstance(cause, ssl.SSLCertVerificationError):
         return f"TLS certificate not accepted: {cause.verify_message}"
     if isinstance(cause, ssl.SSLError):
-        return f"TLS handshake failed: {cause.reason or _one_line(cause)}"
-    return f"cannot connect: {_os_message(cause) if cause else _one_line(exc)}"
+        return f"TLS handshake failed: {cause.reason or describe_error(cause)}"
+    return f"cannot connect: {_os_message(cause) if cause else describe_error(exc)}"
 
 
 def _os_cause(exc: BaseException) -> OSError | None:
@@ -221,11 +222,4 @@ def _os_cause(exc: BaseException) -> OSError | None:
 
 
 def _os_message(exc: OSError) -> str:
-    return exc.strerror or _one_line(exc)
-
-
-def _one_line(exc: BaseException | str) -> str:
-    text = " ".join(str(exc).split())
-    if isinstance(exc, BaseException) and not text:
-        return type(exc).__name__
-    return text
+    return exc.strerror or describe_error(exc)

@@ -10,7 +10,7 @@ from typing import Any
 from digest.errors import SourceError
 from digest.identity import parse_arxiv_id
 from digest.models import Entry, Paper, Parsed
-from digest.text import clean_text, code_urls
+from digest.text import clean_text, code_urls, describe_error
 
 
 class _Skip(Exception):
@@ -22,7 +22,7 @@ def parse_hf_api(data: bytes) -> Parsed:
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
-        raise SourceError(f"not valid JSON: {_one_line(error)}") from error
+        raise SourceError(f"not valid JSON: {describe_error(error, 200)}") from error
     except RecursionError as error:
         raise SourceError("not valid JSON: nested too deeply") from error
     if not isinstance(document, list):
@@ -41,10 +41,6 @@ def parse_hf_api(data: bytes) -> Parsed:
     return Parsed(
         kind="hf-api", format="hf-daily-papers", entries=tuple(entries), warnings=tuple(warnings)
     )
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 def _paper_of(item: Any) -> Mapping[str, Any] | None:

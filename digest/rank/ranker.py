@@ -41,139 +41,22 @@ is in the title or abstract), "related to: <interests>" (semantic relevance alon
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from digest import selection
 from digest.models import Candidate, Profile, ScoredPaper
-from digest.relevance import PhraseRow, PhraseTable, quantize
-from digest.signals import signals
-from digest.text_index import build_index, similarities
+from digest.rank import selection
+from digest.rank.pool import Pool, author_names, normalize_name
+from digest.rank.relevance import PhraseRow
 
 PIN_WEIGHT = 1.0
-TRENDING_WEIGHT = 0.2
-FRESHNESS_WEIGHT = 0.1
-CODE_WEIGHT = 0.05
 # Diversity re-ranks this many times max_papers of the best eligible papers.
 DIVERSITY_DEPTH = 3
 _SCALE = 10_000  # scores are kept to 4 decimals
-
-
-@dataclass(frozen=True, slots=True)
-class _Labels:
-    """Which documents carry which label (a category, an author): labels x documents."""
-
-    columns: dict[str, int]
-    matrix: sparse.csr_matrix
-
-    def hits(self, wanted: Sequence[Iterable[str]], size: int) -> NDArray[np.bool_]:
-        """Profiles x documents: whether the document carries one of the profile's labels."""
-        rows, cols = [], []
-        for row, labels in enumerate(wanted):
-            for label in labels:
-                column = self.columns.get(label)
-                if column is not None:
-                    rows.append(row)
-                    cols.append(column)
-        if not rows:
-            return np.zeros((len(wanted), size), dtype=bool)
-        query = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(wanted), len(self.columns))
-        )
-        hits: NDArray[np.bool_] = (query @ self.matrix).toarray() > 0
-        return hits
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Pool:
-    """An edition's candidates, indexed once for every subscriber.
-
-    `candidates` are in id order, and document i of every array is candidates[i].
-    Frozen but for `phrases`, a memo of the interest phrases seen so far.
-    """
-
-    candidates: tuple[Candidate, ...]
-    today: date
-    phrases: PhraseTable
-    cosine: NDArray[np.float32]
-    base: NDArray[np.float64]
-    signal_reasons: tuple[tuple[str, ...], ...]
-    categories: _Labels
-    uncategorized: NDArray[np.bool_]
-    authors: _Labels
-    position: dict[str, int]
-
-    @property
-    def size(self) -> int:
-        return len(self.candidates)
-
-
-def normalize_name(name: str) -> str:
-    """An author name as compared: accents, case, punctuation and spacing folded."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join("".join(c if c.isalnum() else " " for c in plain.casefold()).split())
-
-
-def _names(authors: Iterable[str]) -> list[str]:
-    return [name for name in map(normalize_name, authors) if name]
-
-
-def _category_labels(category: str) -> tuple[str, ...]:
-    """A paper category and its archive: "cs.LG" -> ("cs.lg", "cs")."""
-    label = category.strip().casefold()
-    archive = label.split(".", 1)[0]
-    return (label, archive) if archive != label else (label,)
-
-
-def _labels(per_document: Sequence[Iterable[str]]) -> _Labels:
-    sets = [sorted(set(labels)) for labels in per_document]
-    columns = {label: i for i, label in enumerate(sorted({x for s in sets for x in s}))}
-    rows = [columns[label] for labels in sets for label in labels]
-    docs = [doc for doc, labels in enumerate(sets) for _ in labels]
-    matrix = sparse.csr_matrix(
-        (np.ones(len(rows)), (rows, docs)), shape=(len(columns), len(per_document))
-    )
-    return _Labels(columns, matrix)
-
-
-def build_pool(candidates: Sequence[Candidate], *, today: date) -> Pool:
-    """Index the candidates of an edition once. Of two candidates with one id, the first
-    is kept."""
-    unique: dict[str, Candidate] = {}
-    for candidate in candidates:
-        unique.setdefault(candidate.id, candidate)
-    ordered = tuple(unique[key] for key in sorted(unique))
-    index = build_index([(c.paper.title, c.paper.abstract) for c in ordered])
-    cosine, topical = similarities(index)
-    found = [signals(candidate, today) for candidate in ordered]
-    base = np.array(
-        [
-            TRENDING_WEIGHT * s.trending + FRESHNESS_WEIGHT * s.freshness + CODE_WEIGHT * s.code
-            for s in found
-        ],
-        dtype=np.float64,
-    )
-    return Pool(
-        candidates=ordered,
-        today=today,
-        phrases=PhraseTable(index, topical),
-        cosine=cosine,
-        base=quantize(base),
-        signal_reasons=tuple(s.reasons for s in found),
-        categories=_labels(
-            [[x for cat in c.paper.categories for x in _category_labels(cat)] for c in ordered]
-        ),
-        uncategorized=np.array([not c.paper.categories for c in ordered], dtype=bool),
-        authors=_labels([_names(c.paper.authors) for c in ordered]),
-        position={c.id: i for i, c in enumerate(ordered)},
-    )
 
 
 def rank(pool: Pool, profile: Profile) -> tuple[ScoredPaper, ...]:
@@ -292,7 +175,7 @@ def _rank_batch(pool: Pool, profiles: Sequence[Profile]) -> list[tuple[ScoredPap
         return [() for _ in profiles]
     interests = _interests(pool, profiles)
     relevance = _relevance(pool, interests)
-    pinned = pool.authors.hits([_names(p.authors) for p in profiles], pool.size)
+    pinned = pool.authors.hits([author_names(p.authors) for p in profiles], pool.size)
     units = np.rint((relevance + PIN_WEIGHT * pinned + pool.base) * _SCALE).astype(np.int64)
     eligible = _allowed(pool, profiles)
     wants_topics = np.array([bool(mine) for mine in interests.per_profile])

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.engine import Connection
 
-from digest.schema import deliveries, timestamp
-from digest.store import Store, execute_many
-from digest.workers import is_dead
+from digest.state.db import Database, execute_many
+from digest.state.schema import delivered_papers, deliveries, paper_keys, papers, timestamp
+from digest.state.workers import is_dead
 
 PENDING, SENDING, SENT, FAILED, EMPTY = "pending", "sending", "sent", "failed", "empty"
 
@@ -84,11 +85,19 @@ _FINISHED = (
 )
 
 
-class Ledger:
-    """The ledger rows of a store; every method is one short transaction."""
+_PAPER_IDS_BY_KEY = select(paper_keys.c.paper_id).where(
+    paper_keys.c.key.in_(bindparam("keys", expanding=True))
+)
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+
+class Ledger:
+    """The ledger rows of a database and the papers each subscriber received; every
+    method is one short transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        # Built once and run through SQLAlchemy's statement cache: once per message sent.
+        self._insert_delivered = db.insert(delivered_papers).on_conflict_do_nothing()
 
     def open_edition(self, edition: date, subscribers: Sequence[str], *, now: datetime) -> None:
         """A pending row for each subscriber of the edition who has none yet."""
@@ -103,8 +112,8 @@ class Ledger:
             }
             for subscriber in subscribers
         ]
-        with self._store.engine.begin() as conn:
-            statement = self._store.insert_statement(deliveries).on_conflict_do_nothing()
+        with self._db.transaction("open the edition in the ledger") as conn:
+            statement = self._db.insert(deliveries).on_conflict_do_nothing()
             execute_many(conn, statement, rows)
 
     def claim(self, subscriber: str, edition: date, *, worker: str, now: datetime) -> bool:
@@ -112,7 +121,7 @@ class Ledger:
         holds it. Atomic: of two processes claiming at once, exactly one wins."""
         row = _row(subscriber, edition)
         claim = row | {"new_worker": worker, "now": timestamp(now)}
-        with self._store.engine.begin() as conn:
+        with self._db.transaction("claim a ledger row") as conn:
             if conn.execute(_CLAIM, claim).rowcount == 1:
                 return True
             holder = conn.execute(_HOLDER, row).first()
@@ -139,9 +148,9 @@ class Ledger:
             "new_papers": json.dumps(list(papers)),
             "now": timestamp(now),
         }
-        with self._store.engine.begin() as conn:
+        with self._db.transaction("record a message as sent") as conn:
             conn.execute(_SENT, _row(subscriber, edition) | values)
-            self._store.record_delivery(subscriber, edition, papers, now=now, conn=conn)
+            self._record_delivery(conn, subscriber, edition, papers, now=now)
 
     def mark_failed(
         self, subscriber: str, edition: date, *, reply: str, attempts: int, now: datetime
@@ -169,7 +178,7 @@ class Ledger:
             "new_attempts": attempts,
             "now": timestamp(now),
         }
-        with self._store.engine.begin() as conn:
+        with self._db.transaction(f"record a message as {status}") as conn:
             conn.execute(_FINISHED, _row(subscriber, edition) | values)
 
     def rows(self, edition: date) -> list[LedgerRow]:
@@ -179,7 +188,7 @@ class Ledger:
             .where(deliveries.c.edition == edition.isoformat())
             .order_by(deliveries.c.subscriber)
         )
-        with self._store.engine.connect() as conn:
+        with self._db.reading("read the ledger") as conn:
             return [
                 LedgerRow(
                     subscriber=row.subscriber,
@@ -192,6 +201,45 @@ class Ledger:
                 )
                 for row in conn.execute(query)
             ]
+
+    def delivered_ids(self, subscriber: str) -> frozenset[str]:
+        """The canonical ids of every paper `subscriber` has received."""
+        query = (
+            select(papers.c.canonical_id)
+            .join(delivered_papers, delivered_papers.c.paper_id == papers.c.id)
+            .where(delivered_papers.c.subscriber == subscriber.lower())
+        )
+        with self._db.reading("read the papers delivered") as conn:
+            return frozenset(conn.scalars(query))
+
+    def record_delivery(
+        self, subscriber: str, edition: date, canonical_ids: Sequence[str], *, now: datetime
+    ) -> None:
+        """Remember that `subscriber` received these papers in the edition of `edition`
+        (what `mark_sent` does with the papers of a message)."""
+        with self._db.transaction("record the papers delivered") as conn:
+            self._record_delivery(conn, subscriber, edition, canonical_ids, now=now)
+
+    def _record_delivery(
+        self,
+        conn: Connection,
+        subscriber: str,
+        edition: date,
+        canonical_ids: Sequence[str],
+        *,
+        now: datetime,
+    ) -> None:
+        rows = [
+            {
+                "subscriber": subscriber.lower(),
+                "paper_id": paper_id,
+                "edition": edition.isoformat(),
+                "delivered_at": timestamp(now),
+            }
+            for paper_id in conn.scalars(_PAPER_IDS_BY_KEY, {"keys": list(canonical_ids)})
+        ]
+        if rows:
+            conn.execute(self._insert_delivered, rows)
 
 
 def _row(subscriber: str, edition: date) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""When each edition goes out: APScheduler wiring (its only importer), no stage logic.
+"""When each edition goes out: APScheduler wiring (its only importer) and the job bodies.
 
 Subscribers who share a send time (clock time, time zone, daily or weekly day) form a
 slot, one cron job. A slot's job collects the configured sources if nothing was
@@ -11,17 +11,23 @@ skips older ones with a log line.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from digest.config import Settings
+from digest.mail.render import Renderer
+from digest.pipeline.collect import collect, configured_sources
+from digest.pipeline.send import run_send, send_summary
+from digest.pipeline.stopping import stop_on_signals
+from digest.state.store import Store
+from digest.subscribers import all_subscribers, find_subscriber
+from digest.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +70,15 @@ class Slot:
 
     def describe(self) -> str:
         when = f"{self.weekday} " if self.weekday else "daily "
-        count = len(self.emails)
-        return f"{when}{self.send_at} {self.timezone} ({count} subscriber{'s' * (count != 1)})"
+        return f"{when}{self.send_at} {self.timezone} ({plural(len(self.emails), 'subscriber')})"
 
 
 def slots(settings: Settings) -> list[Slot]:
     """The send slots of the config, in a stable order."""
     groups: dict[tuple[str, str, str | None], list[str]] = {}
-    for subscriber in settings.subscribers:
-        frequency = subscriber.frequency or settings.digest.frequency
-        weekday = (subscriber.weekday or settings.digest.weekday) if frequency == "weekly" else None
-        key = (
-            subscriber.send_at or settings.digest.send_at,
-            subscriber.timezone or settings.digest.timezone,
-            weekday,
-        )
-        groups.setdefault(key, []).append(str(subscriber.email))
+    for subscriber in all_subscribers(settings):
+        key = (subscriber.send_at, subscriber.timezone, subscriber.weekday)
+        groups.setdefault(key, []).append(subscriber.email)
     ordered = sorted(groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or ""))
     return [Slot(*key, emails=tuple(emails)) for key, emails in ordered]
 
@@ -157,15 +156,11 @@ def run_forever(
         )
         log.info("scheduled %s", slot.describe())
 
-    def request_stop(signum: int, _frame: object) -> None:
-        log.info("%s: stopping the schedule", signal.strsignal(signum))
-        stop.set()
+    def shut_down() -> None:
         if scheduler.running:
             scheduler.shutdown(wait=True)
 
-    signals = (signal.SIGTERM, signal.SIGINT)
-    previous = {number: signal.signal(number, request_stop) for number in signals}
-    try:
+    with stop_on_signals("stopping the schedule", stop=stop, then=shut_down):
         grace = timedelta(hours=settings.digest.catch_up_hours)
         for due in catch_up(plan, now(), grace):
             if stop.is_set():
@@ -174,6 +169,41 @@ def run_forever(
             runner.run(due)
         if not stop.is_set():
             scheduler.start()
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+
+
+def run_schedule(
+    settings: Settings,
+    store: Store,
+    renderer: Renderer,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """`digest schedule`: each slot's job collects the configured sources once a day, then
+    sends its subscribers their edition, until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+
+    def collect_sources() -> None:
+        specs = configured_sources(settings)
+        if not specs:
+            log.info("no [[sources]] configured: sending from the papers already stored")
+            return
+        report = collect(specs, store, settings=settings.collect, now=now())
+        for source in report.sources:
+            for problem in (*source.warnings, *source.errors):
+                log.warning("%s: %s", source.location, problem)
+        log.info("collected %d new papers, %d seen before", report.new, report.seen_before)
+
+    def send_edition(emails: Sequence[str], edition: date) -> None:
+        report = run_send(
+            settings,
+            store,
+            renderer,
+            subscribers=[find_subscriber(settings, email) for email in emails],
+            edition=edition,
+            should_stop=stop.is_set,
+        )
+        for email, reason in report.failed:
+            log.warning("failed: %s: %s", email, reason)
+        log.info("edition of %s: %s", edition, send_summary(report))
+
+    run_forever(settings, Runner(collect=collect_sources, send=send_edition), now=now, stop=stop)

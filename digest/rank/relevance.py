@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from digest.text_index import (
+from digest.rank.text_index import (
     TITLE_WEIGHT,
     TextIndex,
     near_counts,

@@ -7,40 +7,14 @@ quoted-printable parts (MJML's HTML has very long lines, and a strict server ans
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
-from urllib.parse import quote
+from email.utils import format_datetime
 
-from digest.errors import DigestError
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """Who a message is from and to, and how to leave the list: never from feed data."""
-
-    sender: str
-    recipient: str
-    recipient_name: str | None
-    edition: date
-    unsubscribe_url: str | None = None
-
-
-# One sender for a whole run, asked for three times per message (From, Message-ID,
-# List-Unsubscribe): parse it once.
-@functools.lru_cache(maxsize=16)
-def sender_address(sender: str) -> Address:
-    """The From address of a sender like "Paper Digest <digest@example.org>"."""
-    name, address = parseaddr(sender)
-    if "@" not in address:
-        raise DigestError(f"digest.sender {sender!r} is not an email address")
-    username, _, domain = address.rpartition("@")
-    return Address(display_name=name, username=username, domain=domain)
+from digest.mail.envelope import Envelope, sender_address, unsubscribe_mailto
 
 
 def message_id(envelope: Envelope) -> str:
@@ -49,10 +23,6 @@ def message_id(envelope: Envelope) -> str:
     digest = hashlib.sha256(key).hexdigest()[:24]
     domain = sender_address(envelope.sender).domain
     return f"<digest.{envelope.edition:%Y%m%d}.{digest}@{domain}>"
-
-
-def unsubscribe_mailto(sender: str) -> str:
-    return f"mailto:{sender_address(sender).addr_spec}?subject={quote('unsubscribe')}"
 
 
 def build_message(

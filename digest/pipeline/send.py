@@ -17,9 +17,11 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from digest import editions
-from digest.config import Settings, SmtpSettings, SubscriberSettings
-from digest.deliver import (
+from digest.config import Settings, SmtpSettings
+from digest.mail import envelope
+from digest.mail.message import build_message
+from digest.mail.render import Digest, Renderer
+from digest.mail.transport import (
     Delivered,
     DeliveryFailure,
     OutboxTransport,
@@ -27,14 +29,14 @@ from digest.deliver import (
     TemporaryFailure,
     Transport,
 )
-from digest.ledger import Ledger
-from digest.mail import build_message
 from digest.models import ScoredPaper
-from digest.profiles import edition_date, subscriber_profile
-from digest.rank import build_pool, rank_many
-from digest.render import Edition, Renderer
-from digest.store import Store
-from digest.workers import this_worker
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank_many
+from digest.state.ledger import Ledger
+from digest.state.store import Store
+from digest.state.workers import this_worker
+from digest.subscribers import Subscriber
+from digest.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +77,24 @@ class SendReport:
         return not self.failed
 
 
+def send_summary(report: SendReport) -> str:
+    """The counts of a send run, in one line."""
+    parts = [
+        f"{len(report.sent)} sent",
+        f"{len(report.skipped)} skipped as already sent",
+        f"{len(report.failed)} failed",
+        f"{len(report.empty)} empty",
+    ]
+    if report.built:
+        parts.append(f"{len(report.built)} built (dry run)")
+    if report.left:
+        parts.append(f"{len(report.left)} left for the next run (stopped)")
+    return ", ".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
-    subscriber: SubscriberSettings
+    subscriber: Subscriber
     edition: date
     picks: tuple[ScoredPaper, ...]
 
@@ -101,7 +118,7 @@ def run_send(
     store: Store,
     renderer: Renderer,
     *,
-    subscribers: Sequence[SubscriberSettings],
+    subscribers: Sequence[Subscriber],
     edition: date | None,
     outbox: Path | None = None,
     dry_run: bool = False,
@@ -137,7 +154,7 @@ def send_editions(
     renderer: Renderer,
     transport: Transport | None,
     *,
-    subscribers: Sequence[SubscriberSettings],
+    subscribers: Sequence[Subscriber],
     now: Callable[[], datetime],
     edition: date | None = None,
     record: bool = True,
@@ -154,7 +171,7 @@ def send_editions(
         settings=settings,
         renderer=renderer,
         transport=transport,
-        ledger=Ledger(store) if record and transport is not None else None,
+        ledger=store.ledger if record and transport is not None else None,
         worker=this_worker(),
         now=now,
         retry=retry,
@@ -163,7 +180,7 @@ def send_editions(
     jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
     for index, job in enumerate(jobs):
         if should_stop() or run.server_unreachable:
-            run.report.left.extend(str(later.subscriber.email) for later in jobs[index:])
+            run.report.left.extend(later.subscriber.email for later in jobs[index:])
             why = "the server keeps failing" if run.server_unreachable else "on request"
             log.warning("stopping %s: %d editions left for the next run", why, len(jobs) - index)
             break
@@ -176,26 +193,22 @@ def send_editions(
 def _plan(
     settings: Settings,
     store: Store,
-    subscribers: Sequence[SubscriberSettings],
+    subscribers: Sequence[Subscriber],
     moment: datetime,
     edition: date | None,
     ledger: Ledger | None,
 ) -> list[_Job]:
     """Every subscriber's edition date and picks: one pool per edition date, ranked in batch."""
-    by_day: dict[date, list[SubscriberSettings]] = {}
+    by_day: dict[date, list[Subscriber]] = {}
     for subscriber in subscribers:
-        timezone = subscriber.timezone or settings.digest.timezone
-        by_day.setdefault(edition or edition_date(moment, timezone), []).append(subscriber)
+        by_day.setdefault(edition or subscriber.edition(moment), []).append(subscriber)
     jobs = []
     for day, group in sorted(by_day.items()):
         if ledger:
-            ledger.open_edition(day, [str(member.email) for member in group], now=moment)
-        candidates = store.candidates(until=day, days=settings.digest.candidate_days)
+            ledger.open_edition(day, [member.email for member in group], now=moment)
+        candidates = store.papers.candidates(until=day, days=settings.digest.candidate_days)
         pool = build_pool(candidates, today=day)
-        profiles = [
-            subscriber_profile(member, settings, store.delivered_ids(str(member.email)))
-            for member in group
-        ]
+        profiles = [member.profile(store.ledger.delivered_ids(member.email)) for member in group]
         for member, picks in zip(group, rank_many(pool, profiles), strict=True):
             jobs.append(_Job(member, day, picks))
     return jobs
@@ -225,7 +238,7 @@ class _Run:
 
     def send(self, job: _Job) -> None:
         """Claim, build, send and record one subscriber's edition."""
-        email, ledger = str(job.subscriber.email), self.ledger
+        email, ledger = job.subscriber.email, self.ledger
         if ledger and not ledger.claim(email, job.edition, worker=self.worker, now=self.now()):
             self.report.skipped.append(email)
             return
@@ -236,17 +249,17 @@ class _Run:
             self.report.empty.append((email, reason))
             return
         rendered = self.renderer.render(
-            Edition(
+            Digest(
                 date=job.edition,
                 recipient_name=job.subscriber.name,
                 recipient_email=email,
                 interests=job.subscriber.interests,
                 picks=job.picks,
             ),
-            editions.footer(self.settings, email),
+            envelope.footer(self.settings, email),
         )
         message = build_message(
-            editions.envelope(self.settings, email, job.subscriber.name, job.edition),
+            envelope.envelope(self.settings, email, job.subscriber.name, job.edition),
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
@@ -258,8 +271,7 @@ class _Run:
         try:
             delivered, attempts = self._deliver(email, message)
         except _GaveUp as gave_up:
-            tries = "1 attempt" if gave_up.attempts == 1 else f"{gave_up.attempts} attempts"
-            reason = f"{gave_up.failure.reply} (after {tries})"
+            reason = f"{gave_up.failure.reply} (after {plural(gave_up.attempts, 'attempt')})"
             if ledger:
                 ledger.mark_failed(
                     email, job.edition, reply=reason, attempts=gave_up.attempts, now=self.now()

@@ -33,13 +33,16 @@ from typing import Any
 import jinja2
 from mjml import mjml2html
 
-from digest import display
 from digest.errors import DigestError
+from digest.mail import display
+from digest.mail.envelope import Footer
 from digest.models import Candidate, ScoredPaper
+from digest.rank.signals import counts
+from digest.text import fold_whitespace, plural
 
-log = logging.getLogger("digest.render")
+log = logging.getLogger(__name__)
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 HTML_TEMPLATE = "digest.mjml"
 TEXT_TEMPLATE = "digest.txt"
 # Gmail clips a message whose HTML passes about 102 KB; keep a margin under it.
@@ -54,7 +57,7 @@ _MAX_INCLUDE_DEPTH = 8
 
 
 @dataclass(frozen=True, slots=True)
-class Edition:
+class Digest:
     """One subscriber's digest for one day, ready to render."""
 
     date: date
@@ -62,16 +65,6 @@ class Edition:
     recipient_email: str | None
     interests: tuple[str, ...]
     picks: tuple[ScoredPaper, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Footer:
-    """What every email's footer says, from the config."""
-
-    sender_name: str
-    contact: str
-    manage_url: str | None
-    unsubscribe_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +134,7 @@ class Renderer:
         text = _text_template(text_path, folders)
         return cls(html, text, names=(str(html_path), str(text_path)), html_budget=html_budget)
 
-    def render(self, edition: Edition, footer: Footer) -> RenderedEmail:
+    def render(self, edition: Digest, footer: Footer) -> RenderedEmail:
         """The email of one edition, its HTML kept under the size budget."""
         cards = cards_of(edition)
         context = template_context(edition, footer, cards)
@@ -199,18 +192,18 @@ class Renderer:
         try:
             return template.render(context, cards=tuple(cards), dropped=dropped)
         except jinja2.TemplateError as error:
-            raise DigestError(f"{self._names[which]}: {_one_line(str(error))}") from error
+            raise DigestError(f"{self._names[which]}: {fold_whitespace(str(error))}") from error
 
 
 # --- what the templates show -------------------------------------------------------------
 
 
-def cards_of(edition: Edition) -> tuple[Card, ...]:
+def cards_of(edition: Digest) -> tuple[Card, ...]:
     """The edition's picks as cards, numbered from 1, with full excerpts."""
     return tuple(_card(number, pick) for number, pick in enumerate(edition.picks, 1))
 
 
-def template_context(edition: Edition, footer: Footer, cards: Sequence[Card]) -> dict[str, Any]:
+def template_context(edition: Digest, footer: Footer, cards: Sequence[Card]) -> dict[str, Any]:
     """What both templates see besides `cards` and `dropped` (the module docstring lists it)."""
     return {
         "subject": subject(edition, footer, cards),
@@ -223,17 +216,17 @@ def template_context(edition: Edition, footer: Footer, cards: Sequence[Card]) ->
     }
 
 
-def subject(edition: Edition, footer: Footer, cards: Sequence[Card]) -> str:
+def subject(edition: Digest, footer: Footer, cards: Sequence[Card]) -> str:
     """'Paper Digest, 21 Nov: 10 papers — <top title>', one header-safe line of at most
     120 characters."""
     head = f"{display.clean(footer.sender_name)}, {display.short_date(edition.date)}: "
     if not cards:
         return display.cut(head + "nothing new matched your interests today", SUBJECT_LIMIT)
-    count = display.plural(len(cards), "paper")
+    count = plural(len(cards), "paper")
     return display.cut(f"{head}{count} — {cards[0].title}", SUBJECT_LIMIT)
 
 
-def preheader(edition: Edition, cards: Sequence[Card]) -> str:
+def preheader(edition: Digest, cards: Sequence[Card]) -> str:
     """The line an inbox shows after the subject: the next titles, else why the one
     paper was picked, else what an empty edition waits for."""
     if len(cards) > 1:
@@ -281,21 +274,8 @@ def _paper_card(candidate: Candidate) -> Card:
         excerpt=display.excerpt(abstract, EXCERPT_STEPS[0]),
         links=tuple(links),
         reasons=(),
-        signals=_signals(candidate),
+        signals=counts(candidate),
     )
-
-
-def _signals(candidate: Candidate) -> tuple[str, ...]:
-    """The trending signals worth telling: upvotes, and listings and sources past one
-    (every paper is in at least one listing of one source: saying so tells nothing)."""
-    out = []
-    if candidate.upvotes:
-        out.append(display.plural(candidate.upvotes, "upvote"))
-    if candidate.listings > 1:
-        out.append(display.plural(candidate.listings, "listing"))
-    if candidate.sources > 1:
-        out.append(display.plural(candidate.sources, "source"))
-    return tuple(out)
 
 
 def _with_excerpt(card: Card, limit: int) -> Card:
@@ -366,7 +346,7 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise DigestError(f"{path}: cannot be read ({_one_line(str(error))})") from error
+        raise DigestError(f"{path}: cannot be read ({fold_whitespace(str(error))})") from error
 
 
 def _compile_html(path: Path, folders: Sequence[Path]) -> jinja2.Template:
@@ -379,13 +359,16 @@ def _compile_html(path: Path, folders: Sequence[Path]) -> jinja2.Template:
     try:
         compiled = mjml2html(source)
     except Exception as error:  # MRML raises ValueError, but any failure means the same
-        raise DigestError(f"{path}: MJML does not compile: {_one_line(str(error))}") from error
+        raise DigestError(
+            f"{path}: MJML does not compile: {fold_whitespace(str(error))}"
+        ) from error
     try:
         return environment.from_string(compiled)
     except jinja2.TemplateSyntaxError as error:
+        cause = fold_whitespace(error.message or "")
         raise DigestError(
-            f"{path}: the compiled HTML is no longer a valid Jinja template "
-            f"({_one_line(error.message or '')}); keep Jinja tags in text and attribute values"
+            f"{path}: the compiled HTML is no longer a valid Jinja template ({cause}); "
+            "keep Jinja tags in text and attribute values"
         ) from error
 
 
@@ -414,7 +397,7 @@ def _check_jinja(environment: jinja2.Environment, source: str, path: Path) -> No
         environment.parse(source)
     except jinja2.TemplateSyntaxError as error:
         raise DigestError(
-            f"{path}:{error.lineno}: Jinja syntax error: {_one_line(error.message or '')}"
+            f"{path}:{error.lineno}: Jinja syntax error: {fold_whitespace(error.message or '')}"
         ) from error
 
 
@@ -425,11 +408,7 @@ def _text_template(path: Path, folders: Sequence[Path]) -> jinja2.Template:
     except jinja2.TemplateSyntaxError as error:
         raise DigestError(
             f"{error.filename or path}:{error.lineno}: Jinja syntax error: "
-            f"{_one_line(error.message or '')}"
+            f"{fold_whitespace(error.message or '')}"
         ) from error
     except jinja2.TemplateNotFound as error:
         raise DigestError(f"{path}: includes {error.name}, which is not found") from error
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -1,15 +1,55 @@
-"""Everything about one edition that comes from the config: footer, links, envelope."""
+"""Who an email is from and to, what its footer says, and how to leave the list: all from
+the config, never from feed data."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import date
+from email.headerregistry import Address
 from email.utils import parseaddr
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from digest.config import Settings
-from digest.mail import Envelope, unsubscribe_mailto
-from digest.render import Footer
-from digest.tokens import unsubscribe_token
+from digest.errors import DigestError
+from digest.mail.tokens import unsubscribe_token
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Who a message is from and to, and how to leave the list."""
+
+    sender: str
+    recipient: str
+    recipient_name: str | None
+    edition: date
+    unsubscribe_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Footer:
+    """What every email's footer says."""
+
+    sender_name: str
+    contact: str
+    manage_url: str | None
+    unsubscribe_url: str
+
+
+# One sender for a whole run, asked for three times per message (From, Message-ID,
+# List-Unsubscribe): parse it once.
+@functools.lru_cache(maxsize=16)
+def sender_address(sender: str) -> Address:
+    """The From address of a sender like "Paper Digest <digest@example.org>"."""
+    name, address = parseaddr(sender)
+    if "@" not in address:
+        raise DigestError(f"digest.sender {sender!r} is not an email address")
+    username, _, domain = address.rpartition("@")
+    return Address(display_name=name, username=username, domain=domain)
+
+
+def unsubscribe_mailto(sender: str) -> str:
+    return f"mailto:{sender_address(sender).addr_spec}?subject={quote('unsubscribe')}"
 
 
 def unsubscribe_url(settings: Settings, recipient: str | None) -> str | None:

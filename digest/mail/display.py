@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from datetime import date
 from urllib.parse import quote_plus, urlsplit
 
-from digest.latex import latex_to_unicode
+from digest.identity import is_arxiv_id, is_new_style_arxiv_id
+from digest.mail.latex import latex_to_unicode
 from digest.models import Paper
 from digest.text import fold_whitespace
 
@@ -47,8 +48,6 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s+[^a-z\s])")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:e\.g|i\.e|et al|al|vs|cf|Fig|Figs|Eq|Eqs|Sec|No|approx)|\b[A-Z])$"
 )
-_NEW_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}")
-_ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}")
 
 
 # Pure and called with the same papers for many subscribers: worth remembering.
@@ -126,11 +125,6 @@ def short_date(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1][:3]}"
 
 
-def plural(count: int, noun: str) -> str:
-    """'1 paper', '3 papers'."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 @functools.lru_cache(maxsize=8192)
 def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
     """`text` wrapped to `width` columns, `first` (default `indent`) before the first
@@ -181,7 +175,7 @@ def safe_url(url: str | None, schemes: tuple[str, ...] = ("https", "http")) -> s
 
 def arxiv_id(paper: Paper) -> str | None:
     """The paper's arXiv id when it has the shape of one."""
-    if paper.arxiv_id and _ARXIV_ID.fullmatch(paper.arxiv_id):
+    if paper.arxiv_id and is_arxiv_id(paper.arxiv_id):
         return paper.arxiv_id
     return None
 
@@ -211,7 +205,7 @@ def code_url(paper: Paper) -> str | None:
 def hf_url(paper: Paper) -> str | None:
     """The paper's Hugging Face page: only new-style arXiv ids have one."""
     known = arxiv_id(paper)
-    if known and _NEW_ARXIV_ID.fullmatch(known):
+    if known and is_new_style_arxiv_id(known):
         return f"https://huggingface.co/papers/{known}"
     return None
 

@@ -4,6 +4,8 @@ a progress bar on a terminal. No logic of the stages lives here."""
 from __future__ import annotations
 
 import json
+import tempfile
+import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -16,9 +18,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digest.config import DEFAULT_CONFIG, Settings
-from digest.delivery import SendReport
-from digest.models import CollectReport, ScoredPaper, SourceReport
-from digest.pipeline import Picks
+from digest.errors import DigestError
+from digest.mail.display import paper_url
+from digest.models import CollectReport, SourceReport
+from digest.pipeline.pick import Picks
+from digest.pipeline.send import SendReport, send_summary
 
 
 def config_label(config_path: Path | None) -> str:
@@ -43,13 +47,6 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
     return "\n".join(lines)
 
 
-def paper_url(pick: ScoredPaper) -> str | None:
-    paper = pick.candidate.paper
-    if paper.arxiv_id:
-        return f"https://arxiv.org/abs/{paper.arxiv_id}"
-    return paper.url
-
-
 def picks_json(picks: Picks) -> dict[str, Any]:
     return {
         "subscriber": picks.profile.name,
@@ -60,7 +57,7 @@ def picks_json(picks: Picks) -> dict[str, Any]:
                 "title": pick.candidate.paper.title,
                 "score": pick.score,
                 "reasons": list(pick.reasons),
-                "url": paper_url(pick),
+                "url": paper_url(pick.candidate.paper),
             }
             for pick in picks.papers
         ],
@@ -76,7 +73,8 @@ def print_picks(picks: Picks) -> None:
     table.add_column("paper")
     table.add_column("why")
     for number, pick in enumerate(picks.papers, 1):
-        title = f"{pick.candidate.paper.title}\n[dim]{paper_url(pick) or pick.candidate.id}[/dim]"
+        paper = pick.candidate.paper
+        title = f"{paper.title}\n[dim]{paper_url(paper) or pick.candidate.id}[/dim]"
         table.add_row(str(number), f"{pick.score:.3f}", title, "; ".join(pick.reasons))
     console().print(table)
 
@@ -210,21 +208,6 @@ def send_json(report: SendReport) -> dict[str, Any]:
     }
 
 
-def send_summary(report: SendReport) -> str:
-    """The counts of a send run, in one line."""
-    parts = [
-        f"{len(report.sent)} sent",
-        f"{len(report.skipped)} skipped as already sent",
-        f"{len(report.failed)} failed",
-        f"{len(report.empty)} empty",
-    ]
-    if report.built:
-        parts.append(f"{len(report.built)} built (dry run)")
-    if report.left:
-        parts.append(f"{len(report.left)} left for the next run (stopped)")
-    return ", ".join(parts)
-
-
 def print_send_report(report: SendReport) -> None:
     """One line per failure and empty edition on stderr, then the counts."""
     for email, reason in report.failed:
@@ -232,3 +215,13 @@ def print_send_report(report: SendReport) -> None:
     for email, reason in report.empty:
         click.echo(f"empty: {email}: {reason}", err=True)
     click.echo(send_summary(report))
+
+
+def open_in_browser(out: Path | None, html: str) -> None:
+    """Open the HTML file written (or a temporary copy of `html`) in the default browser."""
+    if out is None:
+        with tempfile.NamedTemporaryFile("w", suffix=".html", delete=False) as file:
+            file.write(html)
+            out = Path(file.name)
+    if not webbrowser.open(out.resolve().as_uri()):
+        raise DigestError(f"{out}: no browser to open it with", hint="open the file yourself")

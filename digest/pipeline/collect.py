@@ -1,35 +1,30 @@
-"""The one place that knows the order of the stages."""
+"""Collecting: every source read, parsed and stored, one failing source never stopping
+the others.
+
+Sources expand into files and URLs (`collect.locate`); each is read (fetched with a
+conditional GET when it is a URL) and parsed in a reader thread while the one before it
+is stored, each in its own transaction.
+"""
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.collect import parse_document
 from digest.collect.fetch import fetch, open_client
-from digest.config import CollectSettings, Settings, SubscriberSettings
+from digest.collect.kinds import parse_document
+from digest.collect.locate import SourceSpec, expand, is_url
+from digest.config import CollectSettings, Settings
 from digest.errors import SourceError
-from digest.models import (
-    CollectReport,
-    Entry,
-    Parsed,
-    Profile,
-    ScoredPaper,
-    Sighting,
-    SourceReport,
-)
-from digest.profiles import edition_date, make_profile
-from digest.rank import build_pool, rank
-from digest.sources import SourceSpec, expand, is_url
-from digest.store import HttpValidators, Store
+from digest.models import CollectReport, Entry, HttpValidators, Parsed, Sighting, SourceReport
+from digest.state.store import Store
 
 if TYPE_CHECKING:
     import httpx
@@ -114,73 +109,6 @@ def collect(
     )
 
 
-def rank_stored(
-    store: Store, profile: Profile, *, edition: date, days: int | None
-) -> tuple[ScoredPaper, ...]:
-    """One profile's picks among the stored candidates of an edition."""
-    pool = build_pool(store.candidates(until=edition, days=days), today=edition)
-    return rank(pool, profile)
-
-
-def collect_and_rank(
-    specs: Sequence[SourceSpec],
-    profile: Profile,
-    *,
-    settings: CollectSettings,
-    now: datetime,
-    edition: date,
-) -> tuple[CollectReport, tuple[ScoredPaper, ...]]:
-    """Collect the sources into a throwaway database and rank all they hold: no state kept."""
-    with (
-        tempfile.TemporaryDirectory(prefix="digest-") as scratch,
-        Store(f"sqlite:///{Path(scratch) / 'digest.db'}") as store,
-    ):
-        report = collect(specs, store, settings=settings, now=now)
-        return report, rank_stored(store, profile, edition=edition, days=None)
-
-
-@dataclass(frozen=True, slots=True)
-class Picks:
-    """One reader's papers of an edition, and the collection report when sources were read."""
-
-    profile: Profile
-    edition: date
-    papers: tuple[ScoredPaper, ...]
-    report: CollectReport | None = None
-
-
-def pick_papers(
-    settings: Settings,
-    *,
-    sources: Sequence[str],
-    subscriber: SubscriberSettings | None,
-    interests: str | None,
-    edition: date | None,
-    now: datetime,
-    limit: int | None = None,
-) -> Picks:
-    """The papers one reader gets: a configured subscriber, interests, or everything trending.
-
-    With sources, they are collected into a throwaway database and all they hold compete;
-    without, the stored candidates of the edition (default: today where the reader lives)
-    do, less what the subscriber already received.
-    """
-    timezone = (subscriber.timezone if subscriber else None) or settings.digest.timezone
-    day = edition or edition_date(now, timezone)
-    if sources:
-        profile = make_profile(settings, subscriber, interests, frozenset(), limit=limit)
-        specs = [SourceSpec(name=source, location=source) for source in sources]
-        report, papers = collect_and_rank(
-            specs, profile, settings=settings.collect, now=now, edition=day
-        )
-        return Picks(profile, day, papers, report)
-    with Store(settings.state.url) as store:
-        delivered = store.delivered_ids(str(subscriber.email)) if subscriber else frozenset()
-        profile = make_profile(settings, subscriber, interests, delivered, limit=limit)
-        papers = rank_stored(store, profile, edition=day, days=settings.digest.candidate_days)
-    return Picks(profile, day, papers)
-
-
 @dataclass(frozen=True, slots=True)
 class _Read:
     """What reading one target gave: a document, "not modified" (no document), or a failure."""
@@ -230,12 +158,12 @@ def _store_read(done: _Read, store: Store, now: datetime, tally: _Tally) -> Sour
     if parsed is None:
         return _report(target, papers=0, warnings=("not modified since the last fetch",))
     items = [(entry.paper, _sighting(target, entry, now)) for entry in parsed.entries]
-    result = store.save(items, now=now)
+    result = store.papers.save(items, now=now)
     tally.new.update(result.new)
     tally.seen.update(result.seen_before)
     if done.validators is not None:
         # Only once the papers are stored: a run that dies before this fetches again.
-        store.remember_http_validators(target.location, done.validators, now=now)
+        store.http_cache.remember(target.location, done.validators, now=now)
     return _report(
         target,
         kind=parsed.kind,
@@ -259,7 +187,7 @@ def _read(
         return _Read(target, parse_document(_read_file(location), kind=kind, today=now.date()))
     fetched = fetch(
         location,
-        store.http_validators(location),
+        store.http_cache.validators(location),
         timeout=settings.timeout,
         user_agent=settings.user_agent,
         client=client,

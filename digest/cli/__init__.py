@@ -1,37 +1,31 @@
-"""The `digest` command: thin commands over the pipeline."""
+"""The `digest` command: parse the options, make one pipeline call, print the result.
+
+Start-up matters (`digest --help`, a config error): this module imports click and the
+standard library only; each command imports what it needs when it runs, so no command
+pays for NumPy, SQLAlchemy, MJML or httpx unless it uses them.
+"""
 
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import tempfile
-import threading
-import webbrowser
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from email.policy import SMTP
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from digest import __version__, delivery, editions, output, pipeline
-from digest import schedule as scheduling
-from digest.config import load_config
+from digest import __version__
 from digest.errors import ConfigError, DigestError
-from digest.files import write_atomically
-from digest.mail import build_message
-from digest.profiles import find_subscriber
-from digest.render import Edition, Renderer
-from digest.sources import SourceSpec
-from digest.store import Store
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 log = logging.getLogger("digest")
+
+_EDITION_DATE = click.DateTime(formats=["%Y-%m-%d"])
+_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 def _common_options(command: _F) -> _F:
@@ -39,13 +33,13 @@ def _common_options(command: _F) -> _F:
     command = click.option(
         "--db",
         "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=_FILE,
         help="SQLite database file (default from state.url: ./digest.db).",
     )(command)
     return click.option(
         "--config",
         "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=_FILE,
         help="TOML config file (default ./digest.toml when present, else built-in defaults).",
     )(command)
 
@@ -69,6 +63,10 @@ def _fail_cleanly(command: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="digest")
 @click.option("-v", "--verbose", is_flag=True, help="Log details and show tracebacks.")
@@ -85,6 +83,9 @@ def main(verbose: bool) -> None:
 @_fail_cleanly
 def check(config_path: Path | None, db_path: Path | None) -> None:
     """Validate the config and print a short summary (no secrets)."""
+    from digest.cli import output
+    from digest.config import load_config
+
     settings = load_config(config_path, db_path=db_path)
     click.echo(output.config_summary(settings, config_path))
 
@@ -101,20 +102,26 @@ def collect(
 
     Without SOURCE, reads the sources in the config. Exits 1 when some source failed.
     """
+    from digest.cli import output
+    from digest.collect.locate import SourceSpec
+    from digest.config import load_config
+    from digest.pipeline.collect import collect, configured_sources
+    from digest.state.store import Store
+
     settings = load_config(config_path, db_path=db_path)
-    specs = [
-        SourceSpec(name=source, location=source) for source in sources
-    ] or pipeline.configured_sources(settings)
+    specs = [SourceSpec(name=source, location=source) for source in sources] or configured_sources(
+        settings
+    )
     if not specs:
         raise DigestError(
             "nothing to collect", hint="give SOURCE arguments or add [[sources]] to the config"
         )
     with Store(settings.state.url) as store, output.progress_bar(enabled=not as_json) as progress:
-        report = pipeline.collect(
+        report = collect(
             specs,
             store,
             settings=settings.collect,
-            now=datetime.now(UTC),
+            now=_now(),
             on_planned=progress.planned,
             on_source=progress.advance,
         )
@@ -134,7 +141,7 @@ def collect(
 @click.option(
     "--date",
     "edition",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=_EDITION_DATE,
     help="Edition date (default: today in the subscriber's time zone).",
 )
 @click.option("--limit", type=click.IntRange(1, 100), help="At most this many papers.")
@@ -158,14 +165,19 @@ def rank(
     """
     if (email is None) == (interests is None):
         raise click.UsageError("give exactly one of --subscriber EMAIL or --interests TEXT")
+    from digest.cli import output
+    from digest.config import load_config
+    from digest.pipeline.pick import pick_papers
+    from digest.subscribers import find_subscriber
+
     settings = load_config(config_path, db_path=db_path)
-    picks = pipeline.pick_papers(
+    picks = pick_papers(
         settings,
         sources=sources,
         subscriber=find_subscriber(settings, email) if email is not None else None,
         interests=interests,
         edition=edition.date() if edition else None,
-        now=datetime.now(UTC),
+        now=_now(),
         limit=limit,
     )
     if picks.report:
@@ -184,16 +196,12 @@ def rank(
 @click.option(
     "--date",
     "edition",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=_EDITION_DATE,
     help="Edition date (default: today in the subscriber's time zone).",
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML.")
-@click.option("--text", type=click.Path(dir_okay=False, path_type=Path), help="Write the text.")
-@click.option(
-    "--eml",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the complete message, as it would be sent.",
-)
+@click.option("--out", type=_FILE, help="Write the HTML.")
+@click.option("--text", type=_FILE, help="Write the text.")
+@click.option("--eml", type=_FILE, help="Write the complete message, as it would be sent.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML in the browser.")
 @_common_options
 @_fail_cleanly
@@ -216,60 +224,45 @@ def render(
     """
     if email is not None and interests is not None:
         raise click.UsageError("give at most one of --subscriber EMAIL or --interests TEXT")
+    from digest.cli import output
+    from digest.config import load_config
+    from digest.files import write_atomically
+    from digest.pipeline.preview import preview
+    from digest.subscribers import find_subscriber
+
     settings = load_config(config_path, db_path=db_path)
-    renderer = Renderer.load(settings.digest.templates)
-    now = datetime.now(UTC)
-    subscriber = find_subscriber(settings, email) if email is not None else None
-    picks = pipeline.pick_papers(
+    shown = preview(
         settings,
         sources=sources,
-        subscriber=subscriber,
+        subscriber=find_subscriber(settings, email) if email is not None else None,
         interests=interests,
         edition=edition.date() if edition else None,
-        now=now,
+        now=_now(),
     )
-    if picks.report:
-        output.print_problems(picks.report)
-    recipient = str(subscriber.email) if subscriber else None
-    name = subscriber.name if subscriber else None
-    rendered = renderer.render(
-        Edition(
-            date=picks.edition,
-            recipient_name=name,
-            recipient_email=recipient,
-            interests=picks.profile.interests,
-            picks=picks.papers,
-        ),
-        editions.footer(settings, recipient),
-    )
-    if out:
-        write_atomically(out, rendered.html.encode())
-    if text:
-        write_atomically(text, rendered.text.encode())
+    if shown.picks.report:
+        output.print_problems(shown.picks.report)
+    rendered = shown.email
+    for path, data in ((out, rendered.html.encode()), (text, rendered.text.encode())):
+        if path:
+            write_atomically(path, data)
     if eml:
-        message = build_message(
-            editions.envelope(settings, recipient, name, picks.edition),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            now=now,
-        )
-        write_atomically(eml, message.as_bytes(policy=SMTP))
+        write_atomically(eml, shown.message)
     if not (out or text or eml):
         click.echo(rendered.text, nl=False)
     else:
-        shown = len(rendered.paper_ids)
-        click.echo(f"{rendered.subject} ({shown} papers, {len(rendered.html.encode()):,} bytes)")
+        papers = len(rendered.paper_ids)
+        click.echo(f"{rendered.subject} ({papers} papers, {len(rendered.html.encode()):,} bytes)")
     if open_browser:
-        _open_in_browser(out, rendered.html)
-    sys.exit(1 if picks.report and picks.report.failed else 0)
+        output.open_in_browser(out, rendered.html)
+    report = shown.picks.report
+    sys.exit(1 if report and report.failed else 0)
 
 
 @main.command()
 @click.option(
     "--date",
     "edition",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=_EDITION_DATE,
     help="Edition date (default: today in each subscriber's time zone).",
 )
 @click.option("--subscriber", "emails", multiple=True, help="Only these subscribers.")
@@ -296,19 +289,27 @@ def send(
     Re-running sends only what is not yet sent. SIGTERM or Ctrl-C finishes the message in
     flight, records it, and stops. Exits 1 when some subscriber failed.
     """
+    from digest.cli import output
+    from digest.config import load_config
+    from digest.mail.render import Renderer
+    from digest.pipeline.send import run_send
+    from digest.pipeline.stopping import stop_on_signals
+    from digest.state.store import Store
+    from digest.subscribers import all_subscribers, find_subscriber
+
     settings = load_config(config_path, db_path=db_path)
     subscribers = [find_subscriber(settings, email) for email in emails] or list(
-        settings.subscribers
+        all_subscribers(settings)
     )
     if not subscribers:
         raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
     renderer = Renderer.load(settings.digest.templates)
     with (
         Store(settings.state.url) as store,
-        _stop_on_signals() as stop,
+        stop_on_signals("finishing the message in flight, then stopping") as stop,
         output.send_progress(len(subscribers), enabled=not as_json) as progress,
     ):
-        report = delivery.run_send(
+        report = run_send(
             settings,
             store,
             renderer,
@@ -335,72 +336,16 @@ def schedule(config_path: Path | None, db_path: Path | None) -> None:
     Started after a missed send time, sends that edition once within digest.catch_up_hours.
     Stops cleanly on SIGTERM or Ctrl-C.
     """
+    from digest.config import load_config
+    from digest.mail.render import Renderer
+    from digest.pipeline.schedule import run_schedule
+    from digest.state.store import Store
+
     settings = load_config(config_path, db_path=db_path)
     if not settings.subscribers:
         raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
     renderer = Renderer.load(settings.digest.templates)
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # a long-running service says what it does
-    stop = threading.Event()
     with Store(settings.state.url) as store:
-
-        def collect_sources() -> None:
-            specs = pipeline.configured_sources(settings)
-            if not specs:
-                log.info("no [[sources]] configured: sending from the papers already stored")
-                return
-            report = pipeline.collect(specs, store, settings=settings.collect, now=_now())
-            for source in report.sources:
-                for problem in (*source.warnings, *source.errors):
-                    log.warning("%s: %s", source.location, problem)
-            log.info("collected %d new papers, %d seen before", report.new, report.seen_before)
-
-        def send_edition(emails: Sequence[str], edition: date) -> None:
-            chosen = [find_subscriber(settings, email) for email in emails]
-            report = delivery.run_send(
-                settings,
-                store,
-                renderer,
-                subscribers=chosen,
-                edition=edition,
-                should_stop=stop.is_set,
-            )
-            for email, reason in report.failed:
-                log.warning("failed: %s: %s", email, reason)
-            log.info("edition of %s: %s", edition, output.send_summary(report))
-
-        runner = scheduling.Runner(collect=collect_sources, send=send_edition)
-        scheduling.run_forever(settings, runner, now=_now, stop=stop)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """SIGTERM and Ctrl-C ask the run to stop after the message in flight."""
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        log.warning("%s: finishing the message in flight, then stopping", signal.strsignal(signum))
-        stop.set()
-
-    previous = {number: signal.signal(number, request_stop) for number in _STOP_SIGNALS}
-    try:
-        yield stop
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def _open_in_browser(out: Path | None, html: str) -> None:
-    if out is None:
-        with tempfile.NamedTemporaryFile("w", suffix=".html", delete=False) as file:
-            file.write(html)
-            out = Path(file.name)
-    if not webbrowser.open(out.resolve().as_uri()):
-        raise DigestError(f"{out}: no browser to open it with", hint="open the file yourself")
+        run_schedule(settings, store, renderer, now=_now)

@@ -1,44 +1,26 @@
-"""The state database: papers, every sighting of them, and what HTTP told us last time.
+"""The papers: every paper seen, each under every identity key, and each sighting of it.
 
-SQLAlchemy Core keeps the SQL portable: a SQLite file by default, a PostgreSQL
-URL later without a rewrite. Papers have a surrogate integer key because their
-canonical id can improve (a paper first known by its title gets its arXiv id
-from a later feed); every identity key a paper was ever seen under maps to it.
+Papers have a surrogate integer key because their canonical id can improve (a paper
+first known by its title gets its arXiv id from a later feed); every identity key a
+paper was ever seen under maps to it.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Table,
-    bindparam,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from digest.dedup import merge_papers
-from digest.errors import StoreError
 from digest.identity import canonical_id, identity_keys, strongest_key
 from digest.models import Candidate, Paper, Sighting, StoreResult
-from digest.schema import (
-    SCHEMA_VERSION,
-    delivered_papers,
-    http_cache,
-    meta,
-    metadata,
+from digest.state.db import Database, execute_many
+from digest.state.schema import (
     paper_from_row,
     paper_keys,
     paper_row,
@@ -47,37 +29,6 @@ from digest.schema import (
     sightings,
     timestamp,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class HttpValidators:
-    """What a server said about a URL last time, to ask "has it changed?" next time."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-_READ_ONLY = "digest_read_only"
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Autocommit at the driver level so that SQLAlchemy's BEGIN below is the only one.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    # Writers take the write lock up front, so two wait for each other instead of
-    # deadlocking; readers never wait for a writer (WAL lets them read alongside).
-    if connection.get_execution_options().get(_READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -96,61 +47,11 @@ class _Group:
     stored: Paper | None = None
 
 
-class Store:
-    """The database behind every stage. One instance per process; cheap to open."""
+class Papers:
+    """The papers and sightings of a database."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        try:
-            self.engine: Engine = create_engine(url)
-            if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-                event.listen(self.engine, "begin", _sqlite_begin)
-            metadata.create_all(self.engine)
-            self._check_schema_version()
-        except SQLAlchemyError as error:
-            raise StoreError(f"{url}: cannot open the database ({_reason(error)})") from None
-
-    @functools.cached_property
-    def _insert_delivered(self) -> Any:
-        return self.insert_statement(delivered_papers).on_conflict_do_nothing()
-
-    def _reading(self) -> Connection:
-        """A connection for reads only: it never takes the write lock."""
-        return self.engine.connect().execution_options(**{_READ_ONLY: True})
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _check_schema_version(self) -> None:
-        with self.engine.begin() as conn:
-            found = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
-            if found is None:
-                conn.execute(insert(meta), {"key": "schema_version", "value": str(SCHEMA_VERSION)})
-            elif int(found) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.url}: database schema {found} is newer than this program's "
-                    f"({SCHEMA_VERSION})",
-                    hint="upgrade paper-digest",
-                )
-
-    def insert_statement(self, table: Table) -> Any:
-        """An INSERT for `table` with this database's upsert clauses (ON CONFLICT ...)."""
-        return self._insert()(table)
-
-    def _insert(self) -> Any:
-        dialect = self.engine.dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert
-        if dialect == "sqlite":
-            return sqlite.insert
-        raise StoreError(f"{self.url}: unsupported database {dialect!r} (use sqlite or postgresql)")
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- papers and sightings ------------------------------------------------------------
 
@@ -161,11 +62,8 @@ class Store:
         """
         if not items:
             return StoreResult(new=frozenset(), seen_before=frozenset())
-        try:
-            with self.engine.begin() as conn:
-                return self._save(conn, items, now)
-        except SQLAlchemyError as error:
-            raise StoreError(f"{self.url}: cannot save papers ({_reason(error)})") from None
+        with self._db.transaction("save papers") as conn:
+            return self._save(conn, items, now)
 
     def _save(
         self, conn: Connection, items: Sequence[tuple[Paper, Sighting]], now: datetime
@@ -175,11 +73,10 @@ class Store:
         new = [group for group in groups if group.paper_id is None]
         self._insert_papers(conn, new, now)
         self._update_papers(conn, [group for group in groups if group.stored is not None], now)
-        insert_ = self._insert()
         key_rows = [
             {"key": key, "paper_id": group.paper_id} for group in groups for key in group.keys
         ]
-        execute_many(conn, insert_(paper_keys).on_conflict_do_nothing(), key_rows)
+        execute_many(conn, self._db.insert(paper_keys).on_conflict_do_nothing(), key_rows)
         self._upsert_sightings(conn, groups)
         return StoreResult(
             new=frozenset(group.paper_id for group in new if group.paper_id is not None),
@@ -228,7 +125,7 @@ class Store:
         by canonical id would need an index on a random key, slow to write at scale.
         SQLite's write transactions hold the database lock already (BEGIN IMMEDIATE).
         """
-        if self.engine.dialect.name == "postgresql":
+        if self._db.dialect == "postgresql":
             conn.exec_driver_sql("LOCK TABLE papers IN SHARE ROW EXCLUSIVE MODE")
         return (conn.scalar(select(func.max(papers.c.id))) or 0) + 1
 
@@ -260,7 +157,7 @@ class Store:
             for group in groups
             for sighting in group.sightings
         ]
-        statement = self._insert()(sightings)
+        statement = self._db.insert(sightings)
         statement = statement.on_conflict_do_update(
             index_elements=["paper_id", "location", "listing"],
             set_={
@@ -274,16 +171,16 @@ class Store:
     # -- reading -------------------------------------------------------------------------
 
     def paper_count(self) -> int:
-        with self._reading() as conn:
+        with self._db.reading("count papers") as conn:
             return conn.scalar(select(func.count()).select_from(papers)) or 0
 
     def sighting_count(self) -> int:
-        with self._reading() as conn:
+        with self._db.reading("count sightings") as conn:
             return conn.scalar(select(func.count()).select_from(sightings)) or 0
 
     def papers_by_canonical_id(self) -> dict[str, Paper]:
         """Every stored paper, keyed by canonical id (for inspection and tests)."""
-        with self._reading() as conn:
+        with self._db.reading("read papers") as conn:
             rows = conn.execute(select(papers).order_by(papers.c.canonical_id))
             return {row.canonical_id: paper_from_row(row) for row in rows}
 
@@ -295,7 +192,7 @@ class Store:
             .where(paper_keys.c.key == key)
             .order_by(sightings.c.listing, sightings.c.location)
         )
-        with self._reading() as conn:
+        with self._db.reading("read sightings") as conn:
             return [
                 Sighting(
                     source=row.source,
@@ -339,7 +236,7 @@ class Store:
             .join(signals, signals.c.paper_id == papers.c.id)
             .order_by(papers.c.canonical_id)
         )
-        with self._reading() as conn:
+        with self._db.reading("read the candidates") as conn:
             return [
                 Candidate(
                     id=row.canonical_id,
@@ -352,89 +249,6 @@ class Store:
                 )
                 for row in conn.execute(query)
             ]
-
-    def delivered_ids(self, subscriber: str) -> frozenset[str]:
-        """The canonical ids of every paper `subscriber` has received."""
-        query = (
-            select(papers.c.canonical_id)
-            .join(delivered_papers, delivered_papers.c.paper_id == papers.c.id)
-            .where(delivered_papers.c.subscriber == subscriber.lower())
-        )
-        with self._reading() as conn:
-            return frozenset(conn.scalars(query))
-
-    def record_delivery(
-        self,
-        subscriber: str,
-        edition: date,
-        canonical_ids: Sequence[str],
-        *,
-        now: datetime,
-        conn: Connection | None = None,
-    ) -> None:
-        """Remember that `subscriber` received these papers in the edition of `edition`,
-        in the transaction of `conn` when given (the ledger's "sent"), else in its own."""
-        if conn is None:
-            with self.engine.begin() as own:
-                self.record_delivery(subscriber, edition, canonical_ids, now=now, conn=own)
-            return
-        rows = [
-            {
-                "subscriber": subscriber.lower(),
-                "paper_id": paper_id,
-                "edition": edition.isoformat(),
-                "delivered_at": timestamp(now),
-            }
-            for paper_id in conn.scalars(_PAPER_IDS_BY_KEY, {"keys": list(canonical_ids)})
-        ]
-        if rows:
-            # Built once per store and executed through SQLAlchemy's statement cache: this
-            # runs once per message sent.
-            conn.execute(self._insert_delivered, rows)
-
-    # -- HTTP validators -----------------------------------------------------------------
-
-    def http_validators(self, url: str) -> HttpValidators:
-        with self._reading() as conn:
-            row = conn.execute(select(http_cache).where(http_cache.c.url == url)).first()
-        if row is None:
-            return HttpValidators()
-        return HttpValidators(etag=row.etag, last_modified=row.last_modified)
-
-    def remember_http_validators(
-        self, url: str, validators: HttpValidators, *, now: datetime
-    ) -> None:
-        values = {
-            "etag": validators.etag,
-            "last_modified": validators.last_modified,
-            "checked_at": timestamp(now),
-        }
-        statement = self._insert()(http_cache).values(url=url, **values)
-        statement = statement.on_conflict_do_update(index_elements=["url"], set_=values)
-        with self.engine.begin() as conn:
-            conn.execute(statement)
-
-
-_PAPER_IDS_BY_KEY = select(paper_keys.c.paper_id).where(
-    paper_keys.c.key.in_(bindparam("keys", expanding=True))
-)
-
-
-def execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Run `statement` once per row, handing the rows to the driver as they are.
-
-    The statement is compiled once for the rows' keys; SQLAlchemy's per-row parameter
-    processing, the larger part of a bulk write's cost, is skipped. Only safe because
-    every stored value is a type each driver takes as is (see timestamp).
-    """
-    if not rows:
-        return
-    compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    if compiled.positional:
-        values = operator.itemgetter(*compiled.positiontup)
-        conn.exec_driver_sql(compiled.string, [values(row) for row in rows])
-    else:
-        conn.exec_driver_sql(compiled.string, list(rows))
 
 
 def _group_by_identity(items: Sequence[tuple[Paper, Sighting]]) -> list[_Group]:
@@ -454,11 +268,6 @@ def _group_by_identity(items: Sequence[tuple[Paper, Sighting]]) -> list[_Group]:
         for key in keys:
             by_key.setdefault(key, group)
     return groups
-
-
-def _reason(error: SQLAlchemyError) -> str:
-    original = getattr(error, "orig", None)
-    return str(original or error).splitlines()[0]
 
 
 def listing_day(sighting: Sighting) -> date:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 from digest.config import SmtpSettings
 from digest.errors import DigestError
 from digest.files import write_atomically
+from digest.text import fold_whitespace
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -282,7 +283,7 @@ class SmtpTransport(_Closing):
             self._discard()
             raise self._temporary(self._connection_reply(error, "failed"), message_id) from None
         code, text = smtp.data_reply or (250, b"")
-        return Delivered(message_id, _one_line(code, text))
+        return Delivered(message_id, _reply_line(code, text))
 
     def _recover(self, smtp: _TrackedSMTP) -> None:
         """Keep the connection for the next message only if the server takes RSET."""
@@ -383,7 +384,7 @@ def _answers_noop(smtp: smtplib.SMTP) -> bool:
 def _refusal(error: smtplib.SMTPRecipientsRefused) -> tuple[int, str]:
     """The code and reply of a refusal of every recipient: permanent only if all are 5xx."""
     refusals = [
-        (code, f"{_one_line(code, text)} ({rcpt})")
+        (code, f"{_reply_line(code, text)} ({rcpt})")
         for rcpt, (code, text) in error.recipients.items()
     ]
     if not refusals:
@@ -394,10 +395,11 @@ def _refusal(error: smtplib.SMTPRecipientsRefused) -> tuple[int, str]:
 
 
 def _reply(error: smtplib.SMTPResponseException) -> str:
-    return _one_line(error.smtp_code, error.smtp_error)
+    return _reply_line(error.smtp_code, error.smtp_error)
 
 
-def _one_line(code: int, text: bytes | str) -> str:
+def _reply_line(code: int, text: bytes | str) -> str:
+    """A server's reply on one line: "550 5.1.1 no such user"."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return " ".join(f"{code} {text}".split())
+    return fold_whitespace(f"{code} {text}")

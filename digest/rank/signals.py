@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from digest.models import Candidate
+from digest.text import plural
 
 HALF_LIFE_DAYS = 3.0
 # Upvotes at which the upvote signal saturates.
@@ -69,10 +70,6 @@ def signals(candidate: Candidate, today: date) -> Signals:
     )
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def reasons(candidate: Candidate, today: date) -> tuple[str, ...]:
     """The signals worth telling a reader, strongest kind first."""
     out = []
@@ -83,7 +80,7 @@ def reasons(candidate: Candidate, today: date) -> tuple[str, ...]:
     if candidate.best_position is not None and 1 <= candidate.best_position <= TOP_POSITION:
         out.append(f"#{candidate.best_position} in a listing")
     if candidate.upvotes and candidate.upvotes > 0:
-        out.append(_plural(candidate.upvotes, "upvote"))
+        out.append(plural(candidate.upvotes, "upvote"))
     if candidate.paper.code_urls:
         out.append("code available")
     age = age_days(candidate, today)
@@ -93,4 +90,17 @@ def reasons(candidate: Candidate, today: date) -> tuple[str, ...]:
         out.append("first seen yesterday")
     elif age <= RECENT_DAYS:
         out.append(f"first seen {age} days ago")
+    return tuple(out)
+
+
+def counts(candidate: Candidate) -> tuple[str, ...]:
+    """The counts a paper card shows: upvotes, and listings and sources past one (every
+    paper is in at least one listing of one source: saying so tells nothing)."""
+    out = []
+    if candidate.upvotes:
+        out.append(plural(candidate.upvotes, "upvote"))
+    if candidate.listings > 1:
+        out.append(plural(candidate.listings, "listing"))
+    if candidate.sources > 1:
+        out.append(plural(candidate.sources, "source"))
     return tuple(out)

@@ -1,0 +1,92 @@
+"""Picking one reader's papers: collect when sources are given, then rank the candidates."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+
+from digest.collect.locate import SourceSpec
+from digest.config import CollectSettings, Settings
+from digest.models import CollectReport, Profile, ScoredPaper
+from digest.pipeline.collect import collect
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank
+from digest.state.store import Store
+from digest.subscribers import Subscriber, edition_date, interests_profile
+
+
+@dataclass(frozen=True, slots=True)
+class Picks:
+    """One reader's papers of an edition, and the collection report when sources were read."""
+
+    profile: Profile
+    edition: date
+    papers: tuple[ScoredPaper, ...]
+    report: CollectReport | None = None
+
+
+def rank_stored(
+    store: Store, profile: Profile, *, edition: date, days: int | None
+) -> tuple[ScoredPaper, ...]:
+    """One profile's picks among the stored candidates of an edition."""
+    pool = build_pool(store.papers.candidates(until=edition, days=days), today=edition)
+    return rank(pool, profile)
+
+
+def collect_and_rank(
+    specs: Sequence[SourceSpec],
+    profile: Profile,
+    *,
+    settings: CollectSettings,
+    now: datetime,
+    edition: date,
+) -> tuple[CollectReport, tuple[ScoredPaper, ...]]:
+    """Collect the sources into a throwaway database and rank all they hold: no state kept."""
+    with (
+        tempfile.TemporaryDirectory(prefix="digest-") as scratch,
+        Store(f"sqlite:///{Path(scratch) / 'digest.db'}") as store,
+    ):
+        report = collect(specs, store, settings=settings, now=now)
+        return report, rank_stored(store, profile, edition=edition, days=None)
+
+
+def pick_papers(
+    settings: Settings,
+    *,
+    sources: Sequence[str],
+    subscriber: Subscriber | None,
+    interests: str | None,
+    edition: date | None,
+    now: datetime,
+    limit: int | None = None,
+) -> Picks:
+    """The papers one reader gets: a configured subscriber, interests, or everything trending.
+
+    With sources, they are collected into a throwaway database and all they hold compete;
+    without, the stored candidates of the edition (default: today where the reader lives)
+    do, less what the subscriber already received.
+    """
+    timezone = subscriber.timezone if subscriber else settings.digest.timezone
+    day = edition or edition_date(now, timezone)
+
+    def profile(delivered: frozenset[str]) -> Profile:
+        if subscriber is not None:
+            chosen = subscriber.profile(delivered)
+        else:
+            chosen = interests_profile(interests, max_papers=settings.digest.max_papers)
+        return replace(chosen, max_papers=limit) if limit else chosen
+
+    if sources:
+        specs = [SourceSpec(name=source, location=source) for source in sources]
+        report, papers = collect_and_rank(
+            specs, profile(frozenset()), settings=settings.collect, now=now, edition=day
+        )
+        return Picks(profile(frozenset()), day, papers, report)
+    with Store(settings.state.url) as store:
+        delivered = store.ledger.delivered_ids(subscriber.email) if subscriber else frozenset()
+        reader = profile(delivered)
+        papers = rank_stored(store, reader, edition=day, days=settings.digest.candidate_days)
+    return Picks(reader, day, papers)

@@ -1,0 +1,66 @@
+"""A preview: one reader's email rendered as it would be sent, and sent nowhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.policy import SMTP
+
+from digest.config import Settings
+from digest.mail import envelope
+from digest.mail.message import build_message
+from digest.mail.render import Digest, RenderedEmail, Renderer
+from digest.pipeline.pick import Picks, pick_papers
+from digest.subscribers import Subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """The picks of one reader's edition, the email they make, and the complete message
+    as it would go on the wire (CRLF line endings)."""
+
+    picks: Picks
+    email: RenderedEmail
+    message: bytes
+
+
+def preview(
+    settings: Settings,
+    *,
+    sources: Sequence[str],
+    subscriber: Subscriber | None,
+    interests: str | None,
+    edition: date | None,
+    now: datetime,
+) -> Preview:
+    """Pick the reader's papers (`pick_papers`), render them and build the message."""
+    renderer = Renderer.load(settings.digest.templates)
+    picks = pick_papers(
+        settings,
+        sources=sources,
+        subscriber=subscriber,
+        interests=interests,
+        edition=edition,
+        now=now,
+    )
+    recipient = subscriber.email if subscriber else None
+    name = subscriber.name if subscriber else None
+    rendered = renderer.render(
+        Digest(
+            date=picks.edition,
+            recipient_name=name,
+            recipient_email=recipient,
+            interests=picks.profile.interests,
+            picks=picks.papers,
+        ),
+        envelope.footer(settings, recipient),
+    )
+    message = build_message(
+        envelope.envelope(settings, recipient, name, picks.edition),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        now=now,
+    )
+    return Preview(picks, rendered, message.as_bytes(policy=SMTP))

@@ -1,0 +1,132 @@
+"""One database: the engine, its transactions, and every database error translated.
+
+SQLAlchemy Core keeps the SQL portable: a SQLite file by default, a PostgreSQL URL
+without a rewrite. Every connection the stores use comes from `transaction` or
+`reading`, which turn any SQLAlchemy error into one `StoreError` naming the database
+and what was being done, so no other module needs to know SQLAlchemy's exceptions.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Table, create_engine, event, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from digest.errors import StoreError
+from digest.state.schema import SCHEMA_VERSION, meta, metadata
+
+_READ_ONLY = "digest_read_only"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level so that SQLAlchemy's BEGIN below is the only one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # Writers take the write lock up front, so two wait for each other instead of
+    # deadlocking; readers never wait for a writer (WAL lets them read alongside).
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An open database with the current schema. One instance per process; cheap to open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self._engine: Engine = create_engine(url)
+            if self.dialect == "sqlite":
+                event.listen(self._engine, "connect", _sqlite_pragmas)
+                event.listen(self._engine, "begin", _sqlite_begin)
+            self._insert = self._insert_for(self.dialect)
+            metadata.create_all(self._engine)
+        except SQLAlchemyError as error:
+            raise StoreError(f"{url}: cannot open the database ({_reason(error)})") from None
+        with self.transaction("check the schema version") as conn:
+            self._check_schema_version(conn)
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def transaction(self, doing: str) -> Iterator[Connection]:
+        """A connection in one transaction, committed when the block ends, rolled back on
+        error. `doing` ("save papers") names the work in the error of a failure."""
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.url}: cannot {doing} ({_reason(error)})") from None
+
+    @contextmanager
+    def reading(self, doing: str) -> Iterator[Connection]:
+        """A connection for reads only: on SQLite it never takes the write lock."""
+        try:
+            with self._engine.connect().execution_options(**{_READ_ONLY: True}) as conn:
+                yield conn
+        except SQLAlchemyError as error:
+            raise StoreError(f"{self.url}: cannot {doing} ({_reason(error)})") from None
+
+    def insert(self, table: Table) -> Any:
+        """An INSERT for `table` with this database's upsert clauses (ON CONFLICT ...)."""
+        return self._insert(table)
+
+    def _insert_for(self, dialect: str) -> Any:
+        if dialect == "postgresql":
+            return postgresql.insert
+        if dialect == "sqlite":
+            return sqlite.insert
+        raise StoreError(f"{self.url}: unsupported database {dialect!r} (use sqlite or postgresql)")
+
+    def _check_schema_version(self, conn: Connection) -> None:
+        found = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
+        if found is None:
+            conn.execute(insert(meta), {"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        elif int(found) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.url}: database schema {found} is newer than this program's "
+                f"({SCHEMA_VERSION})",
+                hint="upgrade paper-digest",
+            )
+
+
+def execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Run `statement` once per row, handing the rows to the driver as they are.
+
+    The statement is compiled once for the rows' keys; SQLAlchemy's per-row parameter
+    processing, the larger part of a bulk write's cost, is skipped. Only safe because
+    every stored value is a type each driver takes as is (see `schema.timestamp`).
+    """
+    if not rows:
+        return
+    compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    if compiled.positional:
+        values = operator.itemgetter(*compiled.positiontup)
+        conn.exec_driver_sql(compiled.string, [values(row) for row in rows])
+    else:
+        conn.exec_driver_sql(compiled.string, list(rows))
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    original = getattr(error, "orig", None)
+    return str(original or error).splitlines()[0]

@@ -1,0 +1,108 @@
+"""Subscribers as the stages need them: every per-subscriber value resolved once.
+
+A subscriber's own setting wins over the digest's default (time zone, send time,
+frequency, max papers); nothing downstream looks at the defaults again. Interests typed
+on the command line make a profile of their own, without a subscriber.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from digest.config import Settings, SubscriberSettings
+from digest.errors import DigestError
+from digest.models import Profile
+
+_PHRASE_SEPARATOR = re.compile(r"[,;\n]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """One configured subscriber with the digest's defaults filled in."""
+
+    email: str
+    name: str | None
+    interests: tuple[str, ...]
+    exclude: tuple[str, ...]
+    categories: tuple[str, ...]
+    exclude_categories: tuple[str, ...]
+    authors: tuple[str, ...]
+    max_papers: int
+    min_score: float
+    send_empty: bool
+    timezone: str
+    send_at: str
+    weekday: str | None  # the day of a weekly digest; None for a daily one
+
+    def edition(self, now: datetime) -> date:
+        """Today's edition for this subscriber: the date it is where they live."""
+        return edition_date(now, self.timezone)
+
+    def profile(self, delivered: frozenset[str] = frozenset()) -> Profile:
+        """What ranking needs of this subscriber, less the papers they already received."""
+        return Profile(
+            name=self.email,
+            interests=self.interests,
+            exclude=self.exclude,
+            categories=self.categories,
+            exclude_categories=self.exclude_categories,
+            authors=self.authors,
+            max_papers=self.max_papers,
+            min_score=self.min_score,
+            delivered=delivered,
+        )
+
+
+def resolve(subscriber: SubscriberSettings, settings: Settings) -> Subscriber:
+    """A configured subscriber, their own settings falling back to the digest's."""
+    defaults = settings.digest
+    frequency = subscriber.frequency or defaults.frequency
+    return Subscriber(
+        email=str(subscriber.email),
+        name=subscriber.name,
+        interests=subscriber.interests,
+        exclude=subscriber.exclude,
+        categories=subscriber.categories,
+        exclude_categories=subscriber.exclude_categories,
+        authors=subscriber.authors,
+        max_papers=subscriber.max_papers or defaults.max_papers,
+        min_score=subscriber.min_score,
+        send_empty=subscriber.send_empty,
+        timezone=subscriber.timezone or defaults.timezone,
+        send_at=subscriber.send_at or defaults.send_at,
+        weekday=(subscriber.weekday or defaults.weekday) if frequency == "weekly" else None,
+    )
+
+
+def all_subscribers(settings: Settings) -> tuple[Subscriber, ...]:
+    """Every configured subscriber, in the order of the config."""
+    return tuple(resolve(subscriber, settings) for subscriber in settings.subscribers)
+
+
+def find_subscriber(settings: Settings, email: str) -> Subscriber:
+    """The configured subscriber with this address (case does not matter)."""
+    for subscriber in settings.subscribers:
+        if str(subscriber.email).lower() == email.lower():
+            return resolve(subscriber, settings)
+    known = ", ".join(str(subscriber.email) for subscriber in settings.subscribers) or "none"
+    raise DigestError(f"no subscriber {email!r} in the config", hint=f"known: {known}")
+
+
+def split_interests(text: str) -> tuple[str, ...]:
+    """Interest phrases from one text: "graph neural networks, link prediction"."""
+    return tuple(phrase.strip() for phrase in _PHRASE_SEPARATOR.split(text) if phrase.strip())
+
+
+def interests_profile(text: str | None, *, max_papers: int) -> Profile:
+    """A profile from interests typed on the command line; none means everything trending."""
+    interests = split_interests(text or "")
+    name = ", ".join(interests) if interests else "everything trending"
+    return Profile(name=name, interests=interests, max_papers=max_papers)
+
+
+def edition_date(now: datetime, timezone: str) -> date:
+    """Today's edition for a reader in `timezone`: the date it is there now."""
+    return now.astimezone(ZoneInfo(timezone)).date()
