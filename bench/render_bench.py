@@ -121,7 +121,7 @@ def make_editions(count: int, rng: random.Random) -> list[Digest]:
         last = LAST_NAMES[(number // len(FIRST_NAMES)) % len(LAST_NAMES)]
         editions.append(
             Digest(
-                date=TODAY,
+                edition=TODAY,
                 recipient_name=None if number % 7 == 0 else f"{first} {last}",
                 recipient_email=f"{first}.{last}.{number}@example.org".lower(),
                 interests=interests,

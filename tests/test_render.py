@@ -83,7 +83,7 @@ def edition(
     interests: tuple[str, ...] = ("graph neural networks", "link prediction"),
 ) -> Digest:
     return Digest(
-        date=TODAY,
+        edition=TODAY,
         recipient_name=name,
         recipient_email="ada@example.org",
         interests=interests,

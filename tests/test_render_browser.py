@@ -116,7 +116,7 @@ def edition(shared: Path) -> Digest:
     picks = rank(pool, Profile(name="Ada Lovelace", interests=INTERESTS, max_papers=10))
     assert len(picks) == 10
     return Digest(
-        date=TODAY,
+        edition=TODAY,
         recipient_name="Ada Lovelace",
         recipient_email="ada.lovelace@example.org",
         interests=INTERESTS,

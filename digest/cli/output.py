@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -21,8 +21,10 @@ from digest.config import DEFAULT_CONFIG, Settings
 from digest.errors import DigestError
 from digest.mail.display import paper_url
 from digest.models import CollectReport, SourceReport
-from digest.pipeline.pick import Picks
-from digest.pipeline.send import SendReport, send_summary
+
+if TYPE_CHECKING:  # the stages' modules are loaded by the commands that run them
+    from digest.pipeline.pick import Picks
+    from digest.pipeline.send import SendReport
 
 
 def config_label(config_path: Path | None) -> str:
@@ -214,7 +216,7 @@ def print_send_report(report: SendReport) -> None:
         click.echo(f"failed: {email}: {reason}", err=True)
     for email, reason in report.empty:
         click.echo(f"empty: {email}: {reason}", err=True)
-    click.echo(send_summary(report))
+    click.echo(report.summary())
 
 
 def open_in_browser(out: Path | None, html: str) -> None:

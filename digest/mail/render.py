@@ -60,7 +60,7 @@ _MAX_INCLUDE_DEPTH = 8
 class Digest:
     """One subscriber's digest for one day, ready to render."""
 
-    date: date
+    edition: date
     recipient_name: str | None
     recipient_email: str | None
     interests: tuple[str, ...]
@@ -134,18 +134,18 @@ class Renderer:
         text = _text_template(text_path, folders)
         return cls(html, text, names=(str(html_path), str(text_path)), html_budget=html_budget)
 
-    def render(self, edition: Digest, footer: Footer) -> RenderedEmail:
+    def render(self, digest: Digest, footer: Footer) -> RenderedEmail:
         """The email of one edition, its HTML kept under the size budget."""
-        cards = cards_of(edition)
-        context = template_context(edition, footer, cards)
+        cards = cards_of(digest)
+        context = template_context(digest, footer, cards)
         html, shown, limit = self._fit(context, cards)
         dropped = len(cards) - len(shown)
         if limit != EXCERPT_STEPS[0]:
             log.info(
                 "%s %s: excerpts cut to %d characters and %d of %d papers left out to keep "
                 "the HTML under %d bytes",
-                edition.recipient_email or "-",
-                edition.date.isoformat(),
+                digest.recipient_email or "-",
+                digest.edition.isoformat(),
                 limit,
                 dropped,
                 len(cards),
@@ -198,43 +198,43 @@ class Renderer:
 # --- what the templates show -------------------------------------------------------------
 
 
-def cards_of(edition: Digest) -> tuple[Card, ...]:
+def cards_of(digest: Digest) -> tuple[Card, ...]:
     """The edition's picks as cards, numbered from 1, with full excerpts."""
-    return tuple(_card(number, pick) for number, pick in enumerate(edition.picks, 1))
+    return tuple(_card(number, pick) for number, pick in enumerate(digest.picks, 1))
 
 
-def template_context(edition: Digest, footer: Footer, cards: Sequence[Card]) -> dict[str, Any]:
+def template_context(digest: Digest, footer: Footer, cards: Sequence[Card]) -> dict[str, Any]:
     """What both templates see besides `cards` and `dropped` (the module docstring lists it)."""
     return {
-        "subject": subject(edition, footer, cards),
-        "preheader": preheader(edition, cards),
-        "edition_date": display.long_date(edition.date),
-        "name": display.clean(edition.recipient_name) or None,
-        "interests": tuple(filter(None, map(display.clean, edition.interests))),
+        "subject": subject(digest, footer, cards),
+        "preheader": preheader(digest, cards),
+        "edition_date": display.long_date(digest.edition),
+        "name": display.clean(digest.recipient_name) or None,
+        "interests": tuple(filter(None, map(display.clean, digest.interests))),
         "total": len(cards),
         "footer": _clean_footer(footer),
     }
 
 
-def subject(edition: Digest, footer: Footer, cards: Sequence[Card]) -> str:
+def subject(digest: Digest, footer: Footer, cards: Sequence[Card]) -> str:
     """'Paper Digest, 21 Nov: 10 papers — <top title>', one header-safe line of at most
     120 characters."""
-    head = f"{display.clean(footer.sender_name)}, {display.short_date(edition.date)}: "
+    head = f"{display.clean(footer.sender_name)}, {display.short_date(digest.edition)}: "
     if not cards:
         return display.cut(head + "nothing new matched your interests today", SUBJECT_LIMIT)
     count = plural(len(cards), "paper")
     return display.cut(f"{head}{count} — {cards[0].title}", SUBJECT_LIMIT)
 
 
-def preheader(edition: Digest, cards: Sequence[Card]) -> str:
+def preheader(digest: Digest, cards: Sequence[Card]) -> str:
     """The line an inbox shows after the subject: the next titles, else why the one
     paper was picked, else what an empty edition waits for."""
     if len(cards) > 1:
         text = "Also: " + "; ".join(card.title for card in cards[1:6])
     elif cards:
         text = "Picked for you: " + ("; ".join(cards[0].reasons) or "today's top paper")
-    elif edition.interests:
-        interests = ", ".join(filter(None, map(display.clean, edition.interests)))
+    elif digest.interests:
+        interests = ", ".join(filter(None, map(display.clean, digest.interests)))
         text = f"We'll write again when new papers match your interests: {interests}."
     else:
         text = "We'll write again when new papers come out."

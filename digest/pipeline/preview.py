@@ -48,7 +48,7 @@ def preview(
     name = subscriber.name if subscriber else None
     rendered = renderer.render(
         Digest(
-            date=picks.edition,
+            edition=picks.edition,
             recipient_name=name,
             recipient_email=recipient,
             interests=picks.profile.interests,

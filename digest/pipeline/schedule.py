@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from digest.config import Settings
 from digest.mail.render import Renderer
 from digest.pipeline.collect import collect, configured_sources
-from digest.pipeline.send import run_send, send_summary
+from digest.pipeline.send import run_send
 from digest.pipeline.stopping import stop_on_signals
 from digest.state.store import Store
 from digest.subscribers import all_subscribers, find_subscriber
@@ -204,6 +204,6 @@ def run_schedule(
         )
         for email, reason in report.failed:
             log.warning("failed: %s: %s", email, reason)
-        log.info("edition of %s: %s", edition, send_summary(report))
+        log.info("edition of %s: %s", edition, report.summary())
 
     run_forever(settings, Runner(collect=collect_sources, send=send_edition), now=now, stop=stop)

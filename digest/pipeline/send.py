@@ -76,20 +76,19 @@ class SendReport:
     def ok(self) -> bool:
         return not self.failed
 
-
-def send_summary(report: SendReport) -> str:
-    """The counts of a send run, in one line."""
-    parts = [
-        f"{len(report.sent)} sent",
-        f"{len(report.skipped)} skipped as already sent",
-        f"{len(report.failed)} failed",
-        f"{len(report.empty)} empty",
-    ]
-    if report.built:
-        parts.append(f"{len(report.built)} built (dry run)")
-    if report.left:
-        parts.append(f"{len(report.left)} left for the next run (stopped)")
-    return ", ".join(parts)
+    def summary(self) -> str:
+        """The counts of the run, in one line."""
+        parts = [
+            f"{len(self.sent)} sent",
+            f"{len(self.skipped)} skipped as already sent",
+            f"{len(self.failed)} failed",
+            f"{len(self.empty)} empty",
+        ]
+        if self.built:
+            parts.append(f"{len(self.built)} built (dry run)")
+        if self.left:
+            parts.append(f"{len(self.left)} left for the next run (stopped)")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +249,7 @@ class _Run:
             return
         rendered = self.renderer.render(
             Digest(
-                date=job.edition,
+                edition=job.edition,
                 recipient_name=job.subscriber.name,
                 recipient_email=email,
                 interests=job.subscriber.interests,
