@@ -1,8 +1,8 @@
 """The `digest` command: parse the options, make one pipeline call, print the result.
 
 Start-up matters (`digest --help`, a config error): this module imports click and the
-standard library only; each command imports what it needs when it runs, so no command
-pays for NumPy, SQLAlchemy, MJML or httpx unless it uses them.
+standard library only; each command loads the config first and then imports what it
+needs, so neither help nor a config error pays for NumPy, SQLAlchemy, MJML or httpx.
 """
 
 from __future__ import annotations
@@ -44,6 +44,31 @@ def _common_options(command: _F) -> _F:
     )(command)
 
 
+def _reader_options(verb: str, interests_help: str) -> Callable[[_F], _F]:
+    """SOURCE..., --subscriber, --interests and --date: whom `rank` and `render` are for."""
+
+    def decorate(command: _F) -> _F:
+        for option in reversed(
+            (
+                click.argument("sources", nargs=-1),
+                click.option(
+                    "--subscriber", "email", help=f"{verb} for this configured subscriber."
+                ),
+                click.option("--interests", help=interests_help),
+                click.option(
+                    "--date",
+                    "edition",
+                    type=_EDITION_DATE,
+                    help="Edition date (default: today in the subscriber's time zone).",
+                ),
+            )
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def _fail_cleanly(command: _F) -> _F:
     """Turn DigestError into one line on stderr and its exit code; tracebacks only with -v."""
 
@@ -83,10 +108,11 @@ def main(verbose: bool) -> None:
 @_fail_cleanly
 def check(config_path: Path | None, db_path: Path | None) -> None:
     """Validate the config and print a short summary (no secrets)."""
-    from digest.cli import output
     from digest.config import load_config
 
     settings = load_config(config_path, db_path=db_path)
+    from digest.cli import output
+
     click.echo(output.config_summary(settings, config_path))
 
 
@@ -102,13 +128,14 @@ def collect(
 
     Without SOURCE, reads the sources in the config. Exits 1 when some source failed.
     """
+    from digest.config import load_config
+
+    settings = load_config(config_path, db_path=db_path)
     from digest.cli import output
     from digest.collect.locate import SourceSpec
-    from digest.config import load_config
     from digest.pipeline.collect import collect, configured_sources
     from digest.state.store import Store
 
-    settings = load_config(config_path, db_path=db_path)
     specs = [SourceSpec(name=source, location=source) for source in sources] or configured_sources(
         settings
     )
@@ -133,17 +160,7 @@ def collect(
 
 
 @main.command()
-@click.argument("sources", nargs=-1)
-@click.option("--subscriber", "email", help="Rank for this configured subscriber.")
-@click.option(
-    "--interests", help='Rank for these phrases: "graph neural networks, link prediction".'
-)
-@click.option(
-    "--date",
-    "edition",
-    type=_EDITION_DATE,
-    help="Edition date (default: today in the subscriber's time zone).",
-)
+@_reader_options("Rank", 'Rank for these phrases: "graph neural networks, link prediction".')
 @click.option("--limit", type=click.IntRange(1, 100), help="At most this many papers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the picks as one JSON object.")
 @_common_options
@@ -165,12 +182,13 @@ def rank(
     """
     if (email is None) == (interests is None):
         raise click.UsageError("give exactly one of --subscriber EMAIL or --interests TEXT")
-    from digest.cli import output
     from digest.config import load_config
+
+    settings = load_config(config_path, db_path=db_path)
+    from digest.cli import output
     from digest.pipeline.pick import pick_papers
     from digest.subscribers import find_subscriber
 
-    settings = load_config(config_path, db_path=db_path)
     picks = pick_papers(
         settings,
         sources=sources,
@@ -190,15 +208,7 @@ def rank(
 
 
 @main.command()
-@click.argument("sources", nargs=-1)
-@click.option("--subscriber", "email", help="Render for this configured subscriber.")
-@click.option("--interests", help="Render for these phrases (default: everything trending).")
-@click.option(
-    "--date",
-    "edition",
-    type=_EDITION_DATE,
-    help="Edition date (default: today in the subscriber's time zone).",
-)
+@_reader_options("Render", "Render for these phrases (default: everything trending).")
 @click.option("--out", type=_FILE, help="Write the HTML.")
 @click.option("--text", type=_FILE, help="Write the text.")
 @click.option("--eml", type=_FILE, help="Write the complete message, as it would be sent.")
@@ -224,13 +234,14 @@ def render(
     """
     if email is not None and interests is not None:
         raise click.UsageError("give at most one of --subscriber EMAIL or --interests TEXT")
-    from digest.cli import output
     from digest.config import load_config
+
+    settings = load_config(config_path, db_path=db_path)
+    from digest.cli import output
     from digest.files import write_atomically
     from digest.pipeline.preview import preview
     from digest.subscribers import find_subscriber
 
-    settings = load_config(config_path, db_path=db_path)
     shown = preview(
         settings,
         sources=sources,
@@ -289,15 +300,16 @@ def send(
     Re-running sends only what is not yet sent. SIGTERM or Ctrl-C finishes the message in
     flight, records it, and stops. Exits 1 when some subscriber failed.
     """
-    from digest.cli import output
     from digest.config import load_config
+
+    settings = load_config(config_path, db_path=db_path)
+    from digest.cli import output
     from digest.mail.render import Renderer
     from digest.pipeline.send import run_send
     from digest.pipeline.stopping import stop_on_signals
     from digest.state.store import Store
     from digest.subscribers import all_subscribers, find_subscriber
 
-    settings = load_config(config_path, db_path=db_path)
     subscribers = [find_subscriber(settings, email) for email in emails] or list(
         all_subscribers(settings)
     )
@@ -337,11 +349,12 @@ def schedule(config_path: Path | None, db_path: Path | None) -> None:
     Stops cleanly on SIGTERM or Ctrl-C.
     """
     from digest.config import load_config
+
+    settings = load_config(config_path, db_path=db_path)
     from digest.mail.render import Renderer
     from digest.pipeline.schedule import run_schedule
     from digest.state.store import Store
 
-    settings = load_config(config_path, db_path=db_path)
     if not settings.subscribers:
         raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
     renderer = Renderer.load(settings.digest.templates)

@@ -39,7 +39,11 @@ class Fetched:
         return self.content is None
 
 
-def open_client(timeout: float, user_agent: str) -> httpx.Client:
+# An open HTTP client, for the stages that pass one along without using it themselves.
+Client = httpx.Client
+
+
+def open_client(timeout: float, user_agent: str) -> Client:
     """A client for many fetches: one connection pool, redirects followed, the given limits."""
     _check_user_agent(user_agent)
     try:

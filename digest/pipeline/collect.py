@@ -16,18 +16,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from digest.collect.fetch import fetch, open_client
+from digest.collect.fetch import Client, fetch, open_client
 from digest.collect.kinds import parse_document
 from digest.collect.locate import SourceSpec, expand, is_url
 from digest.config import CollectSettings, Settings
 from digest.errors import SourceError
 from digest.models import CollectReport, Entry, HttpValidators, Parsed, Sighting, SourceReport
 from digest.state.store import Store
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +135,7 @@ def _read_safely(
     store: Store,
     settings: CollectSettings,
     now: datetime,
-    client: httpx.Client | None,
+    client: Client | None,
 ) -> _Read:
     try:
         return _read(target, store, settings, now, client)
@@ -178,7 +174,7 @@ def _read(
     store: Store,
     settings: CollectSettings,
     now: datetime,
-    client: httpx.Client | None,
+    client: Client | None,
 ) -> _Read:
     """The parsed document (none when the server says it has not changed) and, for a URL,
     the validators to remember for the next conditional GET."""
