@@ -60,8 +60,11 @@ def test_collecting_the_seed_dumps_stores_every_paper(tmp_path: Path, shared: Pa
 def test_collecting_the_same_sources_twice_adds_no_paper_twice(
     tmp_path: Path, shared: Path
 ) -> None:
-    _, first, _ = collect_json(str(shared / "seeds"), str(shared / "feeds"), cwd=tmp_path)
-    _, second, _ = collect_json(str(shared / "seeds"), str(shared / "feeds"), cwd=tmp_path)
+    first_code, first, _ = collect_json(str(shared / "seeds"), str(shared / "feeds"), cwd=tmp_path)
+    second_code, second, _ = collect_json(
+        str(shared / "seeds"), str(shared / "feeds"), cwd=tmp_path
+    )
+    assert first_code == second_code == 0
     assert second["new"] == 0
     assert second["seen_before"] == second["total"] == first["total"]
 
@@ -87,7 +90,8 @@ def test_every_recorded_feed_is_read_with_its_kind_detected_from_content(
 def test_a_renamed_file_is_still_read_as_what_it_contains(tmp_path: Path, shared: Path) -> None:
     disguised = tmp_path / "papers.txt"
     disguised.write_bytes((shared / "feeds" / "hf_daily_papers_api_2026-06-12.json").read_bytes())
-    _, report, _ = collect_json(str(disguised), cwd=tmp_path)
+    code, report, _ = collect_json(str(disguised), cwd=tmp_path)
+    assert code == 0
     assert (report["sources"][0]["kind"], report["sources"][0]["papers"]) == ("hf-api", 30)
 
 
@@ -131,7 +135,8 @@ def test_urls_are_fetched_and_unchanged_feeds_are_not_read_again(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
     url = feed_server.url("arxiv_api_query_cat_cs.LG_OR_cs.AI_2026-04-30.xml")
-    _, first, _ = collect_json(url, cwd=tmp_path)
+    code, first, _ = collect_json(url, cwd=tmp_path)
+    assert code == 0
     assert (first["sources"][0]["papers"], first["new"]) == (20, 20)
     code, second, _ = collect_json(url, cwd=tmp_path)
     assert code == 0

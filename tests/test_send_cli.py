@@ -108,22 +108,23 @@ def test_an_edition_reaches_every_subscriber_once(newsroom: Path, smtp_server: S
     assert set(ledger_statuses(newsroom).values()) == {SENT}
 
     again = send(newsroom)
-    assert (again["sent"], sorted(again["skipped"])) == ([], subscribers(4))
+    assert (again["exit"], again["sent"], sorted(again["skipped"])) == (0, [], subscribers(4))
     assert len(server.received) == 4
 
 
 def test_papers_sent_are_never_sent_again(newsroom: Path, smtp_server: StartServer) -> None:
     server = smtp_server(RecordingHandler())
     write_config(newsroom, server, 1)
-    send(newsroom)
+    assert send(newsroom)["exit"] == 0
     titles = server.received[0].parsed().get_body(("plain",))
     assert titles is not None
     first = titles.get_content()
     report = send(newsroom, env={})
-    assert report["skipped"] == subscribers(1)
+    assert (report["exit"], report["skipped"]) == (0, subscribers(1))
     picks = digest(
         "rank", "--subscriber", subscribers(1)[0], "--date", EDITION, "--json", cwd=newsroom
     )
+    assert picks.returncode == 0, picks.stderr
     sent_first = json.loads(picks.stdout)["papers"]
     assert all(paper["title"][:40] not in first for paper in sent_first[:3])
 
@@ -156,9 +157,11 @@ def test_temporary_failures_that_persist_fail_after_the_last_attempt(
     write_config(newsroom, server, 2, attempts=2)
     report = send(newsroom)
     [failure] = report["failed"]
+    assert report["exit"] == 1
     assert "451" in failure["reason"] and "after 2 attempts" in failure["reason"]
     # A re-run tries the failed subscriber again, and only them.
     again = send(newsroom)
+    assert again["exit"] == 1
     assert again["failed"] and again["skipped"] == [subscribers(2)[1]]
 
 
@@ -184,14 +187,15 @@ def test_outbox_and_dry_run_record_nothing(newsroom: Path, smtp_server: StartSer
     server = smtp_server(RecordingHandler())
     write_config(newsroom, server, 3)
     outbox = send(newsroom, "--outbox", "outbox")
-    assert len(outbox["sent"]) == 3
+    assert (outbox["exit"], len(outbox["sent"])) == (0, 3)
     files = sorted((newsroom / "outbox").glob("*.eml"))
     assert len(files) == 3
     assert all(b"\r\n" in path.read_bytes() for path in files)
     dry = send(newsroom, "--dry-run")
-    assert (len(dry["built"]), dry["sent"]) == (3, [])
+    assert (dry["exit"], len(dry["built"]), dry["sent"]) == (0, 3, [])
     assert server.received == [] and ledger_statuses(newsroom) == {}
-    assert len(send(newsroom)["sent"]) == 3
+    real = send(newsroom)
+    assert (real["exit"], len(real["sent"])) == (0, 3)
 
 
 def start_send(folder: Path) -> subprocess.Popen[str]:
@@ -244,10 +248,12 @@ def test_sigterm_finishes_the_message_in_flight_and_stops(
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     first = json.loads(stdout)
+    assert process.returncode == 0, "stopping on request is no failure"
     assert first["left"], "it stopped before the end"
     assert "Traceback" not in stderr
     assert len(server.received) == len(first["sent"]), "what was sent is what was recorded"
     rest = send(newsroom)
+    assert rest["exit"] == 0
     assert sorted(rest["sent"]) == sorted(first["left"])
     assert recipients(server) == Counter(subscribers(12))
 
@@ -259,6 +265,7 @@ def test_two_senders_at_once_never_send_a_message_twice(
     write_config(newsroom, server, 12)
     processes = [start_send(newsroom) for _ in range(2)]
     reports = [json.loads(process.communicate(timeout=120)[0]) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0]
     assert recipients(server) == Counter(subscribers(12))
     sent = [email for report in reports for email in report["sent"]]
     assert sorted(sent) == subscribers(12)
