@@ -32,7 +32,7 @@ def collect_files(store: Store, *paths: Path) -> None:
 
 def test_the_seed_dumps_hold_249_listings_of_204_papers(store: Store, shared: Path) -> None:
     collect_files(store, *sorted((shared / "seeds").glob("*.txt")))
-    assert (store.papers.paper_count(), store.papers.sighting_count()) == (204, 249)
+    assert (store.papers.count(), store.papers.sighting_count()) == (204, 249)
 
 
 def test_seeds_and_feeds_together_lose_no_listing(store: Store, shared: Path) -> None:
@@ -40,7 +40,7 @@ def test_seeds_and_feeds_together_lose_no_listing(store: Store, shared: Path) ->
     collect_files(store, *[path for path in files if path.suffix != ".md"])
     # 249 dump listings + 218 feed entries; every listing kept as a sighting.
     assert store.papers.sighting_count() == 249 + 218
-    assert store.papers.paper_count() == 204 + 214  # the feeds repeat 4 of their own papers
+    assert store.papers.count() == 204 + 214  # the feeds repeat 4 of their own papers
 
 
 ABSTRACT = (
@@ -104,7 +104,7 @@ def test_one_paper_from_a_dump_a_feed_and_the_api_is_one_record(
 ) -> None:
     paths = write_sources(tmp_path)
     collect_files(store, *[paths[index] for index in order])
-    papers = store.papers.papers_by_canonical_id()
+    papers = store.papers.by_canonical_id()
     assert list(papers) == ["arxiv:2603.01234"]
     paper = papers["arxiv:2603.01234"]
     assert paper.arxiv_version == 2
@@ -125,9 +125,9 @@ def test_one_paper_from_a_dump_a_feed_and_the_api_is_one_record(
 def test_collecting_the_same_sources_again_changes_nothing(store: Store, tmp_path: Path) -> None:
     paths = write_sources(tmp_path)
     collect_files(store, *paths)
-    before = (store.papers.papers_by_canonical_id(), store.papers.sighting_count())
+    before = (store.papers.by_canonical_id(), store.papers.sighting_count())
     collect_files(store, *paths)
-    assert (store.papers.papers_by_canonical_id(), store.papers.sighting_count()) == before
+    assert (store.papers.by_canonical_id(), store.papers.sighting_count()) == before
 
 
 def test_merging_keeps_the_richest_field_of_each_record() -> None:
@@ -172,5 +172,5 @@ def test_old_style_arxiv_ids_merge_across_versions(store: Store) -> None:
     v2 = Paper(title="Einstein Manifolds (revised)", arxiv_id="math/0502287", arxiv_version=2)
     store.papers.save([(v1, seen("a"))], now=NOW)
     store.papers.save([(v2, seen("b"))], now=NOW)
-    assert list(store.papers.papers_by_canonical_id()) == ["arxiv:math/0502287"]
-    assert store.papers.papers_by_canonical_id()["arxiv:math/0502287"].arxiv_version == 2
+    assert list(store.papers.by_canonical_id()) == ["arxiv:math/0502287"]
+    assert store.papers.by_canonical_id()["arxiv:math/0502287"].arxiv_version == 2

@@ -48,7 +48,7 @@ FROM_ARXIV = Paper(
 def test_a_new_paper_is_stored_once_with_its_sighting(store: Store) -> None:
     result = store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
     assert (len(result.new), len(result.seen_before)) == (1, 0)
-    assert list(store.papers.papers_by_canonical_id()) == [title_key(DUMPED.title)]
+    assert list(store.papers.by_canonical_id()) == [title_key(DUMPED.title)]
     assert store.papers.sightings_of(title_key(DUMPED.title)) == [seen("dump.txt")]
 
 
@@ -56,14 +56,14 @@ def test_saving_the_same_listing_again_adds_neither_paper_nor_sighting(store: St
     store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
     again = store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
     assert (len(again.new), len(again.seen_before)) == (0, 1)
-    assert (store.papers.paper_count(), store.papers.sighting_count()) == (1, 1)
+    assert (store.papers.count(), store.papers.sighting_count()) == (1, 1)
 
 
 def test_a_title_only_paper_gets_its_arxiv_id_when_a_feed_brings_it(store: Store) -> None:
     store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
     result = store.papers.save([(FROM_ARXIV, seen("arxiv.xml", position=4))], now=NOW)
     assert (len(result.new), len(result.seen_before)) == (0, 1)
-    stored = store.papers.papers_by_canonical_id()
+    stored = store.papers.by_canonical_id()
     assert list(stored) == ["arxiv:2403.19967"]
     assert stored["arxiv:2403.19967"].abstract == FROM_ARXIV.abstract
     assert stored["arxiv:2403.19967"].authors == FROM_ARXIV.authors
@@ -76,7 +76,7 @@ def test_a_title_only_paper_gets_its_arxiv_id_when_a_feed_brings_it(store: Store
 def test_a_later_dump_finds_the_paper_an_arxiv_feed_stored_first(store: Store) -> None:
     store.papers.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
     store.papers.save([(DUMPED, seen("dump.txt"))], now=NOW)
-    stored = store.papers.papers_by_canonical_id()
+    stored = store.papers.by_canonical_id()
     assert list(stored) == ["arxiv:2403.19967"]
     assert stored["arxiv:2403.19967"].abstract == FROM_ARXIV.abstract
     assert len(store.papers.sightings_of("arxiv:2403.19967")) == 2
@@ -88,7 +88,7 @@ def test_the_same_paper_twice_in_one_batch_is_one_paper(store: Store) -> None:
         [(FROM_ARXIV, seen("a.xml")), (v2, seen("b.xml")), (DUMPED, seen("c.txt"))], now=NOW
     )
     assert (len(result.new), len(result.seen_before)) == (1, 0)
-    [paper] = store.papers.papers_by_canonical_id().values()
+    [paper] = store.papers.by_canonical_id().values()
     assert paper.arxiv_version == 2
     assert store.papers.sighting_count() == 3
 
@@ -108,7 +108,7 @@ def test_seeing_a_listing_again_refreshes_its_upvotes(store: Store) -> None:
 
 def test_published_dates_come_back_time_zone_aware(store: Store) -> None:
     store.papers.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
-    paper = store.papers.papers_by_canonical_id()["arxiv:2403.19967"]
+    paper = store.papers.by_canonical_id()["arxiv:2403.19967"]
     assert paper.published == FROM_ARXIV.published
     assert paper.published is not None and paper.published.tzinfo is not None
 
@@ -118,7 +118,7 @@ def test_the_data_survives_reopening_the_file(tmp_path: Path) -> None:
     with Store(url) as first:
         first.papers.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
     with Store(url) as second:
-        assert list(second.papers.papers_by_canonical_id()) == ["arxiv:2403.19967"]
+        assert list(second.papers.by_canonical_id()) == ["arxiv:2403.19967"]
 
 
 def test_http_validators_are_remembered_per_url(store: Store) -> None:

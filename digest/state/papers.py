@@ -53,8 +53,6 @@ class Papers:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    # -- papers and sightings ------------------------------------------------------------
-
     def save(self, items: Sequence[tuple[Paper, Sighting]], *, now: datetime) -> StoreResult:
         """Store papers with their sightings in one transaction, merging known papers.
 
@@ -170,7 +168,7 @@ class Papers:
 
     # -- reading -------------------------------------------------------------------------
 
-    def paper_count(self) -> int:
+    def count(self) -> int:
         with self._db.reading("count papers") as conn:
             return conn.scalar(select(func.count()).select_from(papers)) or 0
 
@@ -178,7 +176,7 @@ class Papers:
         with self._db.reading("count sightings") as conn:
             return conn.scalar(select(func.count()).select_from(sightings)) or 0
 
-    def papers_by_canonical_id(self) -> dict[str, Paper]:
+    def by_canonical_id(self) -> dict[str, Paper]:
         """Every stored paper, keyed by canonical id (for inspection and tests)."""
         with self._db.reading("read papers") as conn:
             rows = conn.execute(select(papers).order_by(papers.c.canonical_id))
