@@ -1,10 +1,10 @@
 """Collect throughput on a synthetic set of dumps and feeds, against its floor costs.
 
-Run by hand:  .venv/bin/python bench/collect_bench.py [--papers 200000] [--keep DIR]
+Run by hand:  .venv/bin/python -m bench.collect_bench [--papers 200000] [--keep DIR]
 
 It writes half the papers as Hugging Face listing dumps and half as arXiv Atom
-feeds (the shape of rss.arxiv.org), then measures in separate processes, each
-with its own peak memory:
+feeds (the shape of rss.arxiv.org), their words drawn from the seed papers' titles and
+abstracts, then measures in separate processes, each with its own peak memory:
 
   read       reading every file's bytes (the floor for any collector)
   feedparser feedparser.parse over the feed files alone (the floor for feeds)
@@ -20,41 +20,32 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import feedparser
 
-from digest.collect.locate import SourceSpec
+from bench.common import peak_mb, run_module
 
 # Imported before any timing starts: the phases measure work, not interpreter start-up.
+from digest.collect.locate import SourceSpec
 from digest.config import CollectSettings
 from digest.pipeline.collect import collect
 from digest.state.store import Store
+from tests.seeds import SEEDS, seed_papers
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
 PER_DUMP = 1000
 PER_FEED = 500
 
 
 def _vocabulary() -> tuple[list[str], list[str]]:
-    """Real title and abstract words from the seed dumps, so text has a realistic shape."""
-    lines = [
-        line.strip()
-        for path in sorted(SEEDS.glob("*.txt"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-    titles = [line for line in lines if len(line) < 150]
-    abstracts = [line for line in lines if len(line) >= 400]
-    return " ".join(titles).split(), " ".join(abstracts).split()
+    """Real title and abstract words of the seed papers, so text has a realistic shape."""
+    papers = seed_papers(SEEDS, today=date(2026, 3, 12))
+    titles = [word for paper in papers for word in paper.title.split()]
+    return titles, [word for paper in papers for word in paper.abstract.split()]
 
 
 def _title(rng: random.Random, words: list[str], number: int) -> str:
@@ -131,7 +122,7 @@ def phase_collect(folder: Path) -> int:
             now=datetime.now(UTC),
         )
         assert not report.failed, [s.errors for s in report.sources if s.errors]
-        assert store.papers.paper_count() == report.new
+        assert store.papers.count() == report.new
         return sum(source.papers for source in report.sources)
 
 
@@ -140,14 +131,7 @@ PHASES = {"read": phase_read, "feedparser": phase_feedparser, "collect": phase_c
 
 def run_phase(name: str, folder: Path) -> dict[str, float]:
     """Run one phase in a fresh interpreter; return its seconds, item count and peak RSS."""
-    output = subprocess.run(
-        [sys.executable, __file__, "--phase", name, str(folder)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, float] = json.loads(output)
-    return result
+    return run_module("bench.collect_bench", "--phase", name, str(folder))
 
 
 def main() -> None:
@@ -161,8 +145,7 @@ def main() -> None:
         started = time.perf_counter()
         items = PHASES[args.phase](args.folder)
         seconds = time.perf_counter() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"seconds": seconds, "items": items, "peak_mb": peak_mb}))
+        print(json.dumps({"seconds": seconds, "items": items, "peak_mb": peak_mb()}))
         return
     with tempfile.TemporaryDirectory() as scratch:
         base = args.keep or Path(scratch)

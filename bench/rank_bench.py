@@ -1,6 +1,6 @@
 """Ranking at scale: one edition for many subscribers over a pool of candidate papers.
 
-Run by hand:  .venv/bin/python bench/rank_bench.py [--subscribers 100000] [--papers 2000]
+Run by hand:  .venv/bin/python -m bench.rank_bench [--subscribers 100000] [--papers 2000]
 
 Candidates are made from the seed dumps' text (titles and abstracts recombined, so
 vocabulary and phrase statistics are real); each subscriber gets 1-4 interest phrases
@@ -17,33 +17,23 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from digest.collect.dump import parse_dump
+from bench.common import peak_mb
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank_many
+from tests.seeds import SEEDS, seed_papers
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 TODAY = date(2026, 11, 21)
 CATEGORIES = ("cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML", "cs.IR", "cs.NE")
 
 
-def seed_papers() -> list[Paper]:
-    papers = {}
-    for path in sorted(SEEDS.glob("*.txt")):
-        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
-            papers[canonical_id(entry.paper)] = entry.paper
-    return list(papers.values())
-
-
 def make_candidates(count: int, rng: random.Random) -> list[Candidate]:
     """`count` papers whose titles and abstracts are recombined sentences of the seeds."""
-    seeds = seed_papers()
+    seeds = seed_papers(SEEDS, today=TODAY)
     sentences = [s for paper in seeds for s in paper.abstract.split(". ") if len(s) > 40]
     candidates = []
     for number in range(count):
@@ -114,14 +104,13 @@ def main() -> None:
     vectorized = time.perf_counter()
     picked = sum(len(picks) for picks in rank_many(pool, profiles))
     ranked = time.perf_counter()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     seconds = ranked - vectorized
     print(f"pool: {args.papers} papers vectorized in {vectorized - started:.2f} s")
     print(
         f"ranked {args.subscribers} subscribers in {seconds:.2f} s "
         f"({args.subscribers / seconds:,.0f} per second), {picked} picks"
     )
-    print(f"peak memory: {peak_mb:,.0f} MB (aim: 100,000 in < 60 s, < 2 GB)")
+    print(f"peak memory: {peak_mb():,.0f} MB (aim: 100,000 in < 60 s, < 2 GB)")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,16 @@
 """Ranking quality on the seed papers, against hand-made relevance judgments.
 
-Run by hand:  .venv/bin/python bench/relevance_eval.py [--json] [--baseline-only]
+Run by hand:  .venv/bin/python -m bench.relevance_eval [--json] [--baseline-only]
 
 The pool is every distinct paper of the seed dumps (../shared/seeds/*.txt), one
-per canonical id. tests/data/relevance/judgments.json grades each of them for
-each profile: 0 not relevant, 1 partly, 2 clearly (README.md beside it has the
-rules). Two rankers are scored for each profile:
+per canonical id (tests.seeds.seed_candidates). tests/data/relevance/judgments.json
+grades each of them for each profile: 0 not relevant, 1 partly, 2 clearly (README.md
+beside it has the rules). Two rankers are scored for each profile:
 
   bm25  rank_bm25.BM25Okapi over the lower-cased \\w+ tokens of title + abstract,
         queried with the profile's interests joined by spaces
-  ours  digest.rank.build_pool + digest.rank.rank, every paper seen at one fixed
-        time so freshness is neutral
+  ours  digest.rank.pool.build_pool + digest.rank.ranker.rank, every paper seen at
+        one fixed time so freshness is neutral
 
 Metrics, at k = 10: precision@k (a grade of 1 or more is relevant; fewer than k
 picks count the missing ones as misses) and nDCG@k (gains are the grades, log2
@@ -30,13 +30,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from digest.collect.dump import parse_dump
-from digest.identity import canonical_id
-from digest.models import Paper
+from digest.models import Candidate
+from tests.seeds import SEEDS, seed_candidates
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
-JUDGMENTS = ROOT / "tests" / "data" / "relevance" / "judgments.json"
+JUDGMENTS = Path(__file__).resolve().parents[1] / "tests" / "data" / "relevance" / "judgments.json"
 TODAY = date(2026, 11, 21)
 # One first-seen time for every paper: freshness must not separate them.
 FIRST_SEEN = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
@@ -45,17 +42,6 @@ RANKERS = ("bm25", "ours")
 METRICS = ("p", "ndcg")
 
 _TOKEN = re.compile(r"\w+")
-
-
-@dataclass(frozen=True, slots=True)
-class PoolPaper:
-    """One distinct seed paper and what its sightings in the dumps add up to."""
-
-    id: str
-    paper: Paper
-    dumps: int
-    sightings: int
-    best_position: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +80,12 @@ def ndcg_at_k(ranked: Sequence[str], grades: Mapping[str, int], k: int) -> float
 # --- data ------------------------------------------------------------------------------
 
 
-def load_pool(seeds: Path = SEEDS) -> list[PoolPaper]:
-    """The distinct papers of the seed dumps, in the order first seen (dumps by name)."""
-    dumps = sorted(seeds.glob("*.txt"))
-    if not dumps:
+def load_pool(seeds: Path = SEEDS) -> list[Candidate]:
+    """The distinct papers of the seed dumps as candidates, in the order first seen (dumps
+    by name), every one first seen at one time."""
+    if not any(seeds.glob("*.txt")):
         raise SystemExit(f"no seed dumps in {seeds}")
-    papers: dict[str, Paper] = {}
-    in_dumps: dict[str, set[str]] = {}
-    sightings: dict[str, int] = {}
-    best: dict[str, int] = {}
-    for path in dumps:
-        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
-            key = canonical_id(entry.paper)
-            papers.setdefault(key, entry.paper)
-            in_dumps.setdefault(key, set()).add(path.name)
-            sightings[key] = sightings.get(key, 0) + 1
-            best[key] = min(best.get(key, entry.position), entry.position)
-    return [
-        PoolPaper(key, paper, len(in_dumps[key]), sightings[key], best[key])
-        for key, paper in papers.items()
-    ]
+    return seed_candidates(seeds, today=TODAY, first_seen=FIRST_SEEN)
 
 
 def load_judgments(path: Path = JUDGMENTS) -> dict[str, Judged]:
@@ -134,7 +106,7 @@ def tokenize(text: str) -> list[str]:
 class Bm25Baseline:
     """Plain BM25 over title + abstract: what ranking gets with no knowledge of the field."""
 
-    def __init__(self, pool: Sequence[PoolPaper]) -> None:
+    def __init__(self, pool: Sequence[Candidate]) -> None:
         from rank_bm25 import BM25Okapi
 
         self._ids = [item.id for item in pool]
@@ -152,33 +124,21 @@ class Bm25Baseline:
 class OurRanker:
     """digest.rank, fed the seed pool as candidates with neutral freshness."""
 
-    def __init__(self, pool: Sequence[PoolPaper]) -> None:
+    def __init__(self, pool: Sequence[Candidate]) -> None:
         try:
             from digest.rank.pool import build_pool
             from digest.rank.ranker import rank
         except ImportError as error:
             raise SystemExit(
-                f"our ranker is not available ({error}): bench/relevance_eval.py needs "
-                "digest.rank.build_pool and digest.rank.rank; run with --baseline-only "
-                "to score the BM25 baseline alone"
+                f"our ranker is not available ({error}): bench.relevance_eval needs "
+                "digest.rank.pool.build_pool and digest.rank.ranker.rank; run with "
+                "--baseline-only to score the BM25 baseline alone"
             ) from error
-        from digest.models import Candidate, Profile
+        from digest.models import Profile
 
         self._rank = rank
         self._profile = Profile
-        candidates = [
-            Candidate(
-                id=item.id,
-                paper=item.paper,
-                sources=item.dumps,
-                listings=item.sightings,
-                best_position=item.best_position,
-                upvotes=None,
-                first_seen=FIRST_SEEN,
-            )
-            for item in pool
-        ]
-        self._pool = build_pool(candidates, today=TODAY)
+        self._pool = build_pool(pool, today=TODAY)
 
     def rank(self, name: str, interests: Sequence[str], k: int) -> list[str]:
         profile = self._profile(name=name, interests=tuple(interests), max_papers=k)

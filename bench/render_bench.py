@@ -1,22 +1,25 @@
 """Rendering at scale: one edition's emails for many subscribers, on one core.
 
-Run by hand:  .venv/bin/python bench/render_bench.py [--subscribers 10000] [--naive 300]
+Run by hand:  .venv/bin/python -m bench.render_bench [--subscribers 10000] [--naive 300]
+                  [--seed 7] [--json]
 
-The pool is every distinct paper of the seed dumps (../shared/seeds). A few interest
-profiles are ranked over it (20 picks each); each subscriber gets one profile and 10 of
-its picks (a random subset, best first), a name from a rotating list (some none) and an
-address, so no two consecutive emails are alike. Editions are built before the clock
+The pool is every distinct paper of the seed dumps (tests.seeds.seed_candidates). A few
+interest profiles are ranked over it (20 picks each); each subscriber gets one profile and
+10 of its picks (a random subset, best first), a name from a rotating list (some none) and
+an address, so no two consecutive emails are alike. Editions are built before the clock
 starts; only rendering is timed, in this one process pinned to one CPU.
 
-Two paths render the same editions:
+Two paths render the same editions with Renderer.render, through the public API of
+digest.mail.render alone (the subclasses below are the benchmark's; nothing is patched):
 
-  compiled  digest.render.Renderer: the MJML layout compiled to HTML once at load,
-            then filled by Jinja per email (what the product does)
+  compiled  the Renderer: the MJML layout compiled to HTML once at load, then filled by
+            Jinja per email (what the product does)
   naive     for comparison only, not product code: per email, Jinja fills the MJML
-            source and mjml2html compiles the result. It reuses Renderer's context,
-            size budget and text part by overriding its private `_fill` so that the
-            HTML step alone differs, and builds the MJML source with the renderer's
-            private include splicing (`digest.render._splice`).
+            source (`mjml_template`) and mjml2html compiles the result. It overrides the
+            public `fill_html`, which `render` fills the HTML through, so that context,
+            size budget and text part are the real ones and the HTML step alone differs.
+
+Both time the two fills `render` makes by wrapping `fill_html` and `fill_text`.
 
 It prints a table: emails, seconds, emails per second and milliseconds per email for
 each path, the load (compile) time, and the speed-up. Aims: the compiled path at least
@@ -31,26 +34,21 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from mjml import mjml2html
 
-from digest.collect.dump import parse_dump
-from digest.identity import canonical_id
-from digest.mail import render
 from digest.mail.envelope import Footer
-from digest.mail.render import Digest, RenderedEmail, Renderer
-from digest.models import Candidate, Profile, ScoredPaper
+from digest.mail.render import Card, Digest, Renderer, mjml_template
+from digest.models import Profile, ScoredPaper
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank
+from tests.seeds import SEEDS, seed_candidates
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
 TODAY = date(2026, 11, 21)
 FIRST_SEEN = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 PICKS = 10
@@ -77,34 +75,12 @@ FOOTER = Footer(
 )
 
 
-def seed_candidates(seeds: Path = SEEDS) -> list[Candidate]:
-    """Every distinct seed paper, with its listings and sources counted."""
-    dumps = sorted(seeds.glob("*.txt"))
-    if not dumps:
-        raise SystemExit(f"no seed dumps in {seeds}")
-    found: dict[str, Candidate] = {}
-    for path in dumps:
-        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
-            key = canonical_id(entry.paper)
-            seen = found.get(key)
-            best = entry.position
-            if seen is not None and seen.best_position is not None:
-                best = min(best, seen.best_position)
-            found[key] = Candidate(
-                id=key,
-                paper=seen.paper if seen else entry.paper,
-                sources=(seen.sources if seen else 0) + 1,
-                listings=(seen.listings if seen else 0) + 1,
-                best_position=best,
-                upvotes=None,
-                first_seen=FIRST_SEEN,
-            )
-    return list(found.values())
-
-
 def make_editions(count: int, rng: random.Random) -> list[Digest]:
     """`count` subscribers' editions: a profile's picks, 10 of its best 20, in order."""
-    pool = build_pool(seed_candidates(), today=TODAY)
+    candidates = seed_candidates(SEEDS, today=TODAY, first_seen=FIRST_SEEN)
+    if not candidates:
+        raise SystemExit(f"no seed dumps in {SEEDS}")
+    pool = build_pool(candidates, today=TODAY)
     ranked: list[tuple[tuple[str, ...], tuple[ScoredPaper, ...]]] = []
     for number, interests in enumerate(PROFILES):
         profile = Profile(name=f"p{number}", interests=interests, max_papers=PROFILE_DEPTH)
@@ -132,76 +108,52 @@ def make_editions(count: int, rng: random.Random) -> list[Digest]:
 
 
 class TimedRenderer(Renderer):
-    """The product's Renderer, timing its two template fills: HTML (0) and text (1)."""
+    """The product's Renderer, timing the two template fills `render` makes through its
+    public `fill_html` and `fill_text`: seconds["html"] (budget retries included) and
+    seconds["text"]."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fill_seconds = [0.0, 0.0]
-        self.mjml_seconds = 0.0
+        self.seconds = dict.fromkeys(("html", "text", "mjml2html"), 0.0)
 
-    def _fill(
-        self,
-        template: jinja2.Template,
-        which: int,
-        context: dict[str, Any],
-        cards: Sequence[render.Card],
-        dropped: int,
-    ) -> str:
-        start = time.perf_counter()
-        try:
-            return self._fill_untimed(template, which, context, cards, dropped)
-        finally:
-            self.fill_seconds[which] += time.perf_counter() - start
+    def fill_html(self, context: dict[str, Any], cards: Sequence[Card], dropped: int = 0) -> str:
+        with clock(self.seconds, "html"):
+            return self.html_of(context, cards, dropped)
 
-    def _fill_untimed(
-        self,
-        template: jinja2.Template,
-        which: int,
-        context: dict[str, Any],
-        cards: Sequence[render.Card],
-        dropped: int,
-    ) -> str:
-        return super()._fill(template, which, context, cards, dropped)
+    def html_of(self, context: dict[str, Any], cards: Sequence[Card], dropped: int) -> str:
+        return super().fill_html(context, cards, dropped)
 
-
-def compiled_renderer() -> TimedRenderer:
-    real = Renderer.load()
-    return TimedRenderer(real._html, real._text)
+    def fill_text(self, context: dict[str, Any], cards: Sequence[Card], dropped: int = 0) -> str:
+        with clock(self.seconds, "text"):
+            return super().fill_text(context, cards, dropped)
 
 
 class NaiveRenderer(TimedRenderer):
     """Benchmark baseline, not product code: MJML compiled once per email.
 
-    The HTML template holds the MJML *source* (includes spliced in); every HTML fill
-    runs Jinja over it and then mjml2html over the result. Everything else (context,
-    size budget, plain text) is the real Renderer's.
+    Every HTML fill runs Jinja over the MJML source (includes spliced in) and then
+    mjml2html over the result, timed as seconds["mjml2html"]; everything else (cards,
+    context, size budget, plain text) is the real Renderer's.
     """
 
-    @classmethod
-    def load_naive(cls) -> NaiveRenderer:
-        real = Renderer.load()
-        folders = (render.BUILTIN_TEMPLATES,)
-        html_path = folders[0] / render.HTML_TEMPLATE
-        environment = render._environment(autoescape=True)
-        source = render._splice(html_path, folders, environment, 0)
-        return cls(environment.from_string(source), real._text)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mjml = mjml_template()
 
-    def _fill_untimed(
-        self,
-        template: jinja2.Template,
-        which: int,
-        context: dict[str, Any],
-        cards: Sequence[render.Card],
-        dropped: int,
-    ) -> str:
-        filled = super()._fill_untimed(template, which, context, cards, dropped)
-        if which != 0:
-            return filled
-        start = time.perf_counter()
-        try:
-            return mjml2html(filled)
-        finally:
-            self.mjml_seconds += time.perf_counter() - start
+    def html_of(self, context: dict[str, Any], cards: Sequence[Card], dropped: int) -> str:
+        source = self.mjml.render(context, cards=tuple(cards), dropped=dropped)
+        with clock(self.seconds, "mjml2html"):
+            return mjml2html(source)
+
+
+@contextmanager
+def clock(totals: dict[str, float], key: str) -> Iterator[None]:
+    """Add the seconds the block takes to totals[key]."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        totals[key] += time.perf_counter() - start
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,17 +191,23 @@ class Timing:
 def timed(renderer: TimedRenderer, editions: Sequence[Digest]) -> Timing:
     sizes: list[int] = []
     dropped = 0
-    renderer.fill_seconds = [0.0, 0.0]
-    renderer.mjml_seconds = 0.0
+    renderer.seconds = dict.fromkeys(renderer.seconds, 0.0)
     start = time.perf_counter()
     for edition in editions:
-        email: RenderedEmail = renderer.render(edition, FOOTER)
+        email = renderer.render(edition, FOOTER)
         sizes.append(len(email.html))
         dropped += email.dropped
     seconds = time.perf_counter() - start
-    html, text = renderer.fill_seconds
-    mjml = renderer.mjml_seconds
-    return Timing(len(editions), seconds, html, text, mjml, statistics.fmean(sizes), dropped)
+    parts = renderer.seconds
+    return Timing(
+        len(editions),
+        seconds,
+        parts["html"],
+        parts["text"],
+        parts["mjml2html"],
+        statistics.fmean(sizes),
+        dropped,
+    )
 
 
 def pin_to_one_cpu() -> str:
@@ -272,9 +230,9 @@ def main() -> None:
     pinned = pin_to_one_cpu()
 
     start = time.perf_counter()
-    Renderer.load()
+    compiled_path = TimedRenderer.load()
     load_seconds = time.perf_counter() - start
-    compiled_path, naive_path = compiled_renderer(), NaiveRenderer.load_naive()
+    naive_path = NaiveRenderer.load()
 
     # Warm both paths (Jinja's and MRML's first-call work) before timing.
     timed(compiled_path, editions[:20])

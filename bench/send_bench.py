@@ -1,17 +1,17 @@
 """Sending at scale: one edition to many subscribers through a local SMTP sink.
 
-Run by hand:  .venv/bin/python bench/send_bench.py [--subscribers 5000] [--rounds 1]
+Run by hand:  .venv/bin/python -m bench.send_bench [--subscribers 5000] [--rounds 1]
                   [--json] [--profile [--top 25]]
 
 A temporary folder gets a SQLite database holding the collected seed dumps
 (../shared/seeds, listed on 2026-03-12) and a config of N subscribers, each with 1-3
 interest phrases out of ten (and some with a name), so that rankings differ. The SMTP
-sink is a small aiosmtpd server in its own process on 127.0.0.1 (a port the OS picks):
-it counts messages and answers "250 OK". Each measured path runs in a fresh process
+sink is tests.smtpserver's aiosmtpd server with a handler that only counts, in a process
+of its own on 127.0.0.1 (a port the OS picks). Each measured path runs in a fresh process
 with its own copy of the database, so its peak RSS is its own:
 
-  ours       digest.delivery.send_editions with a real SmtpTransport and the real
-             ledger (record=True), edition 2026-03-12, wired as `digest send` wires it.
+  ours       digest.pipeline.send.run_send as `digest send` calls it (the configured
+             SmtpTransport, retries and the real ledger), edition 2026-03-12.
              Timed: the whole call (ledger rows opened, candidates read, ranking,
              rendering, message building, sending, every claim and every "sent").
              Not timed: process start-up, loading the config and the templates.
@@ -19,40 +19,41 @@ with its own copy of the database, so its peak RSS is its own:
              transport that keeps them (record=False), then sent over one plain
              smtplib.SMTP connection, `smtp.send_message(msg)` in a loop; only the
              loop is timed.
-  breakdown  ours again (fresh database copy), with the stages wrapped by timers in
-             this script (nothing in digest/ changes): rank (the plan: candidates,
-             pool, profiles, rank_many), render, build (envelope + build_message), send
-             (SmtpTransport.send, the server's round trips included), ledger (open,
-             claim, mark sent); exclusive times, divided by the messages sent, and the
-             garbage collector's pauses (which fall inside those stages).
+  breakdown  ours again (fresh database copy) under cProfile, which observes every call
+             and changes no code. A stage's time is what the send loop (the functions of
+             digest.pipeline.send) spends in its calls into the stage's modules, from
+             the profile's caller-to-callee times: rank (Papers.candidates,
+             Subscriber.profile, build_pool, rank_many), render (Renderer.render), build
+             (footer, envelope, build_message), send (SmtpTransport: the server's round
+             trips included), ledger (open_edition, delivered_ids, claim, mark_sent);
+             "other" is the rest of the call. Plus the garbage collector's pauses (which
+             fall inside those stages). Profiling adds a cost to every Python call, more
+             in stages of many small calls, so its absolute times are inflated: read the
+             breakdown as shares.
 
 With --rounds N, ours and bare run N times each, alternately, and the median run of each
-counts (runs against the local sink vary by 10-15%). With --profile, ours runs once more
-under cProfile and the top functions are printed.
-Aim: ours at least 80% of the bare loop's messages per second.
+counts (runs against the local sink vary by 10-15%). With --profile, the breakdown run's
+top functions are printed too. Aim: ours at least 80% of the bare loop's messages per
+second.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
-import functools
 import gc
+import importlib
 import io
 import json
 import multiprocessing
 import multiprocessing.connection
 import pstats
 import random
-import resource
 import shutil
 import smtplib
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -60,66 +61,50 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
+from bench.common import peak_mb, run_module
+from tests.seeds import INTERESTS as SEED_INTERESTS
+from tests.seeds import SEEDS
+
 EDITION = date(2026, 3, 12)  # the listing date of the seed dumps
 AIM = 0.80
 INTERESTS = (
-    "graph neural networks",
-    "video understanding",
-    "model compression",
-    "recommender systems",
-    "diffusion models",
-    "link prediction",
+    *SEED_INTERESTS,
     "large language models",
     "reinforcement learning",
     "object detection",
     "image generation",
 )
 NAMES = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov")
+# The stages of the breakdown: the modules the send loop calls into, and what they do.
+DRIVER = "digest.pipeline.send"
+STAGES = {
+    "rank": (
+        ("digest.state.papers", "digest.subscribers", "digest.rank"),
+        "candidates read, profiles, build_pool, rank_many",
+    ),
+    "render": (("digest.mail.render",), "Renderer.render"),
+    "build": (("digest.mail.envelope", "digest.mail.message"), "footer, envelope, build_message"),
+    "send": (("digest.mail.transport",), "SmtpTransport (server round trips too)"),
+    "ledger": (("digest.state.ledger",), "open_edition, delivered_ids, claim, mark_sent"),
+    "other": ((), "the loop itself, report, now()"),
+}
 
 
 # -- the SMTP sink, in its own process ----------------------------------------------------
 
 
-class _CountingHandler:
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.count += 1
-        return "250 OK"
-
-
 def _sink_main(conn: multiprocessing.connection.Connection) -> None:
-    """Serve SMTP on 127.0.0.1 (port 0: the OS picks) until told to stop over `conn`."""
-    import asyncio
+    """Serve SMTP on 127.0.0.1 until told to stop over `conn`; answer each command with
+    (messages counted, this process's CPU seconds)."""
+    from tests.smtpserver import CountingHandler, SmtpServer
 
-    from aiosmtpd.smtp import SMTP
-
-    handler = _CountingHandler()
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(
-        loop.create_server(lambda: SMTP(handler, hostname="sink", ident="sink"), sock=listener)
-    )
-    conn.send(listener.getsockname()[1])
-
-    def control() -> None:
+    with SmtpServer(CountingHandler()) as server:
+        conn.send(server.port)
         while True:
             command = conn.recv()
-            conn.send((handler.count, time.process_time()))
+            conn.send((server.handler.data_count, time.process_time()))
             if command == "stop":
-                loop.call_soon_threadsafe(loop.stop)
                 return
-
-    threading.Thread(target=control, daemon=True).start()
-    loop.run_forever()
-    server.close()
-    loop.run_until_complete(server.wait_closed())
-    loop.close()
 
 
 class Sink:
@@ -158,16 +143,16 @@ class Sink:
 
 def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
     """Collect the seeds into a database and write a config of `subscribers` readers."""
-    from digest import pipeline
     from digest.collect.locate import SourceSpec
     from digest.config import CollectSettings
+    from digest.pipeline.collect import collect
     from digest.state.store import Store
 
     if not any(SEEDS.glob("*.txt")):
         raise SystemExit(f"no seed dumps in {SEEDS}")
     database = folder / "seeds.db"
     with Store(f"sqlite:///{database}") as store:
-        report = pipeline.collect(
+        report = collect(
             [SourceSpec(name="seeds", location=str(SEEDS))],
             store,
             settings=CollectSettings(),
@@ -208,10 +193,6 @@ def copy_database(source: Path, target: Path) -> Path:
 # -- the measured paths, each in a fresh process ------------------------------------------
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _setup(config: Path, database: Path) -> tuple[Any, Any, dict[str, float]]:
     from digest.config import load_config
     from digest.mail.render import Renderer
@@ -224,40 +205,25 @@ def _setup(config: Path, database: Path) -> tuple[Any, Any, dict[str, float]]:
     return settings, renderer, {"config_s": loaded - started, "templates_s": compiled - loaded}
 
 
-def _send_ours(settings: Any, renderer: Any, edition: date) -> tuple[Any, float, float]:
-    """send_editions as `digest send` runs it: (report, wall seconds, CPU seconds)."""
-    from digest import delivery
-    from digest.mail.transport import SmtpTransport
+def _send_ours(
+    settings: Any, renderer: Any, edition: date, profiler: cProfile.Profile | None = None
+) -> tuple[Any, float, float]:
+    """run_send as `digest send` calls it: (report, wall seconds, CPU seconds)."""
+    from digest.pipeline.send import run_send
     from digest.state.store import Store
+    from digest.subscribers import all_subscribers
 
-    smtp = settings.smtp
-    transport = SmtpTransport(
-        smtp, allow_insecure_auth=smtp.allow_insecure_auth, rate_limit=smtp.rate_limit
-    )
-    with Store(settings.state.url) as store:
+    subscribers = all_subscribers(settings)
+    with Store(settings.state.url) as store, profiler or contextlib.nullcontext():
         cpu, started = time.process_time(), time.perf_counter()
-        try:
-            report = delivery.send_editions(
-                settings,
-                store,
-                renderer,
-                transport,
-                subscribers=list(settings.subscribers),
-                now=lambda: datetime.now(UTC),
-                edition=edition,
-                record=True,
-                retry=delivery.RetryPolicy(attempts=smtp.attempts, first_delay=smtp.retry_delay),
-                sleep=time.sleep,
-            )
-        finally:
-            transport.close()
+        report = run_send(settings, store, renderer, subscribers=subscribers, edition=edition)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return report, elapsed, cpu
 
 
-def child_ours(config: Path, database: Path, edition: date) -> dict[str, Any]:
+def child_ours(config: Path, database: Path, edition: date, top: int) -> dict[str, Any]:
     settings, renderer, setup = _setup(config, database)
-    before = _peak_mb()
+    before = peak_mb()
     report, elapsed, cpu = _send_ours(settings, renderer, edition)
     return {
         **setup,
@@ -268,11 +234,11 @@ def child_ours(config: Path, database: Path, edition: date) -> dict[str, Any]:
         "failed": len(report.failed),
         "skipped": len(report.skipped),
         "peak_mb_before_send": before,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
-class _Keep:
+class Keep:
     """A transport that keeps each message instead of sending it."""
 
     def __init__(self) -> None:
@@ -288,20 +254,21 @@ class _Keep:
         pass
 
 
-def child_bare(config: Path, database: Path, edition: date) -> dict[str, Any]:
-    from digest import delivery
+def child_bare(config: Path, database: Path, edition: date, top: int) -> dict[str, Any]:
+    from digest.pipeline.send import send_editions
     from digest.state.store import Store
+    from digest.subscribers import all_subscribers
 
     settings, renderer, setup = _setup(config, database)
-    keep = _Keep()
+    keep = Keep()
     with Store(settings.state.url) as store:
         started = time.perf_counter()
-        delivery.send_editions(
+        send_editions(
             settings,
             store,
             renderer,
             keep,
-            subscribers=list(settings.subscribers),
+            subscribers=all_subscribers(settings),
             now=lambda: datetime.now(UTC),
             edition=edition,
             record=False,
@@ -323,37 +290,11 @@ def child_bare(config: Path, database: Path, edition: date) -> dict[str, Any]:
         "cpu_seconds": cpu,
         "sent": len(keep.messages),
         "mean_message_kb": sum(sizes) / max(len(sizes), 1) / 1024,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
-class _Stages:
-    """Exclusive wall time per stage: a nested stage's time is not its caller's."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self.calls: dict[str, int] = {}
-        self._stack: list[float] = []  # time spent in nested stages, per open stage
-
-    def wrap(self, stage: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            self._stack.append(0.0)
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - started
-                nested = self._stack.pop()
-                self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - nested
-                self.calls[stage] = self.calls.get(stage, 0) + 1
-                if self._stack:
-                    self._stack[-1] += elapsed
-
-        return timed
-
-
-class _GcPauses:
+class GcPauses:
     """The garbage collector's pauses, whatever stage they fall in."""
 
     def __init__(self) -> None:
@@ -369,103 +310,90 @@ class _GcPauses:
             self.collections[info["generation"]] += 1
 
 
-def child_breakdown(config: Path, database: Path, edition: date) -> dict[str, Any]:
-    from digest import delivery, editions
-    from digest.mail.render import Renderer
-    from digest.mail.transport import SmtpTransport
-    from digest.state.ledger import Ledger
+def _files(module_name: str) -> tuple[Path, bool]:
+    """Where a module's code is: its file, or its folder for a package (True)."""
+    module = importlib.import_module(module_name)
+    path = Path(str(module.__file__)).resolve()
+    return (path.parent, True) if hasattr(module, "__path__") else (path, False)
 
-    stages = _Stages()
-    patches: list[tuple[Any, str, str]] = [
-        (delivery, "_plan", "rank"),
-        (editions, "footer", "render"),
-        (Renderer, "render", "render"),
-        (editions, "envelope", "build"),
-        (delivery, "build_message", "build"),
-        (SmtpTransport, "send", "send"),
-        (SmtpTransport, "_connect", "connect"),
-        (Ledger, "open_edition", "ledger"),
-        (Ledger, "claim", "ledger"),
-        (Ledger, "mark_sent", "ledger"),
-        (Ledger, "mark_empty", "ledger"),
-        (Ledger, "mark_failed", "ledger"),
-    ]
-    for owner, name, stage in patches:
-        setattr(owner, name, stages.wrap(stage, getattr(owner, name)))
+
+def stage_seconds(stats: pstats.Stats) -> dict[str, float]:
+    """Seconds the send loop spent in calls into each stage's modules, from the profile's
+    caller-to-callee edges (a stage never calls the send loop back, so none counts twice)."""
+    driver, _ = _files(DRIVER)
+    places = {stage: [_files(name) for name in modules] for stage, (modules, _) in STAGES.items()}
+
+    def stage_of(filename: str) -> str | None:
+        path = Path(filename).resolve()
+        for stage, where in places.items():
+            if any(path.is_relative_to(p) if folder else path == p for p, folder in where):
+                return stage
+        return None
+
+    seconds = dict.fromkeys(STAGES, 0.0)
+    # pstats keeps, for each function (file, line, name), its callers: caller -> (calls,
+    # primitive calls, own time, cumulative time) of the calls along that edge.
+    for (filename, _line, _name), (*_counts, callers) in stats.stats.items():
+        stage = stage_of(filename)
+        if stage is None:
+            continue
+        for (caller_file, _caller_line, _caller_name), edge in callers.items():
+            if caller_file != "~" and Path(caller_file).resolve() == driver:
+                seconds[stage] += edge[3]
+    return seconds
+
+
+def child_breakdown(config: Path, database: Path, edition: date, top: int) -> dict[str, Any]:
     settings, renderer, _setup_times = _setup(config, database)
-    pauses = _GcPauses()
+    pauses = GcPauses()
+    profiler = cProfile.Profile()
     gc.callbacks.append(pauses.hear)
-    report, elapsed, cpu = _send_ours(settings, renderer, edition)
+    report, elapsed, cpu = _send_ours(settings, renderer, edition, profiler)
     gc.callbacks.remove(pauses.hear)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    seconds = stage_seconds(stats)
+    seconds["other"] = elapsed - sum(seconds.values())
     sent = max(len(report.sent), 1)
-    measured = sum(stages.seconds.values())
-    per_message = {stage: seconds / sent * 1000 for stage, seconds in stages.seconds.items()}
-    per_message["other"] = (elapsed - measured) / sent * 1000
+    if top:
+        stats.strip_dirs().sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
     return {
         "seconds": elapsed,
         "cpu_seconds": cpu,
         "sent": len(report.sent),
-        "ms_per_message": per_message,
-        "calls": stages.calls,
+        "ms_per_message": {stage: value / sent * 1000 for stage, value in seconds.items()},
         "gc_ms_per_message": pauses.seconds / sent * 1000,
         "gc_collections": pauses.collections,
+        "profile": text.getvalue(),
     }
 
 
-def child_profile(config: Path, database: Path, edition: date, top: int) -> dict[str, Any]:
-    settings, renderer, _setup_times = _setup(config, database)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    report, elapsed, _cpu = _send_ours(settings, renderer, edition)
-    profiler.disable()
-    text = io.StringIO()
-    stats = pstats.Stats(profiler, stream=text).strip_dirs()
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top)
-    return {"seconds": elapsed, "sent": len(report.sent), "profile": text.getvalue()}
-
-
-CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
+CHILDREN: dict[str, Callable[[Path, Path, date, int], dict[str, Any]]] = {
     "ours": child_ours,
     "bare": child_bare,
     "breakdown": child_breakdown,
 }
 
 
-def run_child(kind: str, config: Path, database: Path, *extra: str) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        kind,
-        "--config",
-        str(config),
-        "--db",
-        str(database),
-        *extra,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"the {kind} run failed:\n{result.stderr}")
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
-
-
 # -- the run ------------------------------------------------------------------------------
 
 
 def _run_measured(
-    kind: str, sink: Sink, seeds: Path, config: Path, folder: Path, *extra: str
+    kind: str, sink: Sink, seeds: Path, config: Path, folder: Path, top: int = 0
 ) -> dict[str, Any]:
     """One child run on a fresh copy of the database, checked against the sink's count."""
     database = copy_database(seeds, folder / f"{kind}-{time.monotonic_ns()}.db")
     before, sink_cpu = sink.stats()
-    result = run_child(kind, config, database, *extra)
+    result = run_module(
+        "bench.send_bench",
+        *("--child", kind, "--config", str(config), "--db", str(database), "--top", str(top)),
+    )
     after, sink_cpu_after = sink.stats()
     database.unlink()
     result["sink_received"] = after - before
     result["sink_cpu_seconds"] = sink_cpu_after - sink_cpu
-    if kind != "profile" and result["sink_received"] != result["sent"]:
+    if result["sink_received"] != result["sent"]:
         raise SystemExit(
             f"{kind}: the sink counted {result['sink_received']} messages, "
             f"the run sent {result['sent']}"
@@ -475,7 +403,7 @@ def _run_measured(
     return result
 
 
-def measure(subscribers: int, rounds: int, profile: bool, top: int) -> dict[str, Any]:
+def measure(subscribers: int, rounds: int, top: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="send-bench-"))
     sink = Sink()
     try:
@@ -498,10 +426,7 @@ def measure(subscribers: int, rounds: int, profile: bool, top: int) -> dict[str,
                 **ranked[(len(ranked) - 1) // 2],
                 "all_messages_per_second": [run["messages_per_second"] for run in done],
             }
-        results["breakdown"] = _run_measured("breakdown", sink, seeds, config, folder)
-        if profile:
-            extra = ("--top", str(top))
-            results["profile"] = _run_measured("profile", sink, seeds, config, folder, *extra)
+        results["breakdown"] = _run_measured("breakdown", sink, seeds, config, folder, top)
     finally:
         sink.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -509,17 +434,6 @@ def measure(subscribers: int, rounds: int, profile: bool, top: int) -> dict[str,
     results["ratio"] = ours / bare if bare else 0.0
     results["aim"] = AIM
     return results
-
-
-STAGES = {
-    "rank": "candidates, pool, profiles, rank_many",
-    "render": "Renderer.render + footer",
-    "build": "envelope + build_message",
-    "send": "SmtpTransport.send (server round trips too)",
-    "connect": "opening the SMTP connection",
-    "ledger": "open_edition, claim, mark_sent",
-    "other": "the loop itself, report, now()",
-}
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -540,7 +454,7 @@ def print_table(results: dict[str, Any]) -> None:
         f"{'cpu ms/msg':>10} {'sink cpu ms/msg':>15} {'peak MB':>8}"
     )
     for label, run in (
-        ("ours: send_editions (SMTP + ledger)", ours),
+        ("ours: run_send (SMTP + ledger)", ours),
         ("bare: smtplib send_message loop", bare),
     ):
         sent = max(run["sent"], 1)
@@ -558,28 +472,26 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"{kind} msg/s in each of {results['rounds']} rounds: {each} (median shown)")
     print(
         f"ours peak RSS {ours['peak_mb']:.0f} MB "
-        f"({ours['peak_mb_before_send']:.0f} MB before send_editions)"
+        f"({ours['peak_mb_before_send']:.0f} MB before run_send)"
     )
     print()
     per = parts["ms_per_message"]
     total = parts["seconds"] / max(parts["sent"], 1) * 1000
     print(
-        f"breakdown of ours, exclusive wall time (a separate run: {parts['seconds']:.2f} s, "
-        f"{total:.2f} ms/message)"
+        f"breakdown of ours under cProfile (a separate run: {parts['seconds']:.2f} s, "
+        f"{total:.2f} ms/message; profiling inflates the times, read the shares)"
     )
-    print(f"{'stage':<8} {'ms/msg':>7} {'share':>6}  what")
-    for stage in [*STAGES, *(name for name in per if name not in STAGES)]:
-        if stage in per:
-            what = STAGES.get(stage, "")
-            print(f"{stage:<8} {per[stage]:>7.3f} {per[stage] / total:>6.1%}  {what}")
+    print(f"{'stage':<8} {'share':>6} {'ms/msg':>7}  what")
+    for stage, (_modules, what) in STAGES.items():
+        print(f"{stage:<8} {per[stage] / total:>6.1%} {per[stage]:>7.3f}  {what}")
     gen0, gen1, gen2 = parts["gc_collections"]
     print(
         f"garbage collection pauses, within the stages above: "
         f"{parts['gc_ms_per_message']:.3f} ms/msg ({gen0} + {gen1} + {gen2} collections)"
     )
-    if "profile" in results:
+    if parts["profile"]:
         print()
-        print(results["profile"]["profile"])
+        print(parts["profile"])
 
 
 def main() -> None:
@@ -589,22 +501,20 @@ def main() -> None:
         "--rounds", type=int, default=1, help="runs of each path, alternated; the median counts"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--profile", action="store_true", help="also profile ours (cProfile)")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print the breakdown run's top functions"
+    )
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
-    parser.add_argument("--child", choices=[*CHILDREN, "profile"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=CHILDREN, help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        if args.child == "profile":
-            result = child_profile(args.config, args.db, EDITION, args.top)
-        else:
-            result = CHILDREN[args.child](args.config, args.db, EDITION)
-        print(json.dumps(result))
+        print(json.dumps(CHILDREN[args.child](args.config, args.db, EDITION, args.top)))
         return
     if args.subscribers < 1 or args.rounds < 1:
         parser.error("--subscribers and --rounds must be at least 1")
-    results = measure(args.subscribers, args.rounds, args.profile, args.top)
+    results = measure(args.subscribers, args.rounds, args.top if args.profile else 0)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

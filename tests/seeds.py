@@ -1,13 +1,25 @@
-"""The seed dumps as ranking candidates, for tests that need a realistic pool."""
+"""The seed dumps as ranking candidates, for tests and benchmarks that need a realistic pool."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from digest.collect.dump import parse_dump
 from digest.identity import canonical_id
-from digest.models import Candidate
+from digest.models import Candidate, Paper
+from tests.golden import SHARED
+
+SEEDS = SHARED / "seeds"
+# Interest phrases that each match several seed papers.
+INTERESTS = (
+    "graph neural networks",
+    "video understanding",
+    "model compression",
+    "recommender systems",
+    "diffusion models",
+    "link prediction",
+)
 
 
 def seed_candidates(seeds: Path, *, today: date, first_seen: datetime) -> list[Candidate]:
@@ -32,3 +44,11 @@ def seed_candidates(seeds: Path, *, today: date, first_seen: datetime) -> list[C
                 first_seen=first_seen,
             )
     return list(found.values())
+
+
+def seed_papers(seeds: Path, *, today: date) -> list[Paper]:
+    """The distinct papers of the dumps in `seeds`, in the order first seen."""
+    midnight = datetime.combine(today, time(), UTC)
+    return [
+        candidate.paper for candidate in seed_candidates(seeds, today=today, first_seen=midnight)
+    ]

@@ -106,6 +106,14 @@ class RecordingHandler:
             self.received.append(received)
 
 
+class CountingHandler(RecordingHandler):
+    """Accepts every message and only counts it (`data_count`), keeping none: a sink for
+    many messages (the send benchmark) whose memory does not grow with them."""
+
+    def _record(self, server: SMTP, session: Session, envelope: Envelope) -> None:
+        pass
+
+
 class TemporaryFailureHandler(RecordingHandler):
     """Answers 451 to every `every`th message, and to every message for `recipients`."""
 

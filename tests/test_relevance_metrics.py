@@ -1,35 +1,19 @@
 """The relevance benchmark's metrics on hand-computed cases, and its judgments file's coverage.
 
-Neither needs the ranker: bench/relevance_eval.py imports digest.rank only when asked to.
+Neither needs the ranker: bench.relevance_eval imports digest.rank only when asked to.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import relevance_eval as ev
+
 PROFILES = {"gnn", "video", "compression", "recsys", "diffusion"}
-
-
-def _load_eval() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "relevance_eval", ROOT / "bench" / "relevance_eval.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_eval()
 
 GRADES = {"a": 2, "b": 0, "c": 1, "d": 0, "e": 2}
 

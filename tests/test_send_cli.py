@@ -17,6 +17,7 @@ import pytest
 
 from digest.state.ledger import SENT
 from digest.state.store import Store
+from tests.seeds import INTERESTS
 from tests.smtpserver import (
     DropConnectionHandler,
     RecordingHandler,
@@ -30,14 +31,6 @@ from tests.smtpserver import (
 from tests.test_collect_cli import digest
 
 EDITION = "2026-03-12"  # the listing date of the seed dumps
-INTERESTS = [
-    "graph neural networks",
-    "video understanding",
-    "model compression",
-    "recommender systems",
-    "diffusion models",
-    "link prediction",
-]
 StartServer = Callable[..., SmtpServer]
 
 

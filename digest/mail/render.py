@@ -1,8 +1,9 @@
 """Editions rendered into emails: subject, preheader, HTML and plain text.
 
 The HTML comes from an MJML layout (`digest.mjml`) compiled to HTML once, when the
-templates load, and then filled by Jinja for each email; the plain text has a template
-of its own (`digest.txt`). A template folder given to `Renderer.load` overrides the
+templates load, and then filled by Jinja for each email (`mjml_template` gives the layout
+before compiling, to compare with compiling per email); the plain text has a template of
+its own (`digest.txt`). A template folder given to `Renderer.load` overrides the
 built-in `templates/` file by file. Both templates see the same context:
 
     subject, preheader   the email's header lines (str)
@@ -151,7 +152,7 @@ class Renderer:
                 len(cards),
                 self.html_budget,
             )
-        text = self._fill(self._text, 1, context, shown, dropped)
+        text = self.fill_text(context, shown, dropped)
         return RenderedEmail(
             subject=context["subject"],
             preheader=context["preheader"],
@@ -168,18 +169,29 @@ class Renderer:
         papers dropped from the end (found by bisection), each fill measured in bytes."""
         for limit in EXCERPT_STEPS:
             shown = tuple(_with_excerpt(card, limit) for card in cards)
-            html = self._fill(self._html, 0, context, shown, 0)
+            html = self.fill_html(context, shown)
             if _fits(html, self.html_budget):
                 return html, shown, limit
-        fitting, low, high = self._fill(self._html, 0, context, (), len(cards)), 0, len(cards) - 1
+        fitting, low, high = self.fill_html(context, (), len(cards)), 0, len(cards) - 1
         while low < high:
             middle = (low + high + 1) // 2
-            html = self._fill(self._html, 0, context, shown[:middle], len(cards) - middle)
+            html = self.fill_html(context, shown[:middle], len(cards) - middle)
             if _fits(html, self.html_budget):
                 fitting, low = html, middle
             else:
                 high = middle - 1
         return fitting, shown[:low], EXCERPT_STEPS[-1]
+
+    def fill_html(self, context: dict[str, Any], cards: Sequence[Card], dropped: int = 0) -> str:
+        """The compiled HTML template filled with `context` (`template_context`), these cards
+        and the count of papers `dropped`, with no size budget. `render` fills through this
+        method and `fill_text`, once for each size it tries, so a subclass may wrap them
+        (the render benchmark times them so)."""
+        return self._fill(self._html, 0, context, cards, dropped)
+
+    def fill_text(self, context: dict[str, Any], cards: Sequence[Card], dropped: int = 0) -> str:
+        """The plain-text template filled as `fill_html` fills the HTML one."""
+        return self._fill(self._text, 1, context, cards, dropped)
 
     def _fill(
         self,
@@ -353,9 +365,7 @@ def _compile_html(path: Path, folders: Sequence[Path]) -> jinja2.Template:
     """The layout with its partials spliced in, compiled by MJML once, as a Jinja
     template. Jinja syntax is checked file by file first, so errors name the right line."""
     environment = _environment(autoescape=True)
-    source = _splice(path, folders, environment, 0)
-    if "<mj-include" in source:
-        raise DigestError(f'{path}: unsupported mj-include; write <mj-include path="file.mjml" />')
+    source = _mjml(path, folders, environment)
     try:
         compiled = mjml2html(source)
     except Exception as error:  # MRML raises ValueError, but any failure means the same
@@ -370,6 +380,25 @@ def _compile_html(path: Path, folders: Sequence[Path]) -> jinja2.Template:
             f"{path}: the compiled HTML is no longer a valid Jinja template ({cause}); "
             "keep Jinja tags in text and attribute values"
         ) from error
+
+
+def mjml_template(folder: Path | None = None) -> jinja2.Template:
+    """The HTML layout before it is compiled: its MJML with the includes spliced in, as a
+    Jinja template of the environment the compiled one has. Filled as `Renderer.fill_html`
+    fills that one and then given to `mjml2html`, it makes the email that compiling MJML
+    per email would; the product compiles once, in `Renderer.load`, and this is for
+    comparing the two. `folder` and errors as in `Renderer.load`."""
+    folders = _folders(folder)
+    environment = _environment(autoescape=True)
+    return environment.from_string(_mjml(_find(folders, HTML_TEMPLATE), folders, environment))
+
+
+def _mjml(path: Path, folders: Sequence[Path], environment: jinja2.Environment) -> str:
+    """The MJML of the layout at `path`, its includes spliced in, Jinja tags as written."""
+    source = _splice(path, folders, environment, 0)
+    if "<mj-include" in source:
+        raise DigestError(f'{path}: unsupported mj-include; write <mj-include path="file.mjml" />')
+    return source
 
 
 def _splice(

@@ -1,0 +1,1 @@
+"""Benchmarks at scale, run by hand from the repository root: `python -m bench.<name>`."""
