@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -177,3 +178,19 @@ def test_delivered_papers_are_remembered_per_subscriber(store: Store) -> None:
     )
     assert store.ledger.delivered_ids("ada@example.org") == {"arxiv:2403.19967"}
     assert store.ledger.delivered_ids("bob@example.org") == frozenset()
+
+
+def test_any_database_failure_is_a_store_error_naming_the_database_and_the_work(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    with Store(url) as store:
+        with sqlite3.connect(tmp_path / "digest.db") as other:
+            other.execute("DROP TABLE deliveries")
+        with pytest.raises(StoreError, match=r"digest\.db: cannot read the ledger \(no such"):
+            store.ledger.rows(date(2026, 11, 21))
+        with pytest.raises(StoreError, match=r"cannot claim a ledger row \(no such table"):
+            store.ledger.claim("ada@example.org", date(2026, 11, 21), worker="w", now=NOW)
+        # What does not touch the broken table still works.
+        store.papers.save([(FROM_ARXIV, seen("arxiv.xml"))], now=NOW)
+        assert store.papers.count() == 1
