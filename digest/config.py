@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from contextvars import ContextVar
 from datetime import time
@@ -216,6 +217,42 @@ class Settings(BaseSettings):
         return self
 
 
+# The model of each section, to suggest the key a misspelt one meant.
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "digest": DigestSettings,
+    "state": StateSettings,
+    "smtp": SmtpSettings,
+    "collect": CollectSettings,
+    "sources": SourceSettings,
+    "subscribers": SubscriberSettings,
+}
+
+
+def problems(settings: Settings) -> list[str]:
+    """What a valid config still lacks for `send` to work, one `path.to.field: cause` each:
+    the checks that need more than one field, or the file system."""
+    found = []
+    smtp, digest = settings.smtp, settings.digest
+    if smtp.username and smtp.password is None:
+        found.append(
+            f"smtp.username: {smtp.username!r} has no password (set DIGEST_SMTP__PASSWORD)"
+        )
+    if smtp.username and smtp.security == "none" and not smtp.allow_insecure_auth:
+        found.append(
+            'smtp.security: "none" would send the password in clear text (use "starttls" or '
+            '"ssl", or set smtp.allow_insecure_auth = true)'
+        )
+    if digest.unsubscribe_url and digest.secret is None:
+        found.append(
+            "digest.unsubscribe_url: needs a secret to sign its links (set DIGEST_DIGEST__SECRET)"
+        )
+    if digest.templates is not None and not digest.templates.is_dir():
+        found.append(f"digest.templates: {digest.templates} is not a folder")
+    if smtp.ca_file is not None and not smtp.ca_file.is_file():
+        found.append(f"smtp.ca_file: {smtp.ca_file} is not a file")
+    return found
+
+
 def _refuse_repeats(section: str, values: list[str], field: str) -> None:
     seen: set[str] = set()
     for index, value in enumerate(values):
@@ -239,11 +276,21 @@ def _error_lines(error: ValidationError, prefix: str = "") -> list[str]:
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = _unknown_key(item["loc"])
         if location:
             lines.append(f"{prefix}{location}: {message}")
         else:
             lines.append(f"{prefix}{message}" if ": " in message else f"{prefix}config: {message}")
     return lines
+
+
+def _unknown_key(location: tuple[int | str, ...]) -> str:
+    """What to say of a key no section has: the nearest valid one, when one is near."""
+    section = next((str(part) for part in location[:-1] if isinstance(part, str)), "")
+    known = _SECTIONS.get(section, Settings).model_fields
+    near = difflib.get_close_matches(str(location[-1]), list(known), n=1, cutoff=0.6)
+    return f"unknown setting (did you mean `{near[0]}`?)" if near else "unknown setting"
 
 
 def _subscribers_from_file(path: Path) -> list[dict[str, Any]]:
@@ -254,6 +301,17 @@ def _subscribers_from_file(path: Path) -> list[dict[str, Any]]:
         raise ConfigError(_error_lines(error, prefix=f"{path}: ")) from None
     subscribers: list[dict[str, Any]] = data.get("subscribers", [])
     return subscribers
+
+
+def settings_from(data: dict[str, Any]) -> Settings:
+    """The settings of parsed TOML `data` and the environment; ConfigError if invalid."""
+    token = _file_data.set(data)
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(_error_lines(error)) from None
+    finally:
+        _file_data.reset(token)
 
 
 def load_config(path: Path | None = None, *, db_path: Path | None = None) -> Settings:
@@ -272,13 +330,7 @@ def load_config(path: Path | None = None, *, db_path: Path | None = None) -> Set
         if isinstance(subscribers_file, str):
             extra = _subscribers_from_file(path.parent / subscribers_file)
             data["subscribers"] = [*data.get("subscribers", []), *extra]
-    token = _file_data.set(data)
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        raise ConfigError(_error_lines(error)) from None
-    finally:
-        _file_data.reset(token)
+    settings = settings_from(data)
     if db_path is not None:
         state = settings.state.model_copy(update={"url": f"sqlite:///{db_path}"})
         settings = settings.model_copy(update={"state": state})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from digest.errors import DigestError
@@ -12,6 +13,25 @@ from digest.errors import DigestError
 def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file beside it: a crash or a full disk
     never leaves a half-written file, and an existing one stays until the new one is whole."""
+    _write_through_temporary(path, data, Path.replace)
+
+
+def create_new(path: Path, data: bytes) -> None:
+    """Write `data` to `path`, which must not exist: whole or not at all, and never over a
+    file, even one that appears meanwhile (a hard link to the written file fails then)."""
+    if path.exists():
+        raise DigestError(f"{path}: already exists; not overwritten")
+    try:
+        _write_through_temporary(path, data, os.link)
+    except FileExistsError:
+        raise DigestError(f"{path}: already exists; not overwritten") from None
+
+
+def _write_through_temporary(
+    path: Path, data: bytes, put_in_place: Callable[[Path, Path], object]
+) -> None:
+    """Write a temporary file beside `path`, flushed to disk, then `put_in_place(temporary,
+    path)`; the temporary is gone afterwards whatever happens."""
     try:
         handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     except OSError as error:
@@ -25,13 +45,13 @@ def write_atomically(path: Path, data: bytes) -> None:
         # mkstemp makes the file private (0600): give it the mode a new file would have,
         # or the mode of the file it replaces.
         temporary.chmod(_mode_for(path))
-        temporary.replace(path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise DigestError(f"{path}: cannot write ({error.strerror})") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
+        put_in_place(temporary, path)
+    except FileExistsError:
         raise
+    except OSError as error:
+        raise DigestError(f"{path}: cannot write ({error.strerror})") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _mode_for(path: Path) -> int:

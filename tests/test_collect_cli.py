@@ -220,7 +220,7 @@ def test_check_summarizes_the_config_without_secrets(tmp_path: Path) -> None:
     result = digest("check", cwd=tmp_path, env={"DIGEST_SMTP__PASSWORD": "hunter2"})
     assert result.returncode == 0, result.stderr
     assert "smtp: mail.example.org:587 (starttls, user digest, password set)" in result.stdout
-    assert "ada@example.org" in result.stdout
+    assert "subscribers: 1 (1 with interests, 0 everything trending)" in result.stdout
     assert "hunter2" not in result.stdout + result.stderr
 
 

@@ -38,7 +38,12 @@ def test_the_example_config_loads_and_documents_every_section() -> None:
     settings = load_config(ROOT / "config.example.toml")
     assert settings.digest.sender == "Paper Digest <digest@example.org>"
     assert settings.smtp.security == "starttls"
-    assert [source.name for source in settings.sources] == ["arxiv-cs-lg", "hf-daily", "hf-dumps"]
+    assert [source.name for source in settings.sources] == [
+        "arxiv-cs-lg",
+        "hf-daily",
+        "arxiv-api-cs-cl",
+    ]
+    assert not [source for source in settings.sources if "shared" in source.location]
     assert settings.subscribers[0].interests == ("graph neural networks", "link prediction")
 
 

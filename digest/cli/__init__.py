@@ -45,12 +45,18 @@ def _common_options(command: _F) -> _F:
 
 
 def _reader_options(verb: str, interests_help: str) -> Callable[[_F], _F]:
-    """SOURCE..., --subscriber, --interests and --date: whom `rank` and `render` are for."""
+    """SOURCE... or --sample, --subscriber, --interests, --date: what `rank` and `render`
+    read, and for whom."""
 
     def decorate(command: _F) -> _F:
         for option in reversed(
             (
                 click.argument("sources", nargs=-1),
+                click.option(
+                    "--sample",
+                    is_flag=True,
+                    help="Read the sample listings that come with digest (no config needed).",
+                ),
                 click.option(
                     "--subscriber", "email", help=f"{verb} for this configured subscriber."
                 ),
@@ -92,6 +98,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _sources(given: tuple[str, ...], sample: bool) -> tuple[str, ...]:
+    """The SOURCE arguments, or the sample listings of the package with --sample."""
+    if not sample:
+        return given
+    if given:
+        raise click.UsageError("give SOURCE arguments or --sample, not both")
+    from digest.resources import sample_listings
+
+    return tuple(str(path) for path in sample_listings())
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="digest")
 @click.option("-v", "--verbose", is_flag=True, help="Log details and show tracebacks.")
@@ -107,13 +124,47 @@ def main(verbose: bool) -> None:
 @_common_options
 @_fail_cleanly
 def check(config_path: Path | None, db_path: Path | None) -> None:
-    """Validate the config and print a short summary (no secrets)."""
+    """Validate the config, print a short summary (no secrets), and say what a send would
+    fail on (exit 2)."""
     from digest.config import load_config
 
     settings = load_config(config_path, db_path=db_path)
     from digest.cli import output
+    from digest.pipeline.preflight import preflight
 
     click.echo(output.config_summary(settings, config_path))
+    found = preflight(settings)
+    if found:
+        raise ConfigError(found)
+
+
+@main.command()
+@click.argument("path", type=_FILE, default=Path("digest.toml"), required=False)
+@click.option("--email", default="you@example.org", show_default=True, help="The subscriber.")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="An arXiv category to follow (repeatable; default cs.LG and cs.CL).",
+)
+@_fail_cleanly
+def init(path: Path, email: str, categories: tuple[str, ...]) -> None:
+    """Write a commented starter config to PATH (default ./digest.toml); never overwrites."""
+    from digest.starter import write_starter
+
+    written = write_starter(path, email=email, categories=categories or ("cs.LG", "cs.CL"))
+    click.echo(f"wrote {path}: {written}")
+    click.echo("next:")
+    config = "" if path == Path("digest.toml") else f" --config {path}"
+    for step in (
+        f"edit {path}: the sender, your interests, more subscribers",
+        "export DIGEST_SMTP__HOST=... DIGEST_SMTP__USERNAME=... DIGEST_SMTP__PASSWORD=...",
+        f"digest check{config}",
+        f"digest collect{config}",
+        f"digest render{config} --subscriber {email} --out preview.html",
+        f"digest send{config}        (or: digest schedule{config})",
+    ):
+        click.echo(f"  {step}")
 
 
 @main.command()
@@ -167,6 +218,7 @@ def collect(
 @_fail_cleanly
 def rank(
     sources: tuple[str, ...],
+    sample: bool,
     email: str | None,
     interests: str | None,
     edition: datetime | None,
@@ -191,7 +243,7 @@ def rank(
 
     picks = pick_papers(
         settings,
-        sources=sources,
+        sources=_sources(sources, sample),
         subscriber=find_subscriber(settings, email) if email is not None else None,
         interests=interests,
         edition=edition.date() if edition else None,
@@ -217,6 +269,7 @@ def rank(
 @_fail_cleanly
 def render(
     sources: tuple[str, ...],
+    sample: bool,
     email: str | None,
     interests: str | None,
     edition: datetime | None,
@@ -244,7 +297,7 @@ def render(
 
     shown = preview(
         settings,
-        sources=sources,
+        sources=_sources(sources, sample),
         subscriber=find_subscriber(settings, email) if email is not None else None,
         interests=interests,
         edition=edition.date() if edition else None,

@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # the stages' modules are loaded by the commands that run the
     from digest.pipeline.send import SendReport
 
 
+# Send times listed by `digest check`, the busiest first.
+SLOTS_SHOWN = 5
+
+
 def config_label(config_path: Path | None) -> str:
     if config_path is not None:
         return str(config_path)
@@ -34,18 +38,34 @@ def config_label(config_path: Path | None) -> str:
 
 
 def config_summary(settings: Settings, config_path: Path | None) -> str:
+    """What the config amounts to, in a few lines however many subscribers it has."""
+    from collections import Counter
+
+    from digest.subscribers import all_subscribers
+
     smtp = settings.smtp
     auth = f", user {smtp.username}" if smtp.username else ""
     password = ", password set" if smtp.password else ""
+    subscribers = all_subscribers(settings)
+    topical = sum(1 for subscriber in subscribers if subscriber.interests)
+    slots = Counter(
+        f"{subscriber.weekday or 'daily'} {subscriber.send_at} {subscriber.timezone}"
+        for subscriber in subscribers
+    )
+    shown = slots.most_common(SLOTS_SHOWN)
     lines = [
         f"config: {config_label(config_path)}",
         f"state: {settings.state.url}",
         f"smtp: {smtp.host}:{smtp.port} ({smtp.security}{auth}{password})",
         f"sources: {len(settings.sources)}",
         *(f"  {source.name}: {source.location} ({source.kind})" for source in settings.sources),
-        f"subscribers: {len(settings.subscribers)}",
-        *(f"  {sub.email}: {len(sub.interests)} interests" for sub in settings.subscribers),
+        f"subscribers: {len(subscribers)} ({topical} with interests, "
+        f"{len(subscribers) - topical} everything trending)",
+        *(f"  {count:,} at {slot}" for slot, count in shown),
     ]
+    if len(slots) > len(shown):
+        rest = sum(slots.values()) - sum(count for _, count in shown)
+        lines.append(f"  {rest:,} at {len(slots) - len(shown)} other times")
     return "\n".join(lines)
 
 

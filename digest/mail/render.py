@@ -39,11 +39,12 @@ from digest.mail import display
 from digest.mail.envelope import Footer
 from digest.models import Candidate, ScoredPaper
 from digest.rank.signals import counts
+from digest.resources import builtin_templates
 from digest.text import fold_whitespace, plural
 
 log = logging.getLogger(__name__)
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+BUILTIN_TEMPLATES = builtin_templates()
 HTML_TEMPLATE = "digest.mjml"
 TEXT_TEMPLATE = "digest.txt"
 # Gmail clips a message whose HTML passes about 102 KB; keep a margin under it.
@@ -347,10 +348,7 @@ def _find(folders: Sequence[Path], name: str, included_from: Path | None = None)
     cause = f"{included_from}: includes" if included_from else "template"
     hint = None
     if not BUILTIN_TEMPLATES.is_dir():
-        hint = (
-            "the built-in templates are read from the checkout's templates/ folder: install "
-            "with `pip install -e .`, or set digest.templates to a folder of your own"
-        )
+        hint = "the package is installed without its templates: reinstall paper-digest"
     raise DigestError(f"{cause} {name} not found in {where}", hint)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from digest.collect.locate import SourceSpec
 from digest.config import CollectSettings, Settings
+from digest.errors import DigestError
 from digest.models import CollectReport, Profile, ScoredPaper
 from digest.pipeline.collect import collect
 from digest.rank.pool import build_pool
@@ -26,6 +27,15 @@ class Picks:
     edition: date
     papers: tuple[ScoredPaper, ...]
     report: CollectReport | None = None
+
+
+def require_papers(store: Store) -> None:
+    """Refuse to rank an empty database: "nothing matched your interests" would be untrue."""
+    if store.papers.count() == 0:
+        raise DigestError(
+            f"{store.db.url} holds no papers yet",
+            hint="run `digest collect` first",
+        )
 
 
 def rank_stored(
@@ -86,6 +96,7 @@ def pick_papers(
         )
         return Picks(profile(frozenset()), day, papers, report)
     with Store(settings.state.url) as store:
+        require_papers(store)
         delivered = store.ledger.delivered_ids(subscriber.email) if subscriber else frozenset()
         reader = profile(delivered)
         papers = rank_stored(store, reader, edition=day, days=settings.digest.candidate_days)

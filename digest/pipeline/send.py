@@ -30,6 +30,7 @@ from digest.mail.transport import (
     Transport,
 )
 from digest.models import ScoredPaper
+from digest.pipeline.pick import require_papers
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank_many
 from digest.state.ledger import Ledger
@@ -176,6 +177,7 @@ def send_editions(
         retry=retry,
         sleep=sleep,
     )
+    require_papers(store)  # before any ledger row: an empty day is not what happened
     jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
     for index, job in enumerate(jobs):
         if should_stop() or run.server_unreachable:

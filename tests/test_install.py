@@ -1,0 +1,75 @@
+"""The package as users get it: a wheel built from this checkout, installed into a new
+virtual environment, run from an empty folder with nothing beside it.
+
+An editable install reads templates and samples from the checkout and would hide a wheel
+that lacks them; this test does what a user does (`pip install`, then `digest`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DIGEST_", "PYTHON", "VIRTUAL_ENV"))
+    }
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", out, ROOT, cwd=out)
+    [built] = out.glob("paper_digest-*.whl")
+    return built
+
+
+def test_the_wheel_carries_the_templates_and_the_samples(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {
+        "digest/templates/digest.mjml",
+        "digest/templates/paper.mjml",
+        "digest/templates/digest.txt",
+    } <= names
+    assert len([name for name in names if name.startswith("digest/data/samples/")]) >= 2
+    assert not [name for name in names if name.startswith(("tests/", "bench/"))]
+
+
+def test_a_fresh_install_renders_the_sample_and_writes_a_starter_config(
+    wheel: Path, tmp_path: Path
+) -> None:
+    venv = tmp_path / "v"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    run(venv / "bin" / "pip", "install", "-q", "--disable-pip-version-check", wheel, cwd=tmp_path)
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    rendered = run(venv / "bin" / "digest", "render", "--sample", "--out", "p.html", cwd=empty)
+    html = (empty / "p.html").read_text(encoding="utf-8")
+    assert len(set(re.findall(r"No\.&nbsp;(\d+)", html))) >= 5
+    assert "papers," in rendered.stdout
+    assert sorted(path.name for path in empty.iterdir()) == ["p.html"], "no database left"
+    started = run(venv / "bin" / "digest", "init", cwd=empty)
+    assert "wrote digest.toml" in started.stdout
+    run(venv / "bin" / "digest", "check", cwd=empty)
