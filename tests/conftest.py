@@ -9,6 +9,11 @@ from tests.httpserver import feed_server  # noqa: F401  (the local feed server f
 from tests.smtpserver import smtp_server, tls_files  # noqa: F401  (local SMTP server fixtures)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: the other workers fill in around them instead of waiting at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The ../shared folder beside the checkout, with the real seed dumps and feeds."""

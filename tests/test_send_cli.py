@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,11 +57,20 @@ def write_config(folder: Path, server: SmtpServer, count: int, **smtp: Any) -> N
     (folder / "digest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.fixture
-def newsroom(tmp_path: Path, shared: Path) -> Path:
-    """A folder whose database holds the collected seed dumps."""
-    result = digest("collect", str(shared / "seeds"), cwd=tmp_path)
+@pytest.fixture(scope="session")
+def seeds_database(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
+    """A database of the collected seed dumps, collected once by `digest collect`."""
+    folder = tmp_path_factory.mktemp("seeds-database")
+    result = digest("collect", str(shared / "seeds"), cwd=folder)
     assert result.returncode == 0, result.stderr
+    assert not (folder / "digest.db-wal").exists(), "the last connection checkpointed it"
+    return folder / "digest.db"
+
+
+@pytest.fixture
+def newsroom(tmp_path: Path, seeds_database: Path) -> Path:
+    """A folder of its own with a copy of the seeds database: each test sends from it."""
+    shutil.copyfile(seeds_database, tmp_path / "digest.db")
     return tmp_path
 
 
