@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import email_validator
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     SecretStr,
     ValidationError,
@@ -49,6 +49,22 @@ def _check_timezone(name: str) -> str:
             f"unknown time zone {name!r} (use an IANA name like 'Europe/Paris')"
         ) from None
     return name
+
+
+def _deliverable_address(value: str) -> str:
+    """An address as it goes on the wire: an internationalized domain in its ASCII (IDNA)
+    form. A non-ASCII local part is refused: it needs SMTPUTF8, which digest does not use,
+    and many servers do not offer."""
+    try:
+        found = email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise ValueError(f"value is not a valid email address: {error}") from None
+    if found.ascii_email is None:
+        raise ValueError(
+            f"{value!r} has a non-ASCII local part (before the @), which needs SMTPUTF8: "
+            "digest sends plain SMTP"
+        )
+    return found.ascii_email
 
 
 def _check_clock_time(value: str) -> str:
@@ -136,7 +152,7 @@ class SourceSettings(_Section):
 class SubscriberSettings(_Section):
     """Who gets a digest, and what it should be about."""
 
-    email: EmailStr
+    email: str
     name: str | None = None
     interests: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -155,6 +171,18 @@ class SubscriberSettings(_Section):
     @classmethod
     def _timezone(cls, value: str | None) -> str | None:
         return None if value is None else _check_timezone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _deliverable_address(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():
+            raise ValueError("has a line break or another control character")
+        return value
 
     @field_validator("send_at")
     @classmethod

@@ -20,7 +20,7 @@ from pathlib import Path
 from digest.config import Settings, SmtpSettings
 from digest.mail import envelope
 from digest.mail.message import build_message
-from digest.mail.render import Digest, Renderer
+from digest.mail.render import Digest, RenderedEmail, Renderer
 from digest.mail.transport import (
     Delivered,
     DeliveryFailure,
@@ -37,7 +37,7 @@ from digest.state.ledger import Ledger
 from digest.state.store import Store
 from digest.state.workers import this_worker
 from digest.subscribers import Subscriber
-from digest.text import plural
+from digest.text import describe_error, plural
 
 log = logging.getLogger(__name__)
 
@@ -249,23 +249,12 @@ class _Run:
                 ledger.mark_empty(email, job.edition, reason=reason, now=self.now())
             self.report.empty.append((email, reason))
             return
-        rendered = self.renderer.render(
-            Digest(
-                edition=job.edition,
-                recipient_name=job.subscriber.name,
-                recipient_email=email,
-                interests=job.subscriber.interests,
-                picks=job.picks,
-            ),
-            envelope.footer(self.settings, email),
-        )
-        message = build_message(
-            envelope.envelope(self.settings, email, job.subscriber.name, job.edition),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            now=self.now(),
-        )
+        try:
+            rendered, message = self._build(job)
+        except Exception as error:  # one subscriber's data must never stop the others
+            log.debug("building the message for %s failed", email, exc_info=True)
+            self._fail(job, f"cannot build the message: {describe_error(error)}", attempts=0)
+            return
         if self.transport is None:
             self.report.built.append(email)
             return
@@ -273,11 +262,7 @@ class _Run:
             delivered, attempts = self._deliver(email, message)
         except _GaveUp as gave_up:
             reason = f"{gave_up.failure.reply} (after {plural(gave_up.attempts, 'attempt')})"
-            if ledger:
-                ledger.mark_failed(
-                    email, job.edition, reply=reason, attempts=gave_up.attempts, now=self.now()
-                )
-            self.report.failed.append((email, reason))
+            self._fail(job, reason, attempts=gave_up.attempts)
             temporary = isinstance(gave_up.failure, TemporaryFailure)
             self.temporary_failures_in_a_row = (
                 self.temporary_failures_in_a_row + 1 if temporary else 0
@@ -295,6 +280,37 @@ class _Run:
                 now=self.now(),
             )
         self.report.sent.append(email)
+
+    def _build(self, job: _Job) -> tuple[RenderedEmail, EmailMessage]:
+        """One subscriber's email, rendered, and the message that carries it."""
+        email, name = job.subscriber.email, job.subscriber.name
+        rendered = self.renderer.render(
+            Digest(
+                edition=job.edition,
+                recipient_name=name,
+                recipient_email=email,
+                interests=job.subscriber.interests,
+                picks=job.picks,
+            ),
+            envelope.footer(self.settings, email),
+        )
+        message = build_message(
+            envelope.envelope(self.settings, email, name, job.edition),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            now=self.now(),
+        )
+        return rendered, message
+
+    def _fail(self, job: _Job, reason: str, *, attempts: int) -> None:
+        """Record and report one subscriber's edition as failed; a re-run tries it again."""
+        email = job.subscriber.email
+        if self.ledger:
+            self.ledger.mark_failed(
+                email, job.edition, reply=reason, attempts=attempts, now=self.now()
+            )
+        self.report.failed.append((email, reason))
 
     def _deliver(self, email: str, message: EmailMessage) -> tuple[Delivered, int]:
         """Send with retries of temporary failures; (what the server said, attempts)."""
