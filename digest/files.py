@@ -12,8 +12,19 @@ from digest.errors import DigestError
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file beside it: a crash or a full disk
-    never leaves a half-written file, and an existing one stays until the new one is whole."""
+    never leaves a half-written file, and an existing one stays until the new one is whole.
+    Only a regular file is ever replaced: never a symlink, a device or a FIFO."""
+    _refuse_special(path)
     _write_through_temporary(path, data, Path.replace)
+
+
+def _refuse_special(path: Path) -> None:
+    # A rename would put a plain file where the link or the device was (`--out /dev/full`
+    # once replaced /dev/full and said it had written the email).
+    if path.is_symlink():
+        raise DigestError(f"{path}: is a symbolic link; not replaced")
+    if path.exists() and not path.is_file():
+        raise DigestError(f"{path}: not a regular file; not replaced")
 
 
 def create_new(path: Path, data: bytes) -> None:
