@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import logging
+import os
+import stat
 import tomllib
 from contextvars import ContextVar
 from datetime import time
@@ -25,10 +28,13 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from digest.errors import ConfigError
 from digest.models import SourceKind
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path("digest.toml")
 DEFAULT_DB_URL = "sqlite:///digest.db"
@@ -126,6 +132,13 @@ class SmtpSettings(_Section):
     security: Literal["ssl", "starttls", "none"] = "starttls"
     username: str | None = None
     password: SecretStr | None = None
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _empty_password_is_none(cls, value: object) -> object:
+        # DIGEST_SMTP__PASSWORD= (set but empty) means no password, not the empty one.
+        return None if value == "" else value
+
     allow_insecure_auth: bool = False
     ca_file: Path | None = None
     timeout: float = Field(30.0, gt=0)
@@ -289,14 +302,45 @@ def _refuse_repeats(section: str, values: list[str], field: str) -> None:
         seen.add(value)
 
 
+# No config is this large; /dev/zero or a mistaken log file would be read forever.
+MAX_CONFIG_BYTES = 10 * 1024 * 1024
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as file:
-            return tomllib.load(file)
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ConfigError([f"{path}: not a regular file"])
+            raw = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError([f"{path}: cannot read ({error.strerror})"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES // 2**20} MB"])
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {error.start})"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: not valid TOML ({error})"]) from None
+    _warn_if_secrets_are_readable(path, data)
+    return data
+
+
+def _warn_if_secrets_are_readable(path: Path, data: dict[str, Any]) -> None:
+    """A password or signing secret in a file that other users can read is a leak."""
+    named = [
+        f"{section}.{key}"
+        for section, key in (("smtp", "password"), ("digest", "secret"))
+        if isinstance(data.get(section), dict) and data[section].get(key)
+    ]
+    if named and path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning(
+            "%s: holds %s and other users can read it (chmod 600 it, or move the secret "
+            "to DIGEST_%s)",
+            path,
+            " and ".join(named),
+            named[0].upper().replace(".", "__"),
+        )
 
 
 def _error_lines(error: ValidationError, prefix: str = "") -> list[str]:
@@ -331,6 +375,56 @@ def _subscribers_from_file(path: Path) -> list[dict[str, Any]]:
     return subscribers
 
 
+def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The file's relative paths made relative to its folder, not to wherever digest runs
+    (run from elsewhere, a relative database would be a new, empty one, and every edition
+    would go out again). The database defaults to digest.db beside the file."""
+
+    def beside(value: object) -> object:
+        if not isinstance(value, str) or not value or value.startswith(("~", "/")):
+            return value
+        return str(folder / value)
+
+    sections = {
+        key: dict(value) if isinstance(value, dict) else value for key, value in data.items()
+    }
+    state = sections.setdefault("state", {})
+    if isinstance(state, dict):
+        state["url"] = _sqlite_beside(state.get("url", DEFAULT_DB_URL), folder)
+    for section, key in (
+        ("digest", "templates"),
+        ("digest", "subscribers_file"),
+        ("smtp", "ca_file"),
+    ):
+        table = sections.get(section)
+        if isinstance(table, dict) and key in table:
+            table[key] = beside(table[key])
+    sources = sections.get("sources")
+    if isinstance(sources, list):
+        sections["sources"] = [
+            source | {"location": beside(source["location"])}
+            if isinstance(source, dict) and not _is_url(source.get("location"))
+            else source
+            for source in sources
+        ]
+    return sections
+
+
+def _sqlite_beside(url: object, folder: Path) -> object:
+    """A SQLite URL naming a relative file, made to name it in `folder`."""
+    prefix = "sqlite:///"
+    if not isinstance(url, str) or not url.startswith(prefix):
+        return url
+    name = url.removeprefix(prefix)
+    if not name or name.startswith(("/", ":memory:")):
+        return url
+    return prefix + str(folder / name)
+
+
+def _is_url(location: object) -> bool:
+    return isinstance(location, str) and location.lower().startswith(("http://", "https://"))
+
+
 def settings_from(data: dict[str, Any]) -> Settings:
     """The settings of parsed TOML `data` and the environment; ConfigError if invalid."""
     token = _file_data.set(data)
@@ -338,6 +432,8 @@ def settings_from(data: dict[str, Any]) -> Settings:
         return Settings()
     except ValidationError as error:
         raise ConfigError(_error_lines(error)) from None
+    except SettingsError as error:  # a DIGEST_* variable that is not valid JSON
+        raise ConfigError([f"environment: {error} (give valid JSON, or one DIGEST_X__Y)"]) from None
     finally:
         _file_data.reset(token)
 
@@ -351,12 +447,12 @@ def load_config(path: Path | None = None, *, db_path: Path | None = None) -> Set
     data: dict[str, Any] = {}
     if path is not None or DEFAULT_CONFIG.is_file():
         path = path or DEFAULT_CONFIG
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError([f"{path}: no such config file"])
-        data = _read_toml(path)
+        data = _follow_config_folder(_read_toml(path), path.resolve().parent)
         subscribers_file = data.get("digest", {}).get("subscribers_file")
         if isinstance(subscribers_file, str):
-            extra = _subscribers_from_file(path.parent / subscribers_file)
+            extra = _subscribers_from_file(Path(subscribers_file))
             data["subscribers"] = [*data.get("subscribers", []), *extra]
     settings = settings_from(data)
     if db_path is not None:

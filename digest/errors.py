@@ -33,3 +33,10 @@ class SourceError(DigestError):
 
 class StoreError(DigestError):
     """The state database cannot be opened or written."""
+
+
+class ForeignDatabaseError(StoreError):
+    """The database is not one this program can use: another program's, or a newer
+    schema. A setting points at the wrong file, so it is a usage error like a bad config."""
+
+    exit_code = 2

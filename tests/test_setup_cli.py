@@ -83,7 +83,7 @@ def test_check_catches_what_send_would_fail_on(tmp_path: Path) -> None:
         "error: smtp.username: 'digest' has no password (set DIGEST_SMTP__PASSWORD)",
         "error: digest.unsubscribe_url: needs a secret to sign its links "
         "(set DIGEST_DIGEST__SECRET)",
-        "error: digest.templates: my-templates is not a folder",
+        f"error: digest.templates: {tmp_path / 'my-templates'} is not a folder",
     ]
     code, errors = check_with(
         tmp_path,
@@ -104,9 +104,12 @@ def test_check_loads_the_templates_it_is_given(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_subscribers_file_is_one_line(tmp_path: Path) -> None:
+    """Named by its path beside the config; a device is refused, never read forever."""
     code, errors = check_with(tmp_path, '[digest]\nsubscribers_file = "people.toml"\n')
     assert code == 2
-    assert errors == ["error: people.toml: cannot read (No such file or directory)"]
+    assert errors == [f"error: {tmp_path / 'people.toml'}: cannot read (No such file or directory)"]
+    code, errors = check_with(tmp_path, '[digest]\nsubscribers_file = "/dev/zero"\n')
+    assert (code, errors) == (2, ["error: /dev/zero: not a regular file"])
 
 
 def test_a_misspelt_key_gets_the_nearest_valid_one(tmp_path: Path) -> None:
@@ -160,7 +163,8 @@ def test_a_fresh_database_says_to_collect_first_and_records_nothing(tmp_path: Pa
         result = digest(*command, cwd=tmp_path)
         assert result.returncode == 1, command
         assert result.stderr == (
-            "error: sqlite:///digest.db holds no papers yet (run `digest collect` first)\n"
+            f"error: sqlite:///{tmp_path / 'digest.db'} holds no papers yet "
+            "(run `digest collect` first)\n"
         ), command
     assert not (tmp_path / "o").exists()
     send = digest("send", "--dry-run", "--json", cwd=tmp_path)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from digest.errors import StoreError
+from digest.errors import ForeignDatabaseError, StoreError
 from digest.state.schema import SCHEMA_VERSION, meta, metadata
 
 _READ_ONLY = "digest_read_only"
@@ -102,8 +102,13 @@ class Database:
         found = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
         if found is None:
             conn.execute(insert(meta), {"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        elif not str(found).isdigit():
+            raise ForeignDatabaseError(
+                f"{self.url}: schema version {found!r} is not a number: "
+                "not a paper-digest database?"
+            )
         elif int(found) > SCHEMA_VERSION:
-            raise StoreError(
+            raise ForeignDatabaseError(
                 f"{self.url}: database schema {found} is newer than this program's "
                 f"({SCHEMA_VERSION})",
                 hint="upgrade paper-digest",
