@@ -147,6 +147,14 @@ class SmtpSettings(_Section):
     retry_delay: float = Field(2.0, ge=0)
 
 
+class DeliverySettings(_Section):
+    """How senders share the work of an edition."""
+
+    # A claim older than this is taken over by any sender: its holder died, maybe on
+    # another host, and will never release it. Far longer than one message takes.
+    lease_seconds: float = Field(900.0, gt=0)
+
+
 class CollectSettings(_Section):
     """How sources are fetched."""
 
@@ -235,6 +243,7 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     smtp: SmtpSettings = SmtpSettings()
     collect: CollectSettings = CollectSettings()
+    delivery: DeliverySettings = DeliverySettings()
     sources: tuple[SourceSettings, ...] = ()
     subscribers: tuple[SubscriberSettings, ...] = ()
 
@@ -264,6 +273,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "state": StateSettings,
     "smtp": SmtpSettings,
     "collect": CollectSettings,
+    "delivery": DeliverySettings,
     "sources": SourceSettings,
     "subscribers": SubscriberSettings,
 }

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from digest.models import Paper, Sighting
-from digest.state.ledger import EMPTY, FAILED, PENDING, SENDING, SENT, Ledger
+from digest.state.ledger import (
+    CLAIMED,
+    DONE,
+    EMPTY,
+    FAILED,
+    HELD,
+    PENDING,
+    SENDING,
+    SENT,
+    Ledger,
+)
 from digest.state.store import Store
 from digest.state.workers import is_dead, this_worker
 
@@ -43,8 +53,8 @@ def test_an_edition_opens_with_a_pending_row_per_subscriber(ledger: Ledger) -> N
 
 
 def test_a_claimed_row_cannot_be_claimed_again_by_a_live_worker(ledger: Ledger) -> None:
-    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
-    assert not ledger.claim(ADA, EDITION, worker="another:1:1", now=NOW)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW) == CLAIMED
+    assert ledger.claim(ADA, EDITION, worker="another:1:1", now=NOW) == HELD
     assert statuses(ledger)[ADA] == SENDING
 
 
@@ -52,7 +62,7 @@ def test_a_sent_row_stays_sent_and_records_its_papers(store: Store, ledger: Ledg
     paper = Paper(title="A Study", arxiv_id="2603.01234")
     sighting = Sighting(source="x", location="x", position=1, listed_on=EDITION, seen_at=NOW)
     store.papers.save([(paper, sighting)], now=NOW)
-    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW) == CLAIMED
     ledger.mark_sent(
         ADA,
         EDITION,
@@ -64,18 +74,18 @@ def test_a_sent_row_stays_sent_and_records_its_papers(store: Store, ledger: Ledg
     )
     [row] = [row for row in ledger.rows(EDITION) if row.subscriber == ADA]
     assert (row.status, row.message_id, row.papers) == (SENT, "<m@x>", ("arxiv:2603.01234",))
-    assert not ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW) != CLAIMED
     assert store.ledger.delivered_ids(ADA) == {"arxiv:2603.01234"}
 
 
 def test_failed_rows_are_claimed_again_and_empty_ones_are_not(ledger: Ledger) -> None:
     for subscriber in (ADA, BOB):
-        assert ledger.claim(subscriber, EDITION, worker=this_worker(), now=NOW)
+        assert ledger.claim(subscriber, EDITION, worker=this_worker(), now=NOW) == CLAIMED
     ledger.mark_failed(ADA, EDITION, reply="451 try later", attempts=3, now=NOW)
     ledger.mark_empty(BOB, EDITION, reason="nothing matched", now=NOW)
     assert statuses(ledger) == {ADA: FAILED, BOB: EMPTY}
-    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
-    assert not ledger.claim(BOB, EDITION, worker=this_worker(), now=NOW)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW) == CLAIMED
+    assert ledger.claim(BOB, EDITION, worker=this_worker(), now=NOW) == DONE
 
 
 def dead_worker() -> str:
@@ -89,8 +99,8 @@ def dead_worker() -> str:
 def test_a_claim_left_by_a_dead_process_is_taken_over(ledger: Ledger) -> None:
     gone = dead_worker()
     assert is_dead(gone) and not is_dead(this_worker())
-    assert ledger.claim(ADA, EDITION, worker=gone, now=NOW)
-    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW)
+    assert ledger.claim(ADA, EDITION, worker=gone, now=NOW) == CLAIMED
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW) == CLAIMED
 
 
 def test_a_worker_of_another_host_is_never_declared_dead() -> None:
@@ -98,4 +108,17 @@ def test_a_worker_of_another_host_is_never_declared_dead() -> None:
 
 
 def test_unknown_rows_are_not_claimed(ledger: Ledger) -> None:
-    assert not ledger.claim("nobody@example.org", EDITION, worker=this_worker(), now=NOW)
+    assert ledger.claim("nobody@example.org", EDITION, worker=this_worker(), now=NOW) == DONE
+
+
+def test_a_claim_of_another_host_is_taken_over_once_its_lease_runs_out(ledger: Ledger) -> None:
+    """A container restarted elsewhere never releases its claim: the lease does."""
+    lease = timedelta(minutes=15)
+    other_host = "elsewhere.example.org:1:1"
+    assert ledger.claim(ADA, EDITION, worker=other_host, now=NOW, lease=lease) == CLAIMED
+    soon = NOW + timedelta(minutes=14)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=soon, lease=lease) == HELD
+    later = NOW + timedelta(minutes=16)
+    assert ledger.claim(ADA, EDITION, worker=this_worker(), now=later, lease=lease) == CLAIMED
+    assert ledger.claim(ADA, EDITION, worker=other_host, now=later, lease=lease) == HELD
+    assert statuses(ledger)[ADA] == SENDING

@@ -190,7 +190,7 @@ def test_outbox_and_dry_run_record_nothing(newsroom: Path, smtp_server: StartSer
     server = smtp_server(RecordingHandler())
     write_config(newsroom, server, 3)
     outbox = send(newsroom, "--outbox", "outbox")
-    assert (outbox["exit"], len(outbox["sent"])) == (0, 3)
+    assert (outbox["exit"], len(outbox["written"]), outbox["sent"]) == (0, 3, [])
     files = sorted((newsroom / "outbox").glob("*.eml"))
     assert len(files) == 3
     assert all(b"\r\n" in path.read_bytes() for path in files)
@@ -269,6 +269,8 @@ def test_two_senders_at_once_never_send_a_message_twice(
     processes = [start_send(newsroom) for _ in range(2)]
     reports = [json.loads(process.communicate(timeout=120)[0]) for process in processes]
     assert [process.returncode for process in processes] == [0, 0]
+    for report in reports:  # what one did not send, the other held or had sent already
+        assert sorted(report["sent"] + report["held"] + report["skipped"]) == subscribers(12)
     assert recipients(server) == Counter(subscribers(12))
     sent = [email for report in reports for email in report["sent"]]
     assert sorted(sent) == subscribers(12)

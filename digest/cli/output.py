@@ -201,7 +201,8 @@ class SendProgress:
     def update(self, report: SendReport) -> None:
         if self._progress is None:
             return
-        done = len(report.sent) + len(report.failed) + len(report.skipped) + len(report.empty)
+        finished = (report.sent, report.written, report.failed, report.skipped, report.held)
+        done = sum(len(emails) for emails in finished) + len(report.empty)
         description = f"sent {len(report.sent)}, failed {len(report.failed)}"
         self._progress.update(
             self._task, completed=done + len(report.built), description=description
@@ -222,7 +223,9 @@ def send_progress(total: int, *, enabled: bool) -> Iterator[SendProgress]:
 def send_json(report: SendReport) -> dict[str, Any]:
     return {
         "sent": report.sent,
+        "written": report.written,
         "skipped": report.skipped,
+        "held": report.held,
         "failed": [{"subscriber": email, "reason": reason} for email, reason in report.failed],
         "empty": [{"subscriber": email, "reason": reason} for email, reason in report.empty],
         "left": report.left,

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from digest.models import ScoredPaper
 from digest.pipeline.pick import require_papers
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank_many
-from digest.state.ledger import Ledger
+from digest.state.ledger import CLAIMED, DEFAULT_LEASE, DONE, Ledger
 from digest.state.store import Store
 from digest.state.workers import this_worker
 from digest.subscribers import Subscriber
@@ -67,7 +67,9 @@ class SendReport:
     """What a send run did, per subscriber."""
 
     sent: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # to the outbox, not sent
+    skipped: list[str] = field(default_factory=list)  # sent (or empty) already
+    held: list[str] = field(default_factory=list)  # another sender holds their claim
     failed: list[tuple[str, str]] = field(default_factory=list)
     empty: list[tuple[str, str]] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
@@ -82,9 +84,12 @@ class SendReport:
         parts = [
             f"{len(self.sent)} sent",
             f"{len(self.skipped)} skipped as already sent",
+            f"{len(self.held)} held by another sender",
             f"{len(self.failed)} failed",
             f"{len(self.empty)} empty",
         ]
+        if self.written:
+            parts.insert(0, f"{len(self.written)} written to the outbox")
         if self.built:
             parts.append(f"{len(self.built)} built (dry run)")
         if self.left:
@@ -176,6 +181,7 @@ def send_editions(
         now=now,
         retry=retry,
         sleep=sleep,
+        lease=timedelta(seconds=settings.delivery.lease_seconds),
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
     jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
@@ -227,8 +233,14 @@ class _Run:
     now: Callable[[], datetime]
     retry: RetryPolicy
     sleep: Callable[[float], None]
+    lease: timedelta = DEFAULT_LEASE
     report: SendReport = field(default_factory=SendReport)
     temporary_failures_in_a_row: int = 0
+
+    @property
+    def writes_files(self) -> bool:
+        """An outbox run: its messages are written, not sent."""
+        return isinstance(self.transport, OutboxTransport)
 
     @property
     def server_unreachable(self) -> bool:
@@ -240,9 +252,13 @@ class _Run:
     def send(self, job: _Job) -> None:
         """Claim, build, send and record one subscriber's edition."""
         email, ledger = job.subscriber.email, self.ledger
-        if ledger and not ledger.claim(email, job.edition, worker=self.worker, now=self.now()):
-            self.report.skipped.append(email)
-            return
+        if ledger:
+            claim = ledger.claim(
+                email, job.edition, worker=self.worker, now=self.now(), lease=self.lease
+            )
+            if claim != CLAIMED:
+                (self.report.skipped if claim == DONE else self.report.held).append(email)
+                return
         if not job.picks and not job.subscriber.send_empty:
             reason = "no paper matched the interests and filters"
             if ledger:
@@ -279,7 +295,7 @@ class _Run:
                 papers=rendered.paper_ids,
                 now=self.now(),
             )
-        self.report.sent.append(email)
+        (self.report.written if self.writes_files else self.report.sent).append(email)
 
     def _build(self, job: _Job) -> tuple[RenderedEmail, EmailMessage]:
         """One subscriber's email, rendered, and the message that carries it."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -23,6 +24,13 @@ from digest.state.schema import delivered_papers, deliveries, paper_keys, papers
 from digest.state.workers import is_dead
 
 PENDING, SENDING, SENT, FAILED, EMPTY = "pending", "sending", "sent", "failed", "empty"
+
+# What a claim found: the row is this sender's now, already done, or another sender's.
+Claim = Literal["claimed", "done", "held"]
+CLAIMED: Claim = "claimed"
+DONE: Claim = "done"
+HELD: Claim = "held"
+DEFAULT_LEASE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +58,20 @@ _CLAIM = (
     .values(status=SENDING, worker=bindparam("new_worker"), claimed_at=bindparam("now"))
     .values(updated_at=bindparam("now"))
 )
-# A claim whose process died mid-send: taken over only from that very worker.
+# A claim whose process died mid-send, or whose lease ran out: taken over only from that
+# very claim (same worker, same time), so that of two senders taking it over one wins.
 _TAKE_OVER = (
     update(deliveries)
-    .where(_ROW, deliveries.c.status == SENDING, deliveries.c.worker == bindparam("dead"))
+    .where(
+        _ROW,
+        deliveries.c.status == SENDING,
+        deliveries.c.worker == bindparam("held_by"),
+        deliveries.c.claimed_at == bindparam("held_since"),
+    )
     .values(status=SENDING, worker=bindparam("new_worker"), claimed_at=bindparam("now"))
     .values(updated_at=bindparam("now"))
 )
-_HOLDER = select(deliveries.c.status, deliveries.c.worker).where(_ROW)
+_HOLDER = select(deliveries.c.status, deliveries.c.worker, deliveries.c.claimed_at).where(_ROW)
 _SENT = (
     update(deliveries)
     .where(_ROW)
@@ -116,18 +130,35 @@ class Ledger:
             statement = self._db.insert(deliveries).on_conflict_do_nothing()
             execute_many(conn, statement, rows)
 
-    def claim(self, subscriber: str, edition: date, *, worker: str, now: datetime) -> bool:
-        """Take the row for sending; False when it is sent, empty, or another live process
-        holds it. Atomic: of two processes claiming at once, exactly one wins."""
+    def claim(
+        self,
+        subscriber: str,
+        edition: date,
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> Claim:
+        """Take the row for sending: CLAIMED, or DONE when it is sent or empty, or HELD when
+        another sender holds it. A claim is taken over when its process is known dead (on
+        this host) or its `lease` ran out (any host). Atomic: of two senders claiming at
+        once, exactly one wins."""
         row = _row(subscriber, edition)
         claim = row | {"new_worker": worker, "now": timestamp(now)}
         with self._db.transaction("claim a ledger row") as conn:
             if conn.execute(_CLAIM, claim).rowcount == 1:
-                return True
+                return CLAIMED
             holder = conn.execute(_HOLDER, row).first()
-            if holder is None or holder.status != SENDING or not is_dead(holder.worker or ""):
-                return False
-            return conn.execute(_TAKE_OVER, claim | {"dead": holder.worker}).rowcount == 1
+            if holder is None or holder.status in (SENT, EMPTY):
+                return DONE
+            if holder.status != SENDING:
+                return HELD
+            expired = holder.claimed_at is None or holder.claimed_at < timestamp(now - lease)
+            if not (expired or is_dead(holder.worker or "")):
+                return HELD
+            held = {"held_by": holder.worker, "held_since": holder.claimed_at}
+            taken = conn.execute(_TAKE_OVER, claim | held).rowcount == 1
+            return CLAIMED if taken else HELD
 
     def mark_sent(
         self,
