@@ -11,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import re
 import smtplib
+import socket
 import ssl
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 
 from digest.config import SmtpSettings
 from digest.errors import DigestError
@@ -27,6 +30,13 @@ from digest.text import fold_whitespace
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
+
+# A reply longer than this is a broken or hostile server: no SMTP reply comes near it.
+MAX_REPLY_BYTES = 64 * 1024
+# Once a stop is requested, the step in flight gets this long to finish.
+STOP_GRACE_SECONDS = 3.0
+# How often a deadline's guard looks at the clock and at a stop request.
+_GUARD_TICK = 0.1
 
 # A connection unused for this long is checked with NOOP before it carries a message;
 # back-to-back sends skip the round trip (a drop is still caught, see SmtpTransport.send).
@@ -89,11 +99,101 @@ class _Dropped(Exception):
     """The connection went away before DATA: the message can safely go on a new one."""
 
 
+class _ReplyTooLong(OSError):
+    """A reply past `MAX_REPLY_BYTES`."""
+
+
+class _CappedReplies:
+    """The server's side of the connection, read a reply at a time, each reply at most
+    `MAX_REPLY_BYTES`: smtplib caps one line, not how many lines a reply has, and a server
+    answering EHLO with endless "250-" lines once grew a send to 22 GB."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._left = MAX_REPLY_BYTES
+
+    def start_reply(self) -> None:
+        self._left = MAX_REPLY_BYTES
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._raw.readline(limit)
+        self._left -= len(line)
+        if self._left < 0:
+            raise _ReplyTooLong(f"a reply longer than {MAX_REPLY_BYTES // 1024} KB")
+        return line
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class _Deadline:
+    """An overall deadline for one SMTP step (connecting, or one message): when it passes,
+    or soon after a stop is requested, the connection's socket is shut down and the step
+    fails at once. A socket timeout alone restarts with every byte, so a server dripping
+    one byte a second held a send for minutes."""
+
+    def __init__(self, seconds: float, should_stop: Callable[[], bool]) -> None:
+        self.seconds = seconds
+        self._should_stop = should_stop
+        self.expired = False
+        self.cut_by_stop = False  # expired early because a stop was requested
+        self._smtp: smtplib.SMTP | None = None
+        self._done = threading.Event()
+
+    def watch(self, smtp: smtplib.SMTP) -> None:
+        """The connection to cut, from the moment its socket exists."""
+        self._smtp = smtp
+
+    @contextmanager
+    def running(self, smtp: smtplib.SMTP | None = None) -> Iterator[None]:
+        if smtp is not None:
+            self._smtp = smtp
+        self.expired = self.cut_by_stop = False
+        self._done = threading.Event()
+        guard = threading.Thread(target=self._guard, args=(self._done,), daemon=True)
+        guard.start()
+        try:
+            yield
+        finally:
+            self._done.set()
+            guard.join()
+
+    def _guard(self, done: threading.Event) -> None:
+        deadline = time.monotonic() + self.seconds
+        while not done.wait(_GUARD_TICK):
+            now = time.monotonic()
+            if self._should_stop() and now + STOP_GRACE_SECONDS < deadline:
+                deadline, self.cut_by_stop = now + STOP_GRACE_SECONDS, True
+            if now >= deadline:
+                self.expired = True
+                _shut_down(self._smtp)
+                return
+
+
+def _shut_down(smtp: smtplib.SMTP | None) -> None:
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class _TrackedSMTP(smtplib.SMTP):
-    """Remembers whether DATA began and what the server answered to the message."""
+    """Remembers whether DATA began and what the server answered to the message; caps
+    every reply; hands itself to a deadline before it connects."""
 
     data_started = False
     data_reply: tuple[int, bytes] | None = None
+
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        deadline.watch(self)
+        super().__init__(*args, **kwargs)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None:
+            self.file = _CappedReplies(self.sock.makefile("rb"))
+        if isinstance(self.file, _CappedReplies):
+            self.file.start_reply()
+        return super().getreply()
 
     def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
         self.data_started = True
@@ -110,7 +210,9 @@ class SmtpTransport(_Closing):
 
     It connects on the first `send`. `password` defaults to `settings.password`;
     `tls_context` to the system's trusted certificates. `rate_limit` caps the messages
-    per second; `clock` and `sleep` are injectable for tests.
+    per second; `clock` and `sleep` are injectable for tests. Connecting, and each
+    message, must finish within `settings.timeout` seconds overall, and within
+    `STOP_GRACE_SECONDS` once `should_stop` says a stop was requested.
     """
 
     def __init__(
@@ -124,8 +226,10 @@ class SmtpTransport(_Closing):
         local_hostname: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self._settings = settings
+        self._deadline = _Deadline(settings.timeout, should_stop)
         self._server = f"{settings.host}:{settings.port}"
         self._password = _password(settings, password, allow_insecure_auth)
         if rate_limit is not None and rate_limit <= 0:
@@ -192,44 +296,52 @@ class SmtpTransport(_Closing):
 
     def _open(self, message_id: str) -> _TrackedSMTP:
         try:
-            return self._connect()
-        except smtplib.SMTPAuthenticationError as error:
+            with self._deadline.running():
+                return self._connect()
+        except (smtplib.SMTPException, OSError) as error:
+            if self._deadline.expired:  # whatever half an answer said, it was cut off
+                raise self._temporary(
+                    self._connection_reply(error, "cannot connect"), message_id
+                ) from None
+            raise self._connect_failure(error, message_id) from None
+
+    def _connect_failure(self, error: BaseException, message_id: str) -> DigestError:
+        """A temporary failure to try later, or the server or config at fault (the run
+        stops: the next subscriber would meet the same)."""
+        if isinstance(error, smtplib.SMTPAuthenticationError):
             if 400 <= error.smtp_code < 500:
-                raise self._temporary(_reply(error), message_id) from None
-            raise DigestError(
+                return self._temporary(_reply(error), message_id)
+            return DigestError(
                 f"{self._server} refused the login of {self._settings.username!r}: {_reply(error)}",
                 "check smtp.username and DIGEST_SMTP__PASSWORD",
-            ) from None
-        except smtplib.SMTPResponseException as error:
+            )
+        if isinstance(error, smtplib.SMTPResponseException):
             if 400 <= error.smtp_code < 500:
-                raise self._temporary(_reply(error), message_id) from None
-            raise DigestError(f"{self._server} refused the connection: {_reply(error)}") from None
-        except smtplib.SMTPNotSupportedError:
-            raise DigestError(
+                return self._temporary(_reply(error), message_id)
+            return DigestError(f"{self._server} refused the connection: {_reply(error)}")
+        if isinstance(error, smtplib.SMTPNotSupportedError):
+            return DigestError(
                 f"{self._server} does not offer SMTP AUTH",
                 "unset smtp.username, or use the server's submission port",
-            ) from None
-        except ssl.SSLCertVerificationError as error:
-            raise DigestError(
+            )
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return DigestError(
                 f"{self._server}: TLS certificate not trusted ({error.verify_message})"
-            ) from None
-        except ssl.SSLError as error:
-            raise DigestError(
-                f"{self._server}: TLS failed ({error.reason})", self._tls_hint()
-            ) from None
-        except (smtplib.SMTPException, OSError) as error:
-            raise self._temporary(
-                self._connection_reply(error, "cannot connect"), message_id
-            ) from None
+            )
+        if isinstance(error, ssl.SSLError):
+            return DigestError(f"{self._server}: TLS failed ({error.reason})", self._tls_hint())
+        return self._temporary(self._connection_reply(error, "cannot connect"), message_id)
 
     def _connect(self) -> _TrackedSMTP:
         settings = self._settings
         context = self._tls_context or ssl.create_default_context(cafile=self._settings.ca_file)
         address = (settings.host, settings.port, self._local_hostname)
         smtp = (
-            _TrackedSMTPSSL(*address, timeout=settings.timeout, context=context)
+            _TrackedSMTPSSL(
+                *address, timeout=settings.timeout, context=context, deadline=self._deadline
+            )
             if settings.security == "ssl"
-            else _TrackedSMTP(*address, timeout=settings.timeout)
+            else _TrackedSMTP(*address, timeout=settings.timeout, deadline=self._deadline)
         )
         try:
             if settings.security == "starttls":
@@ -261,9 +373,14 @@ class SmtpTransport(_Closing):
     def _transmit(self, smtp: _TrackedSMTP, message: EmailMessage, message_id: str) -> Delivered:
         smtp.data_started, smtp.data_reply = False, None
         try:
-            smtp.send_message(message)
+            with self._deadline.running(smtp):
+                smtp.send_message(message)
         except smtplib.SMTPServerDisconnected as error:
-            if smtp.data_started or isinstance(error.__context__, TimeoutError):
+            timed_out = self._deadline.expired or isinstance(error.__context__, TimeoutError)
+            if isinstance(error.__context__, _ReplyTooLong):  # the same again if retried
+                self._discard()
+                raise self._temporary(str(error.__context__), message_id) from None
+            if smtp.data_started or timed_out:
                 self._discard()
                 raise self._temporary(self._dropped_reply(error, smtp), message_id) from None
             raise _Dropped(self._dropped_reply(error, smtp)) from None
@@ -302,17 +419,25 @@ class SmtpTransport(_Closing):
         return TemporaryFailure(reply, message_id=message_id, server=self._server)
 
     def _dropped_reply(self, error: smtplib.SMTPServerDisconnected, smtp: _TrackedSMTP) -> str:
-        if isinstance(error.__context__, TimeoutError):
+        if self._deadline.expired or isinstance(error.__context__, TimeoutError):
             return self._timed_out()
         return "connection dropped mid-DATA" if smtp.data_started else "connection dropped"
 
     def _connection_reply(self, error: BaseException, what: str) -> str:
+        if isinstance(error.__context__, _ReplyTooLong):
+            return f"{what}: {error.__context__}"
+        if self._deadline.cut_by_stop:
+            return f"{what}: {self._timed_out()}"
+        if self._deadline.expired:
+            return f"{what}: no complete answer within {self._settings.timeout:g}s"
         if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
             return self._timed_out()
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return f"{what}: {detail or type(error).__name__}"
 
     def _timed_out(self) -> str:
+        if self._deadline.cut_by_stop:
+            return f"cut off {STOP_GRACE_SECONDS:g}s after the stop request"
         return f"timed out after {self._settings.timeout:g}s"
 
 

@@ -105,7 +105,11 @@ class _Job:
 
 
 def open_transport(
-    settings: Settings, *, outbox: Path | None = None, dry_run: bool = False
+    settings: Settings,
+    *,
+    outbox: Path | None = None,
+    dry_run: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Transport | None:
     """Where messages go: nowhere (a dry run), an outbox folder, or the SMTP server."""
     if dry_run:
@@ -114,7 +118,10 @@ def open_transport(
         return OutboxTransport(outbox)
     smtp = settings.smtp
     return SmtpTransport(
-        smtp, allow_insecure_auth=smtp.allow_insecure_auth, rate_limit=smtp.rate_limit
+        smtp,
+        allow_insecure_auth=smtp.allow_insecure_auth,
+        rate_limit=smtp.rate_limit,
+        should_stop=should_stop,
     )
 
 
@@ -132,7 +139,7 @@ def run_send(
 ) -> SendReport:
     """A send run as the commands make it: the configured transport, retries and clock; an
     outbox or a dry run records nothing."""
-    transport = open_transport(settings, outbox=outbox, dry_run=dry_run)
+    transport = open_transport(settings, outbox=outbox, dry_run=dry_run, should_stop=should_stop)
     try:
         return send_editions(
             settings,
@@ -182,6 +189,7 @@ def send_editions(
         retry=retry,
         sleep=sleep,
         lease=timedelta(seconds=settings.delivery.lease_seconds),
+        should_stop=should_stop,
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
     jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
@@ -234,6 +242,7 @@ class _Run:
     retry: RetryPolicy
     sleep: Callable[[float], None]
     lease: timedelta = DEFAULT_LEASE
+    should_stop: Callable[[], bool] = lambda: False
     report: SendReport = field(default_factory=SendReport)
     temporary_failures_in_a_row: int = 0
 
@@ -337,7 +346,7 @@ class _Run:
             try:
                 return self.transport.send(message), attempt
             except TemporaryFailure as failure:
-                if attempt >= self.retry.attempts:
+                if attempt >= self.retry.attempts or self.should_stop():
                     raise _GaveUp(failure, attempt) from failure
                 delay = self.retry.delay(attempt)
                 log.info("%s: %s; retrying in %.1fs", email, failure.reply, delay)
