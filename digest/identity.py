@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from digest.models import Paper
+from digest.text import parse_integer
 
 # New-style ids (since 2007): 0704.0001, 2508.13167; old style: math/0502287, hep-th/9901001.
 _NEW_ID = r"\d{4}\.\d{4,5}"
@@ -36,7 +37,7 @@ _NEW_STYLE_ID = re.compile(_NEW_ID)
 
 def _split(match: re.Match[str]) -> tuple[str, int | None]:
     version = match.group("version")
-    return match.group("id"), int(version) if version else None
+    return match.group("id"), parse_integer(version) if version else None
 
 
 def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:

@@ -15,6 +15,9 @@ _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECA
 _GITHUB = re.compile(r"github\.com/([\w.-]+)/([\w.-]+)", re.IGNORECASE)
 # Path parts of github.com that are not an owner.
 _NOT_OWNERS = frozenset({"features", "about", "pricing", "orgs", "topics", "sponsors", "login"})
+# No count or version a source means is longer; int() refuses past 4,300 digits.
+_LONGEST_NUMBER = 20
+_TOO_LONG_NUMBER = 10**20
 
 
 def fold_whitespace(text: str) -> str:
@@ -26,6 +29,19 @@ def describe_error(error: BaseException, limit: int | None = None) -> str:
     """An exception's message on one line (at most `limit` characters), or its type's name
     when it has none."""
     return fold_whitespace(str(error))[:limit] or type(error).__name__
+
+
+def parse_integer(digits: str) -> int:
+    """The integer a string of ASCII digits spells, with an optional sign.
+
+    One longer than 20 digits reads as 10**20 (with its sign): too large for any check
+    downstream to keep, and no error however long it is.
+    """
+    sign = -1 if digits.startswith("-") else 1
+    significant = digits.lstrip("+-").lstrip("0")
+    if len(significant) > _LONGEST_NUMBER:
+        return sign * _TOO_LONG_NUMBER
+    return sign * int(significant or "0")
 
 
 def plural(count: int, noun: str) -> str:

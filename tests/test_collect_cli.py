@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from digest.state.store import Store
 from tests.httpserver import FeedServer
 
 SEED_PAPERS = {
@@ -286,3 +288,181 @@ def test_output_to_a_pipe_shows_no_progress_bar(tmp_path: Path, shared: Path) ->
     result = digest("collect", str(shared / "seeds"), cwd=tmp_path)
     assert "3/3" not in result.stdout + result.stderr
     assert "\x1b[" not in result.stdout + result.stderr
+
+
+# No single bad input stops the run ----------------------------------------------------
+
+CORPUS = Path(__file__).parent / "data" / "feedparser_corpus"
+
+
+def test_the_whole_feedparser_corpus_is_collected_in_one_run_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    files = sorted(str(path) for path in CORPUS.rglob("*.xml"))
+    result = digest("collect", "--json", "--db", "d.db", *files, cwd=tmp_path)
+    assert result.returncode in (0, 1)
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert sorted(source["location"] for source in report["sources"]) == files
+    skipped = [
+        warning
+        for source in report["sources"]
+        for warning in source["warnings"]
+        if warning.endswith("title has no letters or digits, skipped")
+    ]
+    assert len(skipped) >= 70, "the amp/ feeds titled '&' are skipped, not fatal"
+
+
+# Bad entries beside good ones, in each kind of source: the good ones must all be stored.
+BAD_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+<item><title>&amp;</title></item>
+<item><title>?</title></item>
+<item><title>---</title></item>
+<item><title>&#8230;</title></item>
+<item><title>&#8734;</title></item>
+<item><title>&#128512;&#128512;</title></item>
+<item><title>&#8203;</title></item>
+<item><title>&#8207;</title></item>
+<item><title>An absurd version</title>
+  <guid>http://arxiv.org/abs/2601.00001v99999999999999999999</guid></item>
+<item><title>An absurd upvote count</title><guid>https://example.org/p/2</guid>
+  <description>Authors: Ada Upvotes: 99999999999999999999 Summary: Counted.</description></item>
+<item><title>A lone &#xD800;surrogate</title><guid>https://example.org/p/3</guid></item>
+</channel></rss>
+"""
+BAD_DUMP = f"""Daily Papers
+Mar 12
+***
+{"An abstract under a title of stars alone, long enough to read as prose. " * 2}
+A Good Dumped Paper
+{"An abstract under a proper title, long enough to read as prose for sure. " * 2}
+"""
+BAD_HF_ITEMS: list[dict[str, Any]] = [
+    {"paper": {"id": "not-arxiv", "title": "???"}},
+    {"paper": {"id": "2606.10002", "title": "Upvotes past 2^63", "upvotes": 2**63}},
+    {"paper": {"id": "2606.10003v99999999999999999999", "title": "A version past 2^63"}},
+    {
+        "paper": {
+            "id": "2606.10004",
+            "title": "Published in year 1",
+            "publishedAt": "0001-01-01T00:00:00+01:00",
+        }
+    },
+    {
+        "paper": {
+            "id": "2606.10005",
+            "title": "Listed in year 1",
+            "submittedOnDailyAt": "0001-01-01T00:00:00+01:00",
+        }
+    },
+    {"paper": {"id": "2606.10006", "title": "Half a \ud800pair", "summary": "Text \udc00here."}},
+]
+
+
+@pytest.fixture
+def bad_entries(tmp_path: Path) -> Path:
+    folder = tmp_path / "entries"
+    folder.mkdir()
+    (folder / "feed.xml").write_text(BAD_FEED, encoding="utf-8")
+    (folder / "dump.txt").write_text(BAD_DUMP, encoding="utf-8")
+    (folder / "hf.json").write_text(json.dumps(BAD_HF_ITEMS), encoding="ascii")
+    return folder
+
+
+def test_bad_entries_are_skipped_or_mended_with_a_warning_and_the_rest_is_stored(
+    tmp_path: Path, bad_entries: Path
+) -> None:
+    code, report, stderr = collect_json(str(bad_entries), "--db", "d.db", cwd=tmp_path)
+    assert (code, stderr) == (0, "")
+    sources = by_location(report)
+    assert sources["feed.xml"]["warnings"] == [
+        "removed character references to no character (like &#xD800;)",
+        *(f"entry {number}: title has no letters or digits, skipped" for number in range(1, 9)),
+        "entry 9: arXiv version out of range, dropped",
+        "entry 10: upvotes out of range, dropped",
+    ]
+    assert sources["dump.txt"]["warnings"] == ["entry 1: title has no letters or digits, skipped"]
+    assert sources["hf.json"]["warnings"] == [
+        "item 1: id 'not-arxiv' is not an arXiv id",
+        "item 4: publishedAt '0001-01-01T00:00:00+01:00' cannot be converted to UTC, dropped",
+        "item 5: submittedOnDailyAt '0001-01-01T00:00:00+01:00' cannot be converted to UTC, "
+        "dropped",
+        "item 1: title has no letters or digits, skipped",
+        "item 2: upvotes out of range, dropped",
+        "item 3: arXiv version out of range, dropped",
+        "item 6: lone surrogates removed from title, abstract",
+    ]
+    with Store(f"sqlite:///{tmp_path / 'd.db'}") as store:
+        stored = store.papers.by_canonical_id()
+        upvotes = [sighting.upvotes for sighting in store.papers.sightings_of("arxiv:2606.10002")]
+    titles = sorted(paper.title for paper in stored.values())
+    assert titles == [
+        "A Good Dumped Paper",
+        "A lone surrogate",
+        "A version past 2^63",
+        "An absurd upvote count",
+        "An absurd version",
+        "Half a pair",
+        "Listed in year 1",
+        "Published in year 1",
+        "Upvotes past 2^63",
+    ]
+    assert stored["arxiv:2601.00001"].arxiv_version is None
+    assert stored["arxiv:2606.10003"].arxiv_version is None
+    assert stored["arxiv:2606.10004"].published is None
+    assert stored["arxiv:2606.10006"].abstract == "Text here."
+    assert upvotes == [None]
+
+
+def test_a_source_the_database_refuses_fails_alone_and_the_run_goes_on(
+    tmp_path: Path, shared: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    Store(url).close()
+    with sqlite3.connect(tmp_path / "d.db") as connection:
+        connection.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON sightings WHEN NEW.location LIKE '%refused%'"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    refused = tmp_path / "refused.txt"
+    refused.write_bytes((shared / "seeds" / "000_ce849831d427977b.txt").read_bytes())
+    hf = shared / "feeds" / "hf_daily_papers_api_2026-06-12.json"
+    seed = shared / "seeds" / "003_664192655427e7a2.txt"
+    result = digest(
+        "collect", "--json", "--db", "d.db", str(hf), str(refused), str(seed), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    sources = by_location(json.loads(result.stdout))
+    assert {name: source["papers"] for name, source in sources.items()} == {
+        "hf_daily_papers_api_2026-06-12.json": 30,
+        "refused.txt": 0,
+        "003_664192655427e7a2.txt": 129,
+    }
+    assert sources["refused.txt"]["errors"] == [
+        "sqlite:///d.db: cannot save papers (database or disk is full)"
+    ]
+    with Store(url) as store:
+        assert store.papers.count() == 30 + 129
+
+
+def test_a_source_that_fails_to_store_for_any_other_reason_fails_alone_too(
+    tmp_path: Path, shared: Path
+) -> None:
+    # A file name that is not UTF-8 reads well but cannot be written as a sighting's location.
+    unnamed = tmp_path / os.fsdecode(b"\xff.txt")
+    unnamed.write_bytes((shared / "seeds" / "000_ce849831d427977b.txt").read_bytes())
+    seed = shared / "seeds" / "003_664192655427e7a2.txt"
+    result = subprocess.run(
+        [sys.executable, "-m", "digest", "collect", "--json", str(unnamed), str(seed)],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr
+    failed, stored = json.loads(result.stdout.decode(errors="surrogateescape"))["sources"]
+    assert failed["errors"][0].startswith("internal error while storing: UnicodeEncodeError(")
+    assert (stored["papers"], stored["errors"]) == (129, [])

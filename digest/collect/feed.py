@@ -18,7 +18,14 @@ import feedparser
 from digest.errors import SourceError
 from digest.identity import arxiv_id_from_page_url, normalize_doi, parse_arxiv_id
 from digest.models import Entry, Paper, Parsed
-from digest.text import UTF8_BOM, clean_text, code_urls, describe_error, fold_whitespace
+from digest.text import (
+    UTF8_BOM,
+    clean_text,
+    code_urls,
+    describe_error,
+    fold_whitespace,
+    parse_integer,
+)
 
 _ARXIV_NAMESPACES = frozenset({"http://arxiv.org/schemas/atom", "https://arxiv.org/schemas/atom"})
 # rss.arxiv.org: "arXiv:2508.13167v1 Announce Type: new Abstract: ..." (after folding).
@@ -38,6 +45,11 @@ _ENTRY_OR_ROOT_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(entry|item|feed|rss|RDF|ch
 _HTML_PAGE = re.compile(rb"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 _NOT_WELL_FORMED = re.compile(r"not well-formed \((.*)\)")
 _WEEKEND_NOTE = " (arXiv announces nothing on weekends and holidays)"
+# "&#xD800;", "&#1114112;": feedparser's fallback parser crashes on a character reference to
+# no character (half a surrogate pair, or past U+10FFFF), losing the whole document.
+_CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+_LAST_CODE_POINT = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)
 
 
 class _Flavor(NamedTuple):
@@ -61,8 +73,9 @@ class _Flavor(NamedTuple):
 
 def parse_feed(data: bytes) -> Parsed:
     """Read an RSS or Atom document. Raises SourceError when nothing in it is usable."""
+    readable = _without_references_to_no_character(data)
     try:
-        result = feedparser.parse(io.BytesIO(data), resolve_relative_uris=False)
+        result = feedparser.parse(io.BytesIO(readable), resolve_relative_uris=False)
     except Exception as error:  # feedparser promises not to raise; a bug must not escape
         raise SourceError(f"feed parser failed: {describe_error(error, 200)}") from error
     raw_entries: list[Mapping[str, Any]] = result.get("entries") or []
@@ -86,7 +99,26 @@ def parse_feed(data: bytes) -> Parsed:
         else:
             skipped.append(f"entry {position}: {entry}, skipped")
     warnings = _document_warnings(problem, len(entries), len(raw_entries), flavor) + skipped
+    if len(readable) != len(data):
+        warnings.insert(0, "removed character references to no character (like &#xD800;)")
     return Parsed(kind="feed", format=flavor.name, entries=tuple(entries), warnings=tuple(warnings))
+
+
+def _without_references_to_no_character(data: bytes) -> bytes:
+    if b"&#" not in data:
+        return data
+    return _CHARACTER_REFERENCE.sub(_reference_if_character, data)
+
+
+def _reference_if_character(reference: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = reference.groups()
+    digits = (hexadecimal or decimal).lstrip(b"0")
+    if len(digits) > 7:  # past U+10FFFF in either base, and too long for int() to be cheap
+        return b""
+    code_point = int(digits or b"0", 16 if hexadecimal else 10)
+    if code_point > _LAST_CODE_POINT or code_point in _SURROGATES:
+        return b""
+    return reference.group(0)
 
 
 def _problem(result: Mapping[str, Any]) -> tuple[bool, str] | None:
@@ -251,7 +283,7 @@ def _labelled(text: str) -> tuple[str, tuple[str, ...], int | None]:
     return (
         summary.strip(),
         tuple(_split_names(authors.removeprefix("Authors:").strip())),
-        int(upvotes) if upvotes.isascii() and upvotes.isdigit() else None,
+        parse_integer(upvotes) if upvotes.isascii() and upvotes.isdigit() else None,
     )
 
 

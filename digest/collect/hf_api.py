@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from digest.collect.storable import in_utc
 from digest.errors import SourceError
 from digest.identity import parse_arxiv_id
 from digest.models import Entry, Paper, Parsed
-from digest.text import clean_text, code_urls, describe_error
+from digest.text import clean_text, code_urls, describe_error, parse_integer
 
 
 class _Skip(Exception):
@@ -20,7 +21,8 @@ class _Skip(Exception):
 def parse_hf_api(data: bytes) -> Parsed:
     """Read a daily papers JSON list. Raises SourceError when it is not one."""
     try:
-        document = json.loads(data)
+        # One absurdly long number (int() refuses past 4,300 digits) must not lose the list.
+        document = json.loads(data, parse_int=parse_integer)
     except (ValueError, UnicodeDecodeError) as error:
         raise SourceError(f"not valid JSON: {describe_error(error, 200)}") from error
     except RecursionError as error:
@@ -104,7 +106,7 @@ def _authors(value: Any) -> tuple[str, ...]:
 def _moment(
     paper: Mapping[str, Any], key: str, position: int, warnings: list[str]
 ) -> datetime | None:
-    """An ISO 8601 timestamp ("2026-06-12T00:00:00.000Z") as an aware datetime, UTC if unzoned."""
+    """An ISO 8601 timestamp ("2026-06-12T00:00:00.000Z") in UTC, taken as UTC if unzoned."""
     value = paper.get(key)
     if value is None:
         return None
@@ -115,8 +117,13 @@ def _moment(
     if moment is None:
         warnings.append(f"item {position}: {key} {str(value)[:40]!r} is not a timestamp")
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    utc = in_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    if utc is None:
+        warnings.append(
+            f"item {position}: {key} {value[:40]!r} cannot be converted to UTC, dropped"
+        )
+    return utc
 
 
 def _day(moment: datetime | None) -> date | None:
-    return moment.astimezone(UTC).date() if moment else None
+    return moment.date() if moment else None

@@ -11,6 +11,7 @@ from datetime import date
 from digest.collect.dump import parse_dump
 from digest.collect.feed import parse_feed
 from digest.collect.hf_api import parse_hf_api
+from digest.collect.storable import storable
 from digest.errors import SourceError
 from digest.models import SOURCE_KINDS, Parsed
 from digest.text import UTF8_BOM
@@ -38,7 +39,14 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def parse_document(data: bytes, *, kind: str = "auto", today: date) -> Parsed:
-    """Read one document as `kind` ("auto" detects it). Raises SourceError when unreadable."""
+    """Read one document as `kind` ("auto" detects it), every entry fit to store.
+
+    Raises SourceError when unreadable.
+    """
+    return storable(_read_as(data, kind, today))
+
+
+def _read_as(data: bytes, kind: str, today: date) -> Parsed:
     if kind == "auto":
         kind = detect_kind(data)
     if kind == "dump":

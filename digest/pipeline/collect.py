@@ -21,7 +21,7 @@ from digest.collect.fetch import Client, fetch, open_client
 from digest.collect.kinds import parse_document
 from digest.collect.locate import SourceSpec, expand, is_url
 from digest.config import CollectSettings, Settings
-from digest.errors import SourceError
+from digest.errors import SourceError, StoreError
 from digest.models import CollectReport, Entry, HttpValidators, Parsed, Sighting, SourceReport
 from digest.state.store import Store
 
@@ -76,9 +76,9 @@ def collect(
     """Read every source, store its papers and sightings, and report on each.
 
     One source failing never stops the others, and each source is stored in its
-    own transaction, so what was read is kept. `on_planned` hears how many
-    files and URLs there are to read; `on_source` hears each one's report.
-    Only StoreError (the database itself failing) ends the run.
+    own transaction, so what was read is kept; a source that cannot be stored
+    fails alone too. `on_planned` hears how many files and URLs there are to
+    read; `on_source` hears each one's report.
     """
     targets, reports = plan_collection(specs)
     if on_planned:
@@ -147,19 +147,25 @@ def _read_safely(
 
 
 def _store_read(done: _Read, store: Store, now: datetime, tally: _Tally) -> SourceReport:
-    """Store what one target gave and report on it."""
+    """Store what one target gave and report on it; a failure to store fails this target."""
     target, parsed = done.target, done.parsed
     if done.failure is not None:
         return _failed(target, done.failure)
     if parsed is None:
         return _report(target, papers=0, warnings=("not modified since the last fetch",))
     items = [(entry.paper, _sighting(target, entry, now)) for entry in parsed.entries]
-    result = store.papers.save(items, now=now)
+    try:
+        result = store.papers.save(items, now=now)
+        if done.validators is not None:
+            # Only once the papers are stored: a run that dies before this fetches again.
+            store.http_cache.remember(target.location, done.validators, now=now)
+    except Exception as error:  # the database refusing this batch, or a bug: it fails alone
+        log.debug("storing %s failed", target.location, exc_info=True)
+        if isinstance(error, StoreError):
+            return _failed(target, str(error))
+        return _failed(target, f"internal error while storing: {error!r}")
     tally.new.update(result.new)
     tally.seen.update(result.seen_before)
-    if done.validators is not None:
-        # Only once the papers are stored: a run that dies before this fetches again.
-        store.http_cache.remember(target.location, done.validators, now=now)
     return _report(
         target,
         kind=parsed.kind,

@@ -1,0 +1,125 @@
+"""The one check between the readers and the store: every entry fit to store, or skipped.
+
+Readers keep what a source says; the store needs a paper it can name (an identity key),
+text it can encode and numbers and times its columns hold. An entry with one bad field
+loses that field, an entry that names no paper is skipped, each with a warning naming
+the entry, so one odd entry never costs the rest of its source or the other sources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from digest.identity import identity_keys
+from digest.models import Entry, Paper, Parsed
+from digest.text import fold_whitespace
+
+# The integer columns are 32 bits on PostgreSQL; SQLite's hold 64.
+_LARGEST_STORED_INTEGER = 2**31 - 1
+# Halves of a surrogate pair alone: UTF-8, and so the database, cannot encode them. JSON
+# escapes ("\ud800") and JSON bytes decoded with surrogatepass carry them in.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(parsed: Parsed) -> Parsed:
+    """`parsed` with its entries fit to store, and a warning for each one mended or skipped."""
+    noun = "item" if parsed.kind == "hf-api" else "entry"  # as the reader's own warnings say
+    entries: list[Entry] = []
+    warnings: list[str] = []
+    for entry in parsed.entries:
+        where = f"{noun} {entry.position}"
+        if not identity_keys(entry.paper):
+            warnings.append(f"{where}: title has no letters or digits, skipped")
+            continue
+        mended = entry
+        for mend in _MENDS:
+            mended, problem = mend(mended)
+            if problem:
+                warnings.append(f"{where}: {problem}")
+        entries.append(mended)
+    if not warnings:
+        return parsed
+    return replace(parsed, entries=tuple(entries), warnings=(*parsed.warnings, *warnings))
+
+
+def in_utc(moment: datetime) -> datetime | None:
+    """`moment` in UTC, or None when it has no time zone or no UTC equivalent: year 1 at
+    +01:00 is a moment before the first one a datetime holds."""
+    if moment.tzinfo is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _without_surrogates(entry: Entry) -> tuple[Entry, str | None]:
+    paper_changes = _text_changes(entry.paper)
+    entry_changes = _text_changes(entry)
+    if not (paper_changes or entry_changes):
+        return entry, None
+    mended = replace(entry, paper=replace(entry.paper, **paper_changes), **entry_changes)
+    return mended, f"lone surrogates removed from {', '.join([*paper_changes, *entry_changes])}"
+
+
+def _text_changes(record: Paper | Entry) -> dict[str, Any]:
+    """The text fields of `record` that hold lone surrogates, each with them removed."""
+    changes = {}
+    for field in fields(record):
+        value = getattr(record, field.name)
+        cleaned = _clean(value)
+        if cleaned is not value:
+            changes[field.name] = cleaned
+    return changes
+
+
+def _clean(value: Any) -> Any:
+    """A text or tuple of texts without lone surrogates; `value` itself when it has none."""
+    if isinstance(value, str):
+        if value.isascii() or not _SURROGATE.search(value):
+            return value
+        return fold_whitespace(_SURROGATE.sub("", value))
+    if isinstance(value, tuple):
+        cleaned = tuple(_clean(item) for item in value)
+        if any(new is not old for new, old in zip(cleaned, value, strict=True)):
+            return tuple(item for item in cleaned if item)
+    return value
+
+
+def _version_in_range(entry: Entry) -> tuple[Entry, str | None]:
+    if _fits(entry.paper.arxiv_version):
+        return entry, None
+    mended = replace(entry, paper=replace(entry.paper, arxiv_version=None))
+    return mended, "arXiv version out of range, dropped"
+
+
+def _upvotes_in_range(entry: Entry) -> tuple[Entry, str | None]:
+    if _fits(entry.upvotes):
+        return entry, None
+    return replace(entry, upvotes=None), "upvotes out of range, dropped"
+
+
+def _fits(count: int | None) -> bool:
+    """Whether a count or version is absent or one an integer column holds."""
+    return count is None or 0 <= count <= _LARGEST_STORED_INTEGER
+
+
+def _published_in_utc(entry: Entry) -> tuple[Entry, str | None]:
+    published = entry.paper.published
+    if published is None or in_utc(published) is not None:
+        return entry, None
+    mended = replace(entry, paper=replace(entry.paper, published=None))
+    return mended, "published date cannot be converted to UTC, dropped"
+
+
+# Each returns the entry with one field mended and what it did, or the entry as it is.
+_MENDS: tuple[Callable[[Entry], tuple[Entry, str | None]], ...] = (
+    _without_surrogates,
+    _version_in_range,
+    _upvotes_in_range,
+    _published_in_utc,
+)
