@@ -31,6 +31,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from digest.collect.locate import is_url
 from digest.errors import ConfigError
 from digest.models import SourceKind
 
@@ -413,7 +414,7 @@ def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     if isinstance(sources, list):
         sections["sources"] = [
             source | {"location": beside(source["location"])}
-            if isinstance(source, dict) and not _is_url(source.get("location"))
+            if isinstance(source, dict) and not is_url(str(source.get("location", "")))
             else source
             for source in sources
         ]
@@ -429,10 +430,6 @@ def _sqlite_beside(url: object, folder: Path) -> object:
     if not name or name.startswith(("/", ":memory:")):
         return url
     return prefix + str(folder / name)
-
-
-def _is_url(location: object) -> bool:
-    return isinstance(location, str) and location.lower().startswith(("http://", "https://"))
 
 
 def settings_from(data: dict[str, Any]) -> Settings:

@@ -188,6 +188,9 @@ class FeedServer:
         return _Reply(HTTPStatus.OK, reply_headers, body)
 
 
+DRIP_SECONDS = 0.3
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a handler stuck on a kept-alive connection never blocks close
     feed: FeedServer
@@ -205,6 +208,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         feed = cast(_Server, self.server).feed
+        if self.path in ("/drip", "/drip-status"):
+            self._drip(feed, status_too=self.path == "/drip-status")
+            return
         headers = {name.lower(): value for name, value in self.headers.items()}
         reply = feed._reply_to(self.path, headers)
         if reply is None:
@@ -230,6 +236,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
         self.wfile.write(reply.body)
+
+    def _drip(self, feed: FeedServer, *, status_too: bool) -> None:
+        """A hostile server: one byte every DRIP_SECONDS, of the body (`/drip`) or of the
+        status line already (`/drip-status`), until the client gives up or the server stops."""
+        self.close_connection = True
+        if status_too:
+            drip = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000
+        else:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            drip = b"<rss>" + b" " * 99995
+        for byte in drip:
+            if feed.stopping.wait(DRIP_SECONDS):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read `requests`, not stderr

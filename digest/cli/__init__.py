@@ -185,6 +185,7 @@ def collect(
     from digest.cli import output
     from digest.collect.locate import SourceSpec
     from digest.pipeline.collect import collect, configured_sources
+    from digest.pipeline.stopping import stop_on_signals
     from digest.state.store import Store
 
     specs = [SourceSpec(name=source, location=source) for source in sources] or configured_sources(
@@ -194,7 +195,11 @@ def collect(
         raise DigestError(
             "nothing to collect", hint="give SOURCE arguments or add [[sources]] to the config"
         )
-    with Store(settings.state.url) as store, output.progress_bar(enabled=not as_json) as progress:
+    with (
+        Store(settings.state.url) as store,
+        stop_on_signals("storing what was read, then stopping") as stop,
+        output.progress_bar(enabled=not as_json) as progress,
+    ):
         report = collect(
             specs,
             store,
@@ -202,6 +207,7 @@ def collect(
             now=_now(),
             on_planned=progress.planned,
             on_source=progress.advance,
+            should_stop=stop.is_set,
         )
     if as_json:
         output.echo_json(output.collect_json(report))

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
 import httpx
 
+from digest.deadlines import Deadline
 from digest.errors import SourceError
 from digest.models import HttpValidators
 from digest.text import describe_error, fold_whitespace
 
 MAX_BYTES = 50 * 1024 * 1024
+# A GET as a whole may take this many times the timeout (which bounds each wait for data).
+DEADLINE_FACTOR = 3
 MAX_REDIRECTS = 5
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, application/json, "
@@ -65,20 +70,23 @@ def fetch(
     user_agent: str,
     client: httpx.Client | None = None,
     max_bytes: int = MAX_BYTES,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Fetched:
     """GET `url`, asking only for a newer version than `validators` describe.
 
     Returns the body, or `content=None` on 304 Not Modified. Every failure is a
     SourceError whose message names the cause but not the URL: the caller knows it.
+    The whole GET must end within `DEADLINE_FACTOR` x `timeout`, and within a few
+    seconds once `should_stop` says a stop was requested.
     """
     _check_url(url)
     _check_user_agent(user_agent)
     headers = _request_headers(validators, user_agent)
     try:
         if client is not None:
-            return _get(client, url, headers, validators, timeout, max_bytes)
+            return _get(client, url, headers, validators, timeout, max_bytes, should_stop)
         with open_client(timeout, user_agent) as own:
-            return _get(own, url, headers, validators, timeout, max_bytes)
+            return _get(own, url, headers, validators, timeout, max_bytes, should_stop)
     except httpx.HTTPError as exc:
         raise SourceError(_describe(exc, timeout)) from exc
     except httpx.InvalidURL as exc:
@@ -122,9 +130,47 @@ def _get(
     validators: HttpValidators,
     timeout: float,
     max_bytes: int,
+    should_stop: Callable[[], bool],
+) -> Fetched:
+    """The GET as a whole, headers and body, within `DEADLINE_FACTOR` x `timeout`: the
+    timeout alone bounds only the wait for each next byte."""
+    deadline = Deadline(DEADLINE_FACTOR * timeout, should_stop)
+    connection: list[socket.socket] = []
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        # The socket of each new connection (a redirect may open another), to shut down
+        # if the deadline passes while a read waits on it.
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            if stream is not None:
+                connection[:] = [stream.get_extra_info("socket")]
+
+    deadline.watch(lambda: connection[-1] if connection else None)
+    try:
+        with deadline.running():
+            return _exchange(client, url, headers, validators, timeout, max_bytes, trace)
+    except (httpx.HTTPError, OSError):
+        if deadline.expired:
+            raise SourceError(deadline.describe()) from None
+        raise
+
+
+def _exchange(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    validators: HttpValidators,
+    timeout: float,
+    max_bytes: int,
+    trace: Callable[[str, dict[str, Any]], None],
 ) -> Fetched:
     with client.stream(
-        "GET", url, headers=headers, timeout=timeout, follow_redirects=True
+        "GET",
+        url,
+        headers=headers,
+        timeout=timeout,
+        follow_redirects=True,
+        extensions={"trace": trace},
     ) as response:
         final_url = str(response.url)
         if response.status_code == HTTPStatus.NOT_MODIFIED:

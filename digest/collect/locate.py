@@ -22,7 +22,8 @@ class SourceSpec:
 
 
 def is_url(location: str) -> bool:
-    return location.startswith(("http://", "https://"))
+    """Whether a location is an http(s) URL (the scheme in any case: "HTTP://" too)."""
+    return location[:8].lower().startswith(("http://", "https://"))
 
 
 def expand(location: str) -> list[str]:

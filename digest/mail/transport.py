@@ -11,12 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import smtplib
-import socket
 import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,6 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 
 from digest.config import SmtpSettings
+from digest.deadlines import Deadline
 from digest.errors import DigestError
 from digest.files import write_atomically
 from digest.text import fold_whitespace
@@ -33,11 +31,6 @@ if TYPE_CHECKING:
 
 # A reply longer than this is a broken or hostile server: no SMTP reply comes near it.
 MAX_REPLY_BYTES = 64 * 1024
-# Once a stop is requested, the step in flight gets this long to finish.
-STOP_GRACE_SECONDS = 3.0
-# How often a deadline's guard looks at the clock and at a stop request.
-_GUARD_TICK = 0.1
-
 # A connection unused for this long is checked with NOOP before it carries a message;
 # back-to-back sends skip the round trip (a drop is still caught, see SmtpTransport.send).
 IDLE_CHECK_SECONDS = 2.0
@@ -126,57 +119,6 @@ class _CappedReplies:
         self._raw.close()
 
 
-class _Deadline:
-    """An overall deadline for one SMTP step (connecting, or one message): when it passes,
-    or soon after a stop is requested, the connection's socket is shut down and the step
-    fails at once. A socket timeout alone restarts with every byte, so a server dripping
-    one byte a second held a send for minutes."""
-
-    def __init__(self, seconds: float, should_stop: Callable[[], bool]) -> None:
-        self.seconds = seconds
-        self._should_stop = should_stop
-        self.expired = False
-        self.cut_by_stop = False  # expired early because a stop was requested
-        self._smtp: smtplib.SMTP | None = None
-        self._done = threading.Event()
-
-    def watch(self, smtp: smtplib.SMTP) -> None:
-        """The connection to cut, from the moment its socket exists."""
-        self._smtp = smtp
-
-    @contextmanager
-    def running(self, smtp: smtplib.SMTP | None = None) -> Iterator[None]:
-        if smtp is not None:
-            self._smtp = smtp
-        self.expired = self.cut_by_stop = False
-        self._done = threading.Event()
-        guard = threading.Thread(target=self._guard, args=(self._done,), daemon=True)
-        guard.start()
-        try:
-            yield
-        finally:
-            self._done.set()
-            guard.join()
-
-    def _guard(self, done: threading.Event) -> None:
-        deadline = time.monotonic() + self.seconds
-        while not done.wait(_GUARD_TICK):
-            now = time.monotonic()
-            if self._should_stop() and now + STOP_GRACE_SECONDS < deadline:
-                deadline, self.cut_by_stop = now + STOP_GRACE_SECONDS, True
-            if now >= deadline:
-                self.expired = True
-                _shut_down(self._smtp)
-                return
-
-
-def _shut_down(smtp: smtplib.SMTP | None) -> None:
-    sock = getattr(smtp, "sock", None)
-    if sock is not None:
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
 class _TrackedSMTP(smtplib.SMTP):
     """Remembers whether DATA began and what the server answered to the message; caps
     every reply; hands itself to a deadline before it connects."""
@@ -184,8 +126,9 @@ class _TrackedSMTP(smtplib.SMTP):
     data_started = False
     data_reply: tuple[int, bytes] | None = None
 
-    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
-        deadline.watch(self)
+    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
+        # From the moment its socket exists: the banner is the first thing a server drips.
+        deadline.watch(lambda: getattr(self, "sock", None))
         super().__init__(*args, **kwargs)
 
     def getreply(self) -> tuple[int, bytes]:
@@ -212,7 +155,7 @@ class SmtpTransport(_Closing):
     `tls_context` to the system's trusted certificates. `rate_limit` caps the messages
     per second; `clock` and `sleep` are injectable for tests. Connecting, and each
     message, must finish within `settings.timeout` seconds overall, and within
-    `STOP_GRACE_SECONDS` once `should_stop` says a stop was requested.
+    `digest.deadlines.STOP_GRACE_SECONDS` once `should_stop` says a stop was requested.
     """
 
     def __init__(
@@ -229,7 +172,7 @@ class SmtpTransport(_Closing):
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self._settings = settings
-        self._deadline = _Deadline(settings.timeout, should_stop)
+        self._deadline = Deadline(settings.timeout, should_stop)
         self._server = f"{settings.host}:{settings.port}"
         self._password = _password(settings, password, allow_insecure_auth)
         if rate_limit is not None and rate_limit <= 0:
@@ -373,7 +316,8 @@ class SmtpTransport(_Closing):
     def _transmit(self, smtp: _TrackedSMTP, message: EmailMessage, message_id: str) -> Delivered:
         smtp.data_started, smtp.data_reply = False, None
         try:
-            with self._deadline.running(smtp):
+            self._deadline.watch(lambda: smtp.sock)
+            with self._deadline.running():
                 smtp.send_message(message)
         except smtplib.SMTPServerDisconnected as error:
             timed_out = self._deadline.expired or isinstance(error.__context__, TimeoutError)
@@ -426,10 +370,8 @@ class SmtpTransport(_Closing):
     def _connection_reply(self, error: BaseException, what: str) -> str:
         if isinstance(error.__context__, _ReplyTooLong):
             return f"{what}: {error.__context__}"
-        if self._deadline.cut_by_stop:
-            return f"{what}: {self._timed_out()}"
         if self._deadline.expired:
-            return f"{what}: no complete answer within {self._settings.timeout:g}s"
+            return f"{what}: {self._deadline.describe()}"
         if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
             return self._timed_out()
         detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
@@ -437,7 +379,7 @@ class SmtpTransport(_Closing):
 
     def _timed_out(self) -> str:
         if self._deadline.cut_by_stop:
-            return f"cut off {STOP_GRACE_SECONDS:g}s after the stop request"
+            return self._deadline.describe()
         return f"timed out after {self._settings.timeout:g}s"
 
 

@@ -9,15 +9,16 @@ is stored, each in its own transaction.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
-from digest.collect.fetch import Client, fetch, open_client
+from digest.collect.fetch import MAX_BYTES, Client, fetch, open_client
 from digest.collect.kinds import parse_document
 from digest.collect.locate import SourceSpec, expand, is_url
 from digest.config import CollectSettings, Settings
@@ -26,6 +27,8 @@ from digest.models import CollectReport, Entry, HttpValidators, Parsed, Sighting
 from digest.state.store import Store
 
 log = logging.getLogger(__name__)
+
+STOPPED = "not read: the run was stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +75,15 @@ def collect(
     now: datetime,
     on_planned: Callable[[int], None] | None = None,
     on_source: Callable[[SourceReport], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> CollectReport:
     """Read every source, store its papers and sightings, and report on each.
 
     One source failing never stops the others, and each source is stored in its
     own transaction, so what was read is kept; a source that cannot be stored
     fails alone too. `on_planned` hears how many files and URLs there are to
-    read; `on_source` hears each one's report.
+    read; `on_source` hears each one's report. Once `should_stop` says so, the
+    fetch in flight is cut short and the sources not read yet are reported so.
     """
     targets, reports = plan_collection(specs)
     if on_planned:
@@ -93,13 +98,16 @@ def collect(
             client = stack.enter_context(open_client(settings.timeout, settings.user_agent))
 
         def read(target: _Target) -> _Read:
-            return _read_safely(target, store, settings, now, client)
+            return _read_safely(target, store, settings, now, client, should_stop)
 
-        for done in _read_ahead(read, targets):
+        for index, done in enumerate(_read_ahead(read, targets)):
             report = _store_read(done, store, now, tally)
             reports.append(report)
             if on_source:
                 on_source(report)
+            if should_stop():
+                reports.extend(_failed(later, STOPPED) for later in targets[index + 1 :])
+                break
     return CollectReport(
         sources=tuple(reports), new=len(tally.new), seen_before=len(tally.seen - tally.new)
     )
@@ -136,9 +144,12 @@ def _read_safely(
     settings: CollectSettings,
     now: datetime,
     client: Client | None,
+    should_stop: Callable[[], bool],
 ) -> _Read:
+    if should_stop():
+        return _Read(target, failure=STOPPED)
     try:
-        return _read(target, store, settings, now, client)
+        return _read(target, store, settings, now, client, should_stop)
     except SourceError as error:
         return _Read(target, failure=str(error))
     except Exception as error:  # a reader's bug must not take the other sources down
@@ -181,6 +192,7 @@ def _read(
     settings: CollectSettings,
     now: datetime,
     client: Client | None,
+    should_stop: Callable[[], bool],
 ) -> _Read:
     """The parsed document (none when the server says it has not changed) and, for a URL,
     the validators to remember for the next conditional GET."""
@@ -193,6 +205,7 @@ def _read(
         timeout=settings.timeout,
         user_agent=settings.user_agent,
         client=client,
+        should_stop=should_stop,
     )
     if fetched.content is None:
         return _Read(target)
@@ -201,10 +214,19 @@ def _read(
 
 
 def _read_file(location: str) -> bytes:
+    """A file's bytes, under the same cap as a download; a FIFO or a device is refused (it
+    could block forever, or never end)."""
     try:
-        return Path(location).read_bytes()
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer before any check.
+        with os.fdopen(os.open(location, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise SourceError("not a regular file")
+            data = file.read(MAX_BYTES + 1)
     except OSError as error:
         raise SourceError(f"cannot read ({error.strerror})") from None
+    if len(data) > MAX_BYTES:
+        raise SourceError(f"larger than {MAX_BYTES // 2**20} MB")
+    return data
 
 
 def _sighting(target: _Target, entry: Entry, now: datetime) -> Sighting:
