@@ -2,10 +2,11 @@
 
 Subscribers who share a send time (clock time, time zone, daily or weekly day) form a
 slot, one cron job. A slot's job collects the configured sources if nothing was
-collected yet that day, then sends the slot's subscribers their edition: the ledger
-makes a second run of the same edition send nothing. Started after a missed send time,
-the schedule sends that edition once when it is at most `catch_up_hours` late and
-skips older ones with a log line.
+collected yet that day (a failed collect is logged and the send goes on from what is
+stored), then sends the slot's subscribers their edition, once a day even where the
+clocks change: a second fire of the same edition is skipped, and the ledger would send
+nothing anyway. Started after a missed send time, the schedule sends that edition once
+when it is at most `catch_up_hours` late and skips older ones with a log line.
 """
 
 from __future__ import annotations
@@ -56,13 +57,26 @@ class Slot:
         )
 
     def fire_times(self, after: datetime, until: datetime) -> list[datetime]:
-        """Every send time in (after, until]."""
+        """Every send time in (after, until], in UTC: the slot's first fire on each local date.
+
+        So a send time that happens twice (the clocks go back) sends at its first pass, and
+        one that does not happen (they go forward) sends as much later as the clocks jumped:
+        02:30 becomes 03:30. The trigger is asked once per local date, from the date's start,
+        never from a previous fire time: from the second pass of a repeated hour CronTrigger
+        can hand back that same moment, and a loop fed its own answer never ends.
+        """
+        trigger, zone = self.trigger, ZoneInfo(self.timezone)
+        start, end = after.astimezone(UTC), until.astimezone(UTC)
         times: list[datetime] = []
-        trigger = self.trigger
-        moment = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
-        while moment is not None and moment <= until:
-            times.append(moment)
-            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+        day = start.astimezone(zone).date()
+        while day <= end.astimezone(zone).date():
+            found = trigger.get_next_fire_time(None, _start_of(day, zone))
+            if found is None or found.astimezone(UTC) > end:
+                break
+            moment, edition = found.astimezone(UTC), self.edition(found)
+            if moment > start and (not times or edition > self.edition(times[-1])):
+                times.append(moment)
+            day = max(edition, day) + timedelta(days=1)  # a later date each turn: it ends
         return times
 
     def edition(self, fire_time: datetime) -> date:
@@ -71,6 +85,11 @@ class Slot:
     def describe(self) -> str:
         when = f"{self.weekday} " if self.weekday else "daily "
         return f"{when}{self.send_at} {self.timezone} ({plural(len(self.emails), 'subscriber')})"
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local date (the first pass where midnight repeats)."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def slots(settings: Settings) -> list[Slot]:
@@ -117,19 +136,56 @@ def catch_up(plan: Sequence[Slot], now: datetime, grace: timedelta) -> list[Due]
 @dataclass(slots=True)
 class Runner:
     """What a slot's job does: collect once a day, then send; a failure is logged, never
-    fatal to the schedule."""
+    fatal to the schedule.
+
+    A failing collect never cancels the send: the slot's subscribers get their edition from
+    the papers already stored, and the log says the collect failed. Only a collect that
+    succeeded counts for the day, so the next slot due for the same edition collects again
+    (a failed collect is retried; one that worked is not repeated).
+
+    Each slot runs once per edition: CronTrigger fires a slot twice on the day the clocks go
+    back (its time happens twice), and a catch-up at start-up may already have run the
+    edition the scheduler then fires. The second fire is logged and skipped.
+    """
 
     collect: Callable[[], None]
     send: Callable[[Sequence[str], date], None]
     collected_on: set[date] = field(default_factory=set)
+    ran: set[tuple[Slot, date]] = field(default_factory=set)
 
     def run(self, due: Due) -> None:
+        if (due.slot, due.edition) in self.ran:
+            log.info(
+                "the edition of %s already ran for %s: skipping this second fire",
+                due.edition,
+                due.slot.describe(),
+            )
+            return
+        self.ran.add((due.slot, due.edition))
+        collected = self._collect_once(due.edition)
+        self._send(due, collected=collected)
+
+    def _collect_once(self, edition: date) -> bool:
+        """Whether the papers of `edition`'s day are collected; a failure is logged."""
+        if edition in self.collected_on:
+            return True
+        log.info("collecting before the first send of %s", edition)
         try:
-            if due.edition not in self.collected_on:
-                log.info("collecting before the first send of %s", due.edition)
-                self.collect()
-                self.collected_on.add(due.edition)
-            log.info("sending the edition of %s: %s", due.edition, due.slot.describe())
+            self.collect()
+        except Exception:
+            log.exception(
+                "collecting for the edition of %s failed: sending from the papers already "
+                "stored; the next slot of that day collects again",
+                edition,
+            )
+            return False
+        self.collected_on.add(edition)
+        return True
+
+    def _send(self, due: Due, *, collected: bool) -> None:
+        stale = "" if collected else " from the papers already stored (the collect failed)"
+        log.info("sending the edition of %s%s: %s", due.edition, stale, due.slot.describe())
+        try:
             self.send(due.slot.emails, due.edition)
         except Exception:
             log.exception("the job for %s failed; the schedule goes on", due.slot.describe())
@@ -146,7 +202,9 @@ def run_forever(
     plan = slots(settings)
     scheduler = BlockingScheduler()
     for slot in plan:
-
+        # The scheduler asks CronTrigger for the fire after the last one with the real
+        # clock, from which it always moves on, but on the day the clocks go back it fires
+        # at both passes of a repeated send time: the Runner skips the second.
         def job(slot: Slot = slot) -> None:
             fired = now()
             runner.run(Due(slot, fired, slot.edition(fired)))
@@ -187,7 +245,9 @@ def run_schedule(
         if not specs:
             log.info("no [[sources]] configured: sending from the papers already stored")
             return
-        report = collect(specs, store, settings=settings.collect, now=now())
+        report = collect(
+            specs, store, settings=settings.collect, now=now(), should_stop=stop.is_set
+        )
         for source in report.sources:
             for problem in (*source.warnings, *source.errors):
                 log.warning("%s: %s", source.location, problem)
