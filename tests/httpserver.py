@@ -209,6 +209,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         feed = cast(_Server, self.server).feed
         if self.path in ("/drip", "/drip-status"):
+            feed._record(
+                RecordedRequest(
+                    method=self.command,
+                    path=self.path,
+                    headers={},
+                    client_port=self.client_address[1],
+                    status=HTTPStatus.OK,
+                    response_headers={},
+                )
+            )
             self._drip(feed, status_too=self.path == "/drip-status")
             return
         headers = {name.lower(): value for name, value in self.headers.items()}

@@ -91,11 +91,16 @@ def dripping_banner(conn: socket.socket, stopped: threading.Event) -> None:
         conn.sendall(bytes([byte]))
 
 
+STUCK = threading.Event()  # set once a client waits on `silent_after_hello`
+
+
 def silent_after_hello(conn: socket.socket, stopped: threading.Event) -> None:
     """Greets, answers EHLO, then never answers again (a server stuck mid-message)."""
     conn.sendall(b"220 hello\r\n")
     conn.recv(1024)
     conn.sendall(b"250-hello\r\n250 8BITMIME\r\n")
+    conn.recv(1024)  # MAIL FROM, never answered
+    STUCK.set()
     while not stopped.wait(0.1):
         try:
             conn.settimeout(0.1)
@@ -153,8 +158,9 @@ def test_sigterm_stops_a_send_stuck_on_a_silent_server_within_seconds(
     write_config(tmp_path, server, 3)  # type: ignore[arg-type]
     config = (tmp_path / "digest.toml").read_text(encoding="utf-8")
     (tmp_path / "digest.toml").write_text(config.replace("timeout = 5", "timeout = 600"))
+    STUCK.clear()
     process = start_send(tmp_path)
-    time.sleep(3)  # started, connected, and now waiting on the silent server
+    assert STUCK.wait(60), "the send reached the silent server"
     stopping = time.monotonic()
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)

@@ -62,14 +62,22 @@ def test_sigterm_stops_a_collect_within_seconds_and_prints_its_report(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)  # the seed stored, the drip under way
+    deadline = time.monotonic() + 60
+    while feed_server.count("/drip") == 0:  # the seed is read before; the drip under way
+        assert time.monotonic() < deadline, "the collect reached the dripping server"
+        time.sleep(0.05)
+    time.sleep(0.5)
     stopping = time.monotonic()
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     assert time.monotonic() - stopping < 6, stderr
     report = json.loads(stdout)
     assert report["sources"][0]["papers"] == 48
-    assert report["sources"][1]["errors"] == ["cut off 3s after the stop request"]
+    # Cut off in flight, or (had the stop come while the seed was being stored) not used.
+    assert report["sources"][1]["errors"] in (
+        ["cut off 3s after the stop request"],
+        ["not read: the run was stopped"],
+    )
     assert {error for source in report["sources"][2:] for error in source["errors"]} == {
         "not read: the run was stopped"
     }
