@@ -6,6 +6,7 @@ abstract. Papers are told by that shape, whatever the header says.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from pathlib import Path
 
@@ -304,6 +305,138 @@ def test_utf8_with_a_broken_byte_stays_utf8() -> None:
     assert titles(parsed) == ["Café “Smart” Models"]
     assert parsed.entries[0].paper.abstract.endswith("Broken \ufffd byte.")
     assert parsed.warnings == ("not UTF-8; decoded as utf-8 with 1 invalid byte replaced",)
+
+
+# Accented words and names as a Windows editor saves them in cp1252, with its own characters
+# (0x80-0x9F: curly quotes, dashes, the euro sign, Š, Œ, Ž, ™).
+ACCENTED = [
+    ("Naïve", "Jörg Müller"),
+    ("Café", "François Côté"),
+    ("Über", "Zoë Brontë"),
+    ("Façade", "Søren Ærø"),
+    ("Œuvre", "Šárka Žižková"),
+    ("Señor", "José Peña"),
+]
+
+
+def seed_text(shared: Path, seed: str) -> str:
+    return (shared / "seeds" / f"{seed}.txt").read_text(encoding="utf-8")
+
+
+def with_accents(text: str, chosen: list[str]) -> str:
+    """A dump's text with an accented word before each chosen title, and accented authors
+    (with curly quotes, a dash, a euro sign) at the start of its abstract."""
+    pending = dict(zip(chosen, itertools.cycle(ACCENTED), strict=False))
+    lines = text.split("\n")
+    author = ""
+    for index, line in enumerate(lines):
+        if line in pending:
+            word, author = pending.pop(line)
+            lines[index] = f"{word} {line}"
+        elif author and line:
+            lines[index] = f"“{author}” \u2013 5 € ™ report: {line}"
+            author = ""
+    assert not pending, "every chosen title is a line of its own"
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_seed_dump_with_accents_saved_as_cp1252_reads_back_exactly(
+    shared: Path, seed: str
+) -> None:
+    original = seed_text(shared, seed)
+    # cp1252 has no Greek: the editor writes "?" for the seeds' few epsilons.
+    text = with_accents(original, titles(parse(original.encode()))[1::4]).replace("ε", "?")
+    parsed = parse(text.encode("cp1252"))
+    assert parsed.entries == parse(text.encode()).entries
+    assert parsed.warnings == ("not UTF-8; decoded as cp1252",)
+    assert titles(parsed)[1].startswith("Naïve ")
+    assert parsed.entries[1].paper.abstract.startswith("“Jörg Müller” \u2013 5 € ™ report: ")
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["Naïve", "Jörg Müller", "“ÀÉÎÔ”", "Avaliação das representações", "Œuvres de Slavoj Žižek"],
+)
+def test_accents_in_an_english_dump_are_cp1252_whatever_charset_normalizer_guesses(
+    shared: Path, phrase: str
+) -> None:
+    # Before, "Jörg Müller" came out as gb18030 ("J鰎g M黮ler") and "Naïve" as big5 ("Na鴳e").
+    original = seed_text(shared, "003_664192655427e7a2")
+    text = original.replace("Binary neural networks (BNNs) have", f"{phrase}: Binary networks", 1)
+    parsed = parse(text.encode("cp1252"))
+    assert parsed.entries[0].paper.abstract.startswith(f"{phrase}: Binary networks")
+    assert parsed.entries == parse(text.encode()).entries
+    assert parsed.warnings == ("not UTF-8; decoded as cp1252",)
+
+
+def test_the_five_bytes_cp1252_leaves_undefined_read_as_latin1() -> None:
+    data = dump("Alpha", abstract("a")).replace(
+        b"the cost.", b"the \x93cost\x94 \x81\x8d\x8f\x90\x9d."
+    )
+    parsed = parse(data)
+    assert parsed.entries[0].paper.abstract.endswith("the “cost” \x81\x8d\x8f\x90\x9d.")
+    assert parsed.warnings == ("not UTF-8; decoded as cp1252",)
+
+
+JAPANESE = (
+    "大規模言語モデルによる論文推薦",
+    "本論文では、大規模言語モデルを用いた新しい手法を提案する。実験により、提案手法が"
+    "従来手法よりも高い精度を達成することを示す。" * 5,
+)
+CHINESE = (
+    "基于大规模语言模型的论文推荐",
+    "本文提出了一种基于大规模语言模型的新方法。实验结果表明\uff0c所提出的方法在多个基准数据集上"
+    "取得了显著的性能提升。" * 8,
+)
+# Cyrillic letters look like Latin ones, which is what ruff's RUF001 warns of.
+RUSSIAN = (
+    "Рекомендация статей с большими языковыми моделями",  # noqa: RUF001
+    "В этой работе мы предлагаем новый метод обучения "  # noqa: RUF001
+    "больших языковых моделей и показываем его "  # noqa: RUF001
+    "эффективность на шести наборах данных. " * 3,
+)
+NON_LATIN = [
+    ("shift_jis", *JAPANESE),
+    ("euc_jp", *JAPANESE),
+    ("gb18030", *CHINESE),
+    ("cp1251", *RUSSIAN),
+    ("koi8_r", *RUSSIAN),
+]
+
+
+@pytest.mark.parametrize(("encoding", "title", "text"), NON_LATIN)
+def test_a_dump_in_an_east_asian_or_cyrillic_code_page_keeps_that_encoding(
+    encoding: str, title: str, text: str
+) -> None:
+    lines = [*HEADER, title, text, "Beta: An English Paper", abstract("beta")]
+    parsed = parse(dump(*lines).decode().encode(encoding))
+    assert parsed.entries == parse(dump(*lines)).entries
+    assert titles(parsed) == [title, "Beta: An English Paper"]
+    assert len(parsed.warnings) == 1
+    assert parsed.warnings[0].startswith("not UTF-8; decoded as ")
+    assert not parsed.warnings[0].endswith("cp1252")
+
+
+@pytest.mark.parametrize(("encoding", "title", "text"), NON_LATIN)
+def test_one_east_asian_or_cyrillic_paper_in_an_english_seed_dump_is_read_right(
+    shared: Path, encoding: str, title: str, text: str
+) -> None:
+    original = seed_text(shared, "003_664192655427e7a2")
+    second = "X-Node: Self-Explanation is All We Need\n"
+    mixed = original.replace(second, f"{title}\n{text.strip()}\n{second}", 1)
+    parsed = parse(mixed.encode(encoding))
+    assert parsed.entries == parse(mixed.encode()).entries
+    assert titles(parsed)[1] == title
+
+
+def test_a_utf16_dump_cut_off_mid_character_keeps_its_papers_with_a_warning(
+    shared: Path,
+) -> None:
+    text = seed_text(shared, "000_ce849831d427977b")
+    parsed = parse(text.encode("utf-16")[:-1])
+    assert titles(parsed) == titles(parse(text.encode()))
+    assert parsed.warnings == ("decoded as utf-16 with 1 invalid character replaced",)
 
 
 def test_a_trailing_title_without_abstract_is_skipped_with_a_warning() -> None:

@@ -12,6 +12,26 @@ or a short one that reads as a sentence). Lines after a title that read as prose
 or a note (a sentence, a URL) belong to its abstract. Short lines that neither
 start nor continue a paper are the header before the first paper and are
 skipped with a warning after it.
+
+The bytes are decoded by this rule, each step only where the ones before do not apply:
+
+1. A UTF-16 or UTF-32 byte order mark names the encoding: no warning, unless some
+   characters are broken (a file cut off mid-character) and replaced.
+2. UTF-8, a UTF-8 byte order mark dropped: no warning.
+3. Mostly UTF-8 (more non-ASCII characters decode well than not): UTF-8 with the few broken
+   bytes replaced, and a warning that counts them.
+4. A non-Latin script: charset_normalizer, shown only the lines with non-ASCII bytes, names
+   an 8-bit or East Asian code page (never UTF-16 without a mark), the whole document
+   decodes in it without error, and at least 3/4 of its non-ASCII characters (8 at the
+   least) are runs of two or more non-Latin letters (Chinese, Japanese, Korean, Cyrillic,
+   Greek...). Read in such a code page, cp1252 text shows lone odd letters instead
+   ("Na鴳e" for "Naïve"), so Western text fails the test. Warns "not UTF-8; decoded as
+   <encoding>". This is charset_normalizer's only role: on mostly-English text it cannot
+   tell the Latin code pages apart, and its guesses garble accents.
+5. Everything else is cp1252, the encoding of a file saved by a Windows editor (latin-1
+   for the 5 bytes cp1252 leaves undefined, so this never fails): warns "not UTF-8;
+   decoded as cp1252". Text in another Latin code page (cp1250 for Czech or Polish) is
+   read this way too, its few letters that differ from cp1252 garbled.
 """
 
 from __future__ import annotations
@@ -23,11 +43,23 @@ import charset_normalizer
 
 from digest.errors import SourceError
 from digest.models import Entry, Paper, Parsed
-from digest.text import UTF8_BOM, code_urls, fold_whitespace
+from digest.text import UTF8_BOM, code_urls, fold_whitespace, plural, unicode_bom_encoding
 
 _FORMAT = "hf-listing-dump"
-# The usual encoding of text that is not UTF-8, and the guess when there is none.
+# The usual encoding of text that is not UTF-8: a file saved by a Windows editor.
 _WESTERN = "cp1252"
+# cp1252 is latin-1 but for 27 of the 32 C1 control bytes (0x80-0x9F), which it spells as
+# curly quotes, dashes, the euro sign...; the 5 it leaves undefined stay latin-1, as browsers
+# read them.
+_CP1252_C1 = {
+    byte: bytes([byte]).decode(_WESTERN, errors="ignore") or chr(byte) for byte in range(0x80, 0xA0)
+}
+# Runs of letters no Western code page has: Greek to Georgian and the Hangul jamo, then CJK
+# (its punctuation too), kana and Hangul, and the halfwidth forms.
+_NON_LATIN_RUN = re.compile(r"[\u0370-\u1cff\u2e80-\ud7ff\uf900-\ufaff\uff66-\uffdc]{2,}")
+# Fewer letters in such runs are no evidence of a script: "“ÀÉÎÔ”" in cp1252 reads as three
+# Chinese characters in gb18030.
+_SCRIPT_EVIDENCE = 8
 
 # Line shapes, from the line alone.
 _DATE_LINE = -1  # "Mar 12": never a title nor abstract text
@@ -155,45 +187,77 @@ def parse_dump(data: bytes, *, today: date) -> Parsed:
 
 
 def _decode(data: bytes) -> tuple[str, list[str]]:
-    """The text of a dump and a warning when it was not UTF-8.
-
-    UTF-8 (a BOM is dropped) is the norm. Mostly-UTF-8 text with a few broken
-    bytes stays UTF-8 with those bytes replaced; anything else is what
-    charset_normalizer guesses, cp1252 when it has no guess.
-    """
+    """The text of a dump, with a warning when it was not UTF-8 or had to be repaired
+    (the rule is the module docstring's)."""
+    marked = unicode_bom_encoding(data)
+    if marked is not None:
+        return _decode_marked(data, marked)
     data = data.removeprefix(UTF8_BOM)
-    try:
-        return data.decode("utf-8"), []
-    except UnicodeDecodeError:
-        pass
-    text = data.decode("utf-8", errors="replace")
-    broken = text.count("\ufffd")
+    text, broken = _decode_replacing(data, "utf-8")
+    if not broken:
+        return text, []
     # Non-ASCII characters that decoded well: a single-byte encoding rarely forms them.
-    decoded = len(text) - len(text.encode("ascii", errors="ignore")) - broken
-    if decoded > broken:
-        plural = "s" if broken > 1 else ""
-        return text, [f"not UTF-8; decoded as utf-8 with {broken} invalid byte{plural} replaced"]
-    encoding = _guess_encoding(data)
-    text = data.decode(encoding, errors="replace").removeprefix("\ufeff")
+    if _non_ascii_count(text) - broken > broken:
+        return text, [f"not UTF-8; decoded as utf-8 with {plural(broken, 'invalid byte')} replaced"]
+    encoding, text = _other_script(data) or (_WESTERN, _decode_western(data))
     return text, [f"not UTF-8; decoded as {encoding}"]
 
 
-def _guess_encoding(data: bytes) -> str:
-    """charset_normalizer's guess, but cp1252 wherever that reads at least as well.
+def _decode_marked(data: bytes, encoding: str) -> tuple[str, list[str]]:
+    """Text whose byte order mark names its encoding: nothing guessed, so nothing to warn of
+    but repairs (a file cut off mid-character)."""
+    text, broken = _decode_replacing(data, encoding)
+    if not broken:
+        return text, []
+    return text, [f"decoded as {encoding} with {plural(broken, 'invalid character')} replaced"]
 
-    On mostly-English text charset_normalizer cannot tell the Latin code pages
-    apart and often names cp1250 or cp775, which garble accents and quotes;
-    cp1252 is what such files almost always are.
+
+def _decode_replacing(data: bytes, encoding: str) -> tuple[str, int]:
+    """`data` decoded, and how many broken sequences in it became U+FFFD (0 when none did)."""
+    try:
+        return data.decode(encoding), 0
+    except UnicodeDecodeError:
+        text = data.decode(encoding, errors="replace")
+    return text, text.count("\ufffd")
+
+
+def _non_ascii_count(text: str) -> int:
+    return len(text) - len(text.encode("ascii", errors="ignore"))
+
+
+def _decode_western(data: bytes) -> str:
+    """The text of cp1252 bytes, the 5 bytes cp1252 leaves undefined read as latin-1; never
+    fails."""
+    return data.decode("latin-1").translate(_CP1252_C1)
+
+
+def _other_script(data: bytes) -> tuple[str, str] | None:
+    """The encoding and text of a document in a non-Latin script (Chinese, Japanese, Russian,
+    ...), when charset_normalizer names an encoding that reads it as one; else None."""
+    # Only lines with non-ASCII bytes tell encodings apart; pages of English around a few
+    # lines of Chinese otherwise drown them, and charset_normalizer names cp1250.
+    evidence = b"\n".join(line for line in data.splitlines() if not line.isascii())
+    best = charset_normalizer.from_bytes(evidence).best()
+    # UTF-16 without a byte order mark would read pairs of ASCII letters as CJK characters.
+    if best is None or best.encoding.startswith("utf"):
+        return None
+    try:
+        text = data.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return (best.encoding, text) if _in_non_latin_script(text) else None
+
+
+def _in_non_latin_script(text: str) -> bool:
+    """Whether at least 3/4 of the non-ASCII characters of a text, and 8 or more, are in runs
+    of non-Latin letters, as in real Chinese, Japanese or Russian: words of two letters or more.
+
+    cp1252 text read in such an encoding is not: its accents stand far apart, each an odd
+    letter alone between ASCII ones ("Na鴳e", "Jцrg").
     """
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        return _WESTERN
-    if best.encoding == _WESTERN:
-        return _WESTERN
-    western = charset_normalizer.from_bytes(data, cp_isolation=[_WESTERN]).best()
-    if western is not None and western.chaos <= best.chaos:
-        return _WESTERN
-    return str(best.encoding)
+    non_ascii = _non_ascii_count(text)
+    in_runs = sum(len(run) for run in _NON_LATIN_RUN.findall(text))
+    return in_runs >= _SCRIPT_EVIDENCE and in_runs * 4 >= non_ascii * 3
 
 
 def _shape(line: str) -> int:
