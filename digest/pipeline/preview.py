@@ -8,9 +8,8 @@ from datetime import date, datetime
 from email.policy import SMTP
 
 from digest.config import Settings
-from digest.mail import envelope
-from digest.mail.message import build_message
-from digest.mail.render import Digest, RenderedEmail, Renderer
+from digest.mail.compose import compose
+from digest.mail.render import RenderedEmail, Renderer
 from digest.pipeline.pick import Picks, pick_papers
 from digest.subscribers import Subscriber
 
@@ -44,23 +43,14 @@ def preview(
         edition=edition,
         now=now,
     )
-    recipient = subscriber.email if subscriber else None
-    name = subscriber.name if subscriber else None
-    rendered = renderer.render(
-        Digest(
-            edition=picks.edition,
-            recipient_name=name,
-            recipient_email=recipient,
-            interests=picks.profile.interests,
-            picks=picks.papers,
-        ),
-        envelope.footer(settings, recipient),
-    )
-    message = build_message(
-        envelope.envelope(settings, recipient, name, picks.edition),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
+    rendered, message = compose(
+        renderer,
+        settings,
+        edition=picks.edition,
+        recipient=subscriber.email if subscriber else None,
+        name=subscriber.name if subscriber else None,
+        interests=picks.profile.interests,
+        picks=picks.papers,
         now=now,
     )
     return Preview(picks, rendered, message.as_bytes(policy=SMTP))

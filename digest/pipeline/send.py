@@ -18,9 +18,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from digest.config import Settings, SmtpSettings
-from digest.mail import envelope
-from digest.mail.message import build_message
-from digest.mail.render import Digest, RenderedEmail, Renderer
+from digest.mail.compose import compose
+from digest.mail.render import RenderedEmail, Renderer
 from digest.mail.transport import (
     Delivered,
     DeliveryFailure,
@@ -308,25 +307,16 @@ class _Run:
 
     def _build(self, job: _Job) -> tuple[RenderedEmail, EmailMessage]:
         """One subscriber's email, rendered, and the message that carries it."""
-        email, name = job.subscriber.email, job.subscriber.name
-        rendered = self.renderer.render(
-            Digest(
-                edition=job.edition,
-                recipient_name=name,
-                recipient_email=email,
-                interests=job.subscriber.interests,
-                picks=job.picks,
-            ),
-            envelope.footer(self.settings, email),
-        )
-        message = build_message(
-            envelope.envelope(self.settings, email, name, job.edition),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
+        return compose(
+            self.renderer,
+            self.settings,
+            edition=job.edition,
+            recipient=job.subscriber.email,
+            name=job.subscriber.name,
+            interests=job.subscriber.interests,
+            picks=job.picks,
             now=self.now(),
         )
-        return rendered, message
 
     def _fail(self, job: _Job, reason: str, *, attempts: int) -> None:
         """Record and report one subscriber's edition as failed; a re-run tries it again."""
