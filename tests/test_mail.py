@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import email
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from email.policy import SMTP, default
+from email.policy import default
 
 import pytest
 
 from digest.errors import DigestError
 from digest.mail.envelope import Envelope
 from digest.mail.message import build_message, message_id
+from digest.mail.tokens import unsubscribe_token
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 ENVELOPE = Envelope(
@@ -26,7 +28,7 @@ LONG_HTML = "<html><body>" + "<p>" + "x" * 5000 + "</p>" * 3 + "Jörg</body></ht
 
 def built(envelope: Envelope = ENVELOPE, subject: str = "Paper Digest: 3 papers") -> bytes:
     message = build_message(envelope, subject=subject, text="Hello Jörg\n", html=LONG_HTML, now=NOW)
-    return message.as_bytes(policy=SMTP)
+    return message.as_bytes()  # as smtplib sends it: with the message's own policy
 
 
 def parsed(raw: bytes) -> EmailMessage:
@@ -63,8 +65,8 @@ def test_headers_come_from_the_config_and_the_edition() -> None:
 def test_one_click_unsubscribe_is_offered_with_an_https_endpoint() -> None:
     message = parsed(built())
     assert message["List-Unsubscribe"] == (
-        "<mailto:digest@example.org?subject=unsubscribe>, "
-        "<https://digest.example.org/unsubscribe?token=abc.def>"
+        "<https://digest.example.org/unsubscribe?token=abc.def>, "
+        "<mailto:digest@example.org?subject=unsubscribe>"
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
@@ -113,3 +115,17 @@ def test_a_sender_that_is_not_an_address_is_an_error() -> None:
     )
     with pytest.raises(DigestError, match=r"digest\.sender 'Paper Digest' is not an email"):
         built(bad)
+
+
+def test_the_unsubscribe_header_goes_on_the_wire_unencoded_with_a_real_token() -> None:
+    """RFC 2047 encoding (`=?utf-8?q?...`) would hide the link from every mail client."""
+    token = unsubscribe_token("ada.lovelace@example.org", "a-long-and-random-secret" * 3)
+    url = f"https://digest.example.org/unsubscribe?token={token}"
+    assert len(url) > 100, "longer than a folded header line"
+    raw = built(replace(ENVELOPE, unsubscribe_url=url))
+    assert (
+        b"\r\nList-Unsubscribe: <" + url.encode() + b">,\r\n"
+        b" <mailto:digest@example.org?subject=unsubscribe>\r\n"
+    ) in raw
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw

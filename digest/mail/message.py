@@ -14,7 +14,14 @@ from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from digest.errors import DigestError
 from digest.mail.envelope import Envelope, sender_address, unsubscribe_mailto
+
+# The longest unsubscribe link a header line holds (998 octets, less the header's name).
+MAX_LINK_LENGTH = 970
+# How messages go on the wire: SMTP's policy, but a header set raw (List-Unsubscribe,
+# folded by us) is sent as it is, never refolded and RFC 2047-encoded.
+WIRE = SMTP.clone(refold_source="none")
 
 
 def message_id(envelope: Envelope) -> str:
@@ -30,7 +37,7 @@ def build_message(
 ) -> EmailMessage:
     """The complete message for one subscriber's edition."""
     sender = sender_address(envelope.sender)
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=WIRE)
     message["From"] = sender
     message["To"] = Address(
         display_name=envelope.recipient_name or "",
@@ -42,9 +49,11 @@ def build_message(
     message["List-Id"] = f"{sender.display_name or 'Paper Digest'} <digest.{sender.domain}>"
     links = [f"<{unsubscribe_mailto(envelope.sender)}>"]
     if envelope.unsubscribe_url:
-        links.append(f"<{envelope.unsubscribe_url}>")
+        links.insert(0, f"<{envelope.unsubscribe_url}>")  # RFC 8058: the https link first
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["List-Unsubscribe"] = ", ".join(links)
+    # Raw, folded only between the links: the policy would fold at 78 columns and RFC 2047-
+    # encode a longer word, and a token URL is longer; mail clients then find no link.
+    message.set_raw("List-Unsubscribe", ",\r\n ".join(_fits_a_line(link) for link in links))
     # Parts built apart and attached: set_content() then add_alternative() would leave a
     # second MIME-Version header inside the text part.
     message["MIME-Version"] = "1.0"
@@ -53,6 +62,17 @@ def build_message(
     message.attach(_part(text, "plain"))  # type: ignore[arg-type]
     message.attach(_part(html, "html"))  # type: ignore[arg-type]
     return message
+
+
+def _fits_a_line(link: str) -> str:
+    # SMTP's limit for a line, less "List-Unsubscribe: " and the separator.
+    if len(link) > MAX_LINK_LENGTH or not (link.isascii() and link.isprintable()):
+        raise DigestError(
+            f"unsubscribe link {link[:60]!r}... is not one line of at most "
+            f"{MAX_LINK_LENGTH} printable ASCII characters",
+            "use a shorter digest.unsubscribe_url",
+        )
+    return link
 
 
 def _part(content: str, subtype: str) -> MIMEPart:

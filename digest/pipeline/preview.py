@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.policy import SMTP
 
 from digest.config import Settings
 from digest.mail.compose import compose
@@ -53,4 +52,4 @@ def preview(
         picks=picks.papers,
         now=now,
     )
-    return Preview(picks, rendered, message.as_bytes(policy=SMTP))
+    return Preview(picks, rendered, message.as_bytes())
