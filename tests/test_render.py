@@ -8,6 +8,7 @@ import logging
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -467,9 +468,9 @@ def test_mjml_compiles_once_at_load_never_per_email(monkeypatch: pytest.MonkeyPa
     calls: list[str] = []
     compile_mjml = render.mjml2html
 
-    def counting(source: str) -> str:
+    def counting(source: str, **options: Any) -> str:
         calls.append(source)
-        return compile_mjml(source)
+        return compile_mjml(source, **options)
 
     monkeypatch.setattr(render, "mjml2html", counting)
     renderer = Renderer.load()
@@ -695,3 +696,10 @@ def test_a_rendered_email_is_a_frozen_record(renderer: Renderer) -> None:
     assert isinstance(email, RenderedEmail)
     with pytest.raises(AttributeError):
         email.subject = "changed"  # type: ignore[misc]
+
+
+def test_the_email_loads_nothing_from_elsewhere(renderer: Renderer) -> None:
+    """No web font, no remote stylesheet or image: opening the email calls no server."""
+    html = renderer.render(edition(*numbered(3)), FOOTER).html
+    assert "googleapis" not in html and "@import" not in html
+    assert not re.findall(r"<(?:link|img|script)\b", html)

@@ -365,7 +365,9 @@ def _compile_html(path: Path, folders: Sequence[Path]) -> jinja2.Template:
     environment = _environment(autoescape=True)
     source = _mjml(path, folders, environment)
     try:
-        compiled = mjml2html(source)
+        # fonts={}: no web font. MRML otherwise links Google Fonts for the stack's Roboto,
+        # and every open of the email would call Google.
+        compiled = mjml2html(source, fonts={})
     except Exception as error:  # MRML raises ValueError, but any failure means the same
         raise DigestError(
             f"{path}: MJML does not compile: {fold_whitespace(str(error))}"
