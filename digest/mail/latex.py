@@ -1,13 +1,39 @@
-"""LaTeX markup in titles and abstracts turned into readable Unicode, for display only.
+r"""LaTeX markup in titles and abstracts turned into readable Unicode, for display only.
 
 A modest table, not a TeX engine: accents, special letters, Greek and common math
 symbols, font and decoration macros (their argument kept), fractions, roots and simple
-super- and subscripts inside math. An unknown macro loses its backslash ("\\foo" ->
-"foo"); leftover grouping braces go. Text without a backslash or a dollar sign is
-returned as it is.
+super- and subscripts inside math. An unknown macro loses its backslash ("\foo" ->
+"foo"); leftover grouping braces go.
+
+References and links (their arguments may hold nested braces):
+
+- \cite, \citep, \citet (and kin), \ref, \eqref, \label (and kin) are dropped, and so
+  is the space before them when punctuation, a space or the end follows:
+  "as shown \cite{x}." -> "as shown.";
+- \footnote{t} -> " (t)"; \url{u} -> "u";
+- \href{u}{t} -> "t (u)" when u is an http(s) URL, else "t" (plain text keeps no link).
+
+A command whose brace argument never closes is left to the rules above. Braces are
+matched once, up front, so any input takes linear time.
+
+Typography applies to any text, since arXiv abstracts are plain text with LaTeX habits.
+HTML tags there are shown as text, so "<!--" and "-->" may appear and must survive:
+
+- ``quotes'' -> “quotes” and `single' -> ‘single’, only as a pair: the opening mark
+  before a non-space, the closing one after one. Markdown's `code` and an unpaired
+  mark stay.
+- "--" is an en dash and "---" an em dash only where they read as dashes: right between
+  two letters or digits ("10--20", "Erdős--Rényi", "word---word"), or alone between
+  spaces with a word on either side ("a -- b"). A flag ("--flag", "x --flag"), a comment
+  ("<!--", "-->") or a longer run ("----") stays.
+- "~" (a tie) becomes a space after a word of two or more letters, a period or a closing
+  "$", "}", ")" or "]", before a non-space ("Fig.~3", "Section~2", "of~$n$"), and between
+  a number and a unit ("10~nm"). Elsewhere ("x~N(0,1)", "~5%", "~/data") it stays.
+
+None of this touches a URL ("https://example.org/~ada/x--y" stays).
 """
 
-# ruff: noqa: RUF001, RUF003  (the tables map macros to look-alike Unicode on purpose)
+# ruff: noqa: RUF001, RUF002, RUF003  (the tables map macros to look-alike Unicode on purpose)
 from __future__ import annotations
 
 import re
@@ -285,6 +311,33 @@ _SPACING = re.compile(r"\\[,;:! ]|\\\\")
 # range ("$5 and $10", "$5-$10" stay as they are).
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(?!\s)([^$]{1,400}?)(?<!\s)\$(?!\d)|\\\((.+?)\\\)", re.DOTALL)
 
+# References and links, with their arguments read by _expand.
+_REFERENCE = re.compile(
+    r"\\(cite[pt]?|cite(?:alp|alt|author|year)|nocite|ref|eqref|autoref|[cC]ref|pageref"
+    r"|label|footnote|href|url)\*?(?![A-Za-z])"
+)
+_OPTIONAL = re.compile(r"[ \t\n]*(?:\[[^\[\]{}]{0,200}\][ \t\n]*)*")
+_BRACE = re.compile(r"[{}]")
+_SPACE = re.compile(r"[ \t\n]*")
+_SPACE_BEFORE = " \t\n~"
+_PUNCTUATION = ".,;:!?)]"
+_WEB_URL = re.compile(r"https?://\S", re.IGNORECASE)
+_MAX_DEPTH = 32
+
+# Letters, with the combining marks of decomposed ones ("e\u0301").
+_LETTER_OR_MARK = r"(?:[^\W\d_]|[\u0300-\u036f])"
+_WORD_OR_MARK = r"(?:[^\W_]|[\u0300-\u036f])"
+_TYPOGRAPHIC = re.compile(r"--|`|~")
+_TYPOGRAPHY = re.compile(
+    r"(?P<url>(?:https?|ftp)://[^\s{}]+|www\.[^\s{}]+)"
+    r"|(?<!`)``(?=[^\s`])(?P<double>(?:[^`]|(?<!`)`(?!`)){0,400}?[^\s`])''(?!')"
+    r"|(?<![`\\])`(?=[^\s`'])(?P<single>[^`\n]{0,400}?[^\s`\\])'(?![\w'])"
+    rf"|(?<={_WORD_OR_MARK})(?P<dash>-{{2,3}})(?={_WORD_OR_MARK})"
+    rf"|(?<=(?:{_WORD_OR_MARK}|[.,;:!?)\]}}$'\"’”%]) )(?P<spaced>-{{2,3}})(?= [\w(\[{{$\\`'\"‘“])"
+    rf"|(?P<tie>(?:(?<={_LETTER_OR_MARK}{{2}})|(?<=[.$}})\]]))~(?=[^\s~/])"
+    r"|(?<=\d)~(?=[^\W\d_]))"
+)
+
 _SUPERSCRIPT = str.maketrans("0123456789+-=()niTk*", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀᵏ*")
 _SUBSCRIPT = str.maketrans("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _SUPERSCRIPTABLE = frozenset("0123456789+-=()niTk*")
@@ -295,13 +348,93 @@ _SCRIPT = re.compile(r"([\^_])\s*(?:\{([^{}]*)\}|(\\?[A-Za-z0-9*+\-]))")
 def latex_to_unicode(text: str) -> str:
     """Readable text from LaTeX markup: `$\\mathcal{O}(n)$` -> "O(n)", `J\\"org` -> "Jörg"."""
     if "\\" not in text and "$" not in text:
-        return text
-    text = _ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], text)
+        # Plain text: typography only, and its braces are the author's.
+        return _typography(text) if _TYPOGRAPHIC.search(text) else text
+    text = _typography(_ESCAPE.sub(lambda m: _ESCAPED[m.group(1)], text))
+    text = _references(text)
     text = _MATH.sub(lambda m: _math(m.group(1) or m.group(2) or m.group(3)), text)
     text = _markup(text)
     text = text.replace("{", "").replace("}", "")
     text = text.translate({1: "{", 2: "}", 3: "$"})
     return unicodedata.normalize("NFC", text)
+
+
+def _typography(text: str) -> str:
+    return _TYPOGRAPHY.sub(_typographic, text)
+
+
+def _typographic(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    if kind == "double":
+        return f"“{_typography(match.group(kind))}”"
+    if kind == "single":
+        return f"‘{match.group(kind)}’"
+    if kind in ("dash", "spaced"):
+        return "–" if len(match.group(kind)) == 2 else "—"
+    if kind == "tie":
+        return " "
+    return match.group(0)  # a URL
+
+
+def _references(text: str) -> str:
+    closing: dict[int, int] = {}
+    opened: list[int] = []
+    for brace in _BRACE.finditer(text):
+        if brace.group() == "{":
+            opened.append(brace.start())
+        elif opened:
+            closing[opened.pop()] = brace.start()
+    return _expand(text, 0, len(text), closing, 0)
+
+
+def _expand(text: str, start: int, end: int, closing: dict[int, int], depth: int) -> str:
+    """text[start:end] with its reference commands replaced; every character is read once
+    at its own depth, since an argument's end is looked up, not searched for."""
+    if depth > _MAX_DEPTH:
+        return text[start:end]
+    out: list[str] = []
+    pos = start
+    while (command := _REFERENCE.search(text, pos, end)) is not None:
+        name = command.group(1)
+        arguments: list[tuple[int, int]] = []
+        cursor = _OPTIONAL.match(text, command.end(), end).end()  # type: ignore[union-attr]
+        wanted = 2 if name == "href" else 1
+        while len(arguments) < wanted:
+            if arguments:  # \href{u} {t}: space between the arguments
+                cursor = _SPACE.match(text, cursor, end).end()  # type: ignore[union-attr]
+            if cursor >= end or text[cursor] != "{" or cursor not in closing:
+                break
+            arguments.append((cursor + 1, closing[cursor]))
+            cursor = closing[cursor] + 1
+        if len(arguments) < wanted:
+            out.append(text[pos : command.end()])
+            pos = command.end()
+            continue
+        before = text[pos : command.start()]
+        trimmed = before.rstrip(_SPACE_BEFORE)
+        if name == "url":
+            out.append(before + text[slice(*arguments[0])].strip())
+        elif name == "footnote":
+            note = _expand(text, *arguments[0], closing, depth + 1).strip()
+            out.append(f"{trimmed} ({note})" if note else trimmed)
+        elif name == "href":
+            label = _expand(text, *arguments[1], closing, depth + 1).strip()
+            out.append(before + _link(text[slice(*arguments[0])].strip(), label))
+        else:
+            following = text[cursor] if cursor < end else ""
+            gap = trimmed != before and following and following not in _PUNCTUATION
+            out.append(trimmed + " " if gap and not following.isspace() else trimmed)
+        pos = cursor
+    out.append(text[pos:end])
+    return "".join(out)
+
+
+def _link(url: str, label: str) -> str:
+    if not _WEB_URL.match(url):
+        return label
+    if not label or label == url:
+        return url
+    return f"{label} ({url})"
 
 
 def _math(body: str) -> str:
