@@ -98,6 +98,8 @@ class DigestSettings(_Section):
     contact: str = ""
     manage_url: str | None = None
     unsubscribe_url: str | None = None
+    # Gmail's Feedback-ID ("campaign:customer:mailtype:sender") for its feedback loop.
+    feedback_id: str | None = Field(None, pattern=r"^[\x21-\x7e]+$")
     secret: SecretStr | None = None
 
     @field_validator("manage_url", "unsubscribe_url")
@@ -142,10 +144,20 @@ class SmtpSettings(_Section):
 
     allow_insecure_auth: bool = False
     ca_file: Path | None = None
+    # The name we give in EHLO: a name of this host that resolves back to its address.
+    ehlo_name: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$")
     timeout: float = Field(30.0, gt=0)
     rate_limit: float | None = Field(None, gt=0, description="messages per second")
     attempts: int = Field(3, ge=1, le=20)
     retry_delay: float = Field(2.0, ge=0)
+
+
+class DkimSettings(_Section):
+    """DKIM signing: the key whose public half is published at selector._domainkey.domain."""
+
+    domain: str = Field(min_length=1)
+    selector: str = Field(min_length=1)
+    private_key_file: Path
 
 
 class DeliverySettings(_Section):
@@ -245,6 +257,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     collect: CollectSettings = CollectSettings()
     delivery: DeliverySettings = DeliverySettings()
+    dkim: DkimSettings | None = None
     sources: tuple[SourceSettings, ...] = ()
     subscribers: tuple[SubscriberSettings, ...] = ()
 
@@ -275,6 +288,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "smtp": SmtpSettings,
     "collect": CollectSettings,
     "delivery": DeliverySettings,
+    "dkim": DkimSettings,
     "sources": SourceSettings,
     "subscribers": SubscriberSettings,
 }
@@ -302,6 +316,8 @@ def problems(settings: Settings) -> list[str]:
         found.append(f"digest.templates: {digest.templates} is not a folder")
     if smtp.ca_file is not None and not smtp.ca_file.is_file():
         found.append(f"smtp.ca_file: {smtp.ca_file} is not a file")
+    if settings.dkim is not None and not settings.dkim.private_key_file.is_file():
+        found.append(f"dkim.private_key_file: {settings.dkim.private_key_file} is not a file")
     return found
 
 
@@ -406,6 +422,7 @@ def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         ("digest", "templates"),
         ("digest", "subscribers_file"),
         ("smtp", "ca_file"),
+        ("dkim", "private_key_file"),
     ):
         table = sections.get(section)
         if isinstance(table, dict) and key in table:

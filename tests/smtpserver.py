@@ -61,6 +61,7 @@ class Received:
     content: bytes
     tls: bool
     login: str | None
+    ehlo_name: str | None = None  # what the client called itself in EHLO
 
     def parsed(self) -> EmailMessage:
         return parse_message(self.content)
@@ -101,6 +102,7 @@ class RecordingHandler:
             content=envelope.original_content,
             tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
             login=login,
+            ehlo_name=session.host_name,
         )
         with self._lock:
             self.received.append(received)

@@ -30,6 +30,7 @@ OWNERS = {
     "rich": "digest/cli/output.py",
     "click": "digest/cli/",
     "signal": "digest/pipeline/stopping.py",
+    "dkim": "digest/mail/signing.py",
 }
 
 

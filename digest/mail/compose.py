@@ -9,6 +9,7 @@ from digest.config import Settings
 from digest.mail import envelope
 from digest.mail.message import build_message
 from digest.mail.render import Digest, RenderedEmail, Renderer
+from digest.mail.signing import DkimSigner
 from digest.models import ScoredPaper
 
 
@@ -22,8 +23,10 @@ def compose(
     interests: tuple[str, ...],
     picks: tuple[ScoredPaper, ...],
     now: datetime,
+    signer: DkimSigner | None = None,
 ) -> tuple[RenderedEmail, EmailMessage]:
-    """The email and its message; without a recipient (a preview), to the sender."""
+    """The email and its message, DKIM-signed when a signer is given; without a recipient
+    (a preview), to the sender."""
     rendered = renderer.render(
         Digest(
             edition=edition,
@@ -41,4 +44,6 @@ def compose(
         html=rendered.html,
         now=now,
     )
+    if signer is not None:
+        signer.sign(message)
     return rendered, message

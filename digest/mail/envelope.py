@@ -24,6 +24,7 @@ class Envelope:
     recipient_name: str | None
     edition: date
     unsubscribe_url: str | None = None
+    feedback_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +87,5 @@ def envelope(
         recipient_name=recipient_name,
         edition=edition,
         unsubscribe_url=unsubscribe_url(settings, recipient),
+        feedback_id=settings.digest.feedback_id,
     )

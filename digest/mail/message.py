@@ -46,6 +46,8 @@ def build_message(
     message["Subject"] = subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(envelope)
+    if envelope.feedback_id:
+        message["Feedback-ID"] = envelope.feedback_id
     message["List-Id"] = f"{sender.display_name or 'Paper Digest'} <digest.{sender.domain}>"
     links = [f"<{unsubscribe_mailto(envelope.sender)}>"]
     if envelope.unsubscribe_url:

@@ -179,7 +179,7 @@ class SmtpTransport(_Closing):
             raise DigestError(f"the SMTP rate limit must be positive, not {rate_limit}")
         self._interval = None if rate_limit is None else 1.0 / rate_limit
         self._tls_context = tls_context
-        self._local_hostname = local_hostname
+        self._local_hostname = local_hostname or settings.ehlo_name
         self._clock = clock
         self._sleep = sleep
         self._smtp: _TrackedSMTP | None = None

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from digest.config import Settings
 from digest.mail.compose import compose
 from digest.mail.render import RenderedEmail, Renderer
+from digest.mail.signing import signer_for
 from digest.pipeline.pick import Picks, pick_papers
 from digest.subscribers import Subscriber
 
@@ -51,5 +52,6 @@ def preview(
         interests=picks.profile.interests,
         picks=picks.papers,
         now=now,
+        signer=signer_for(settings),
     )
     return Preview(picks, rendered, message.as_bytes())

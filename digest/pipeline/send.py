@@ -20,6 +20,7 @@ from pathlib import Path
 from digest.config import Settings, SmtpSettings
 from digest.mail.compose import compose
 from digest.mail.render import RenderedEmail, Renderer
+from digest.mail.signing import DkimSigner, signer_for
 from digest.mail.transport import (
     Delivered,
     DeliveryFailure,
@@ -189,6 +190,7 @@ def send_editions(
         sleep=sleep,
         lease=timedelta(seconds=settings.delivery.lease_seconds),
         should_stop=should_stop,
+        signer=signer_for(settings),
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
     jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
@@ -242,6 +244,7 @@ class _Run:
     sleep: Callable[[float], None]
     lease: timedelta = DEFAULT_LEASE
     should_stop: Callable[[], bool] = lambda: False
+    signer: DkimSigner | None = None
     report: SendReport = field(default_factory=SendReport)
     temporary_failures_in_a_row: int = 0
 
@@ -316,6 +319,7 @@ class _Run:
             interests=job.subscriber.interests,
             picks=job.picks,
             now=self.now(),
+            signer=self.signer,
         )
 
     def _fail(self, job: _Job, reason: str, *, attempts: int) -> None:
