@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import stat
 import tomllib
 from contextvars import ContextVar
@@ -33,6 +32,7 @@ from pydantic_settings import (
 
 from digest.collect.locate import is_url
 from digest.errors import ConfigError
+from digest.files import UnreadableFile, read_regular_file
 from digest.models import SourceKind
 
 log = logging.getLogger(__name__)
@@ -335,14 +335,11 @@ MAX_CONFIG_BYTES = 10 * 1024 * 1024
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise ConfigError([f"{path}: not a regular file"])
-            raw = file.read(MAX_CONFIG_BYTES + 1)
+        raw = read_regular_file(path, MAX_CONFIG_BYTES)
+    except UnreadableFile as error:
+        raise ConfigError([f"{path}: {error.cause}"]) from None
     except OSError as error:
         raise ConfigError([f"{path}: cannot read ({error.strerror})"]) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES // 2**20} MB"])
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:

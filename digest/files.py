@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from digest.errors import DigestError
+
+
+class UnreadableFile(Exception):
+    """A file that is not a regular file, or larger than the limit; `cause` says which."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def read_regular_file(path: str | Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. A FIFO or a device is refused
+    (it could block forever, or never end) and so is a larger file: UnreadableFile. An
+    OSError from the file system passes through."""
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer before any check.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise UnreadableFile("not a regular file")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise UnreadableFile(f"larger than {limit // 2**20} MB")
+    return data
 
 
 def write_atomically(path: Path, data: bytes) -> None:

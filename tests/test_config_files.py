@@ -3,6 +3,7 @@ of sight, and every way a setting can be wrong told in one line, exit code 2."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -71,3 +72,13 @@ def test_a_database_of_another_program_is_one_line(tmp_path: Path) -> None:
         "digest.db: schema version 'v2-beta' is not a number: not a paper-digest database?\n"
     )
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_fifo_named_as_a_config_file_is_refused_never_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "people.toml")
+    (tmp_path / "digest.toml").write_text(
+        '[digest]\nsubscribers_file = "people.toml"\n', encoding="utf-8"
+    )
+    result = digest("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"error: {tmp_path / 'people.toml'}: not a regular file\n"

@@ -9,8 +9,6 @@ is stored, each in its own transaction.
 from __future__ import annotations
 
 import logging
-import os
-import stat
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +21,7 @@ from digest.collect.kinds import parse_document
 from digest.collect.locate import SourceSpec, expand, is_url
 from digest.config import CollectSettings, Settings
 from digest.errors import SourceError, StoreError
+from digest.files import UnreadableFile, read_regular_file
 from digest.models import CollectReport, Entry, HttpValidators, Parsed, Sighting, SourceReport
 from digest.state.store import Store
 
@@ -214,19 +213,13 @@ def _read(
 
 
 def _read_file(location: str) -> bytes:
-    """A file's bytes, under the same cap as a download; a FIFO or a device is refused (it
-    could block forever, or never end)."""
+    """A file's bytes, under the same cap as a download."""
     try:
-        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer before any check.
-        with os.fdopen(os.open(location, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise SourceError("not a regular file")
-            data = file.read(MAX_BYTES + 1)
+        return read_regular_file(location, MAX_BYTES)
+    except UnreadableFile as error:
+        raise SourceError(error.cause) from None
     except OSError as error:
         raise SourceError(f"cannot read ({error.strerror})") from None
-    if len(data) > MAX_BYTES:
-        raise SourceError(f"larger than {MAX_BYTES // 2**20} MB")
-    return data
 
 
 def _sighting(target: _Target, entry: Entry, now: datetime) -> Sighting:
