@@ -27,7 +27,7 @@ from digest.pipeline.collect import collect, configured_sources
 from digest.pipeline.send import run_send
 from digest.pipeline.stopping import stop_on_signals
 from digest.state.store import Store
-from digest.subscribers import all_subscribers, find_subscriber
+from digest.subscribers import all_subscribers
 from digest.text import plural
 
 log = logging.getLogger(__name__)
@@ -239,6 +239,9 @@ def run_schedule(
     """`digest schedule`: each slot's job collects the configured sources once a day, then
     sends its subscribers their edition, until SIGTERM or Ctrl-C."""
     stop = threading.Event()
+    # Resolved once: a slot names its subscribers by address (as `slots` wrote them), and
+    # looking each one up in the config would scan every subscriber for each.
+    by_email = {subscriber.email: subscriber for subscriber in all_subscribers(settings)}
 
     def collect_sources() -> None:
         specs = configured_sources(settings)
@@ -258,7 +261,7 @@ def run_schedule(
             settings,
             store,
             renderer,
-            subscribers=[find_subscriber(settings, email) for email in emails],
+            subscribers=[by_email[email] for email in emails],
             edition=edition,
             should_stop=stop.is_set,
         )
