@@ -1,6 +1,6 @@
 """Ranking quality on the seed papers, against hand-made relevance judgments.
 
-Run by hand:  .venv/bin/python -m bench.relevance_eval [--json] [--baseline-only]
+Run by hand:  .venv/bin/python -m bench.relevance_eval [--json] [--baseline-only] [--votes]
 
 The pool is every distinct paper of the seed dumps (../shared/seeds/*.txt), one
 per canonical id (tests.seeds.seed_candidates). tests/data/relevance/judgments.json
@@ -16,6 +16,19 @@ Metrics, at k = 10: precision@k (a grade of 1 or more is relevant; fewer than k
 picks count the missing ones as misses) and nDCG@k (gains are the grades, log2
 discount, ideal from the judgments). --json prints the numbers as JSON instead of
 the table; --baseline-only skips our ranker.
+
+--votes scores what a reader's likes and dislikes add, per profile, by a fixed rule
+that no profile was tuned to (`votes_of`):
+
+  likes     the first 3 papers graded 2, by canonical id
+  dislikes  the first 3 papers graded 0 among the first 20 that plain BM25 picks: what
+            a keyword search showed the reader that they did not want (fewer when
+            there are fewer). Drawn from BM25, not from our ranker: taking them out
+            of the judgments then favours BM25 alone, never one of our configurations
+
+and four rankers on the remaining papers (the voted ones leave the judgments and
+every ranking): bm25, phrases (ours, interests only), +likes (interests and the 3
+likes), +dislikes (interests, the 3 likes and the dislikes).
 """
 
 from __future__ import annotations
@@ -39,6 +52,10 @@ TODAY = date(2026, 11, 21)
 FIRST_SEEN = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 K = 10
 RANKERS = ("bm25", "ours")
+VOTE_RANKERS = ("bm25", "phrases", "+likes", "+dislikes")
+VOTES = 3
+# Dislikes are drawn from this many of the phrase ranking's first picks.
+SHOWN = 20
 METRICS = ("p", "ndcg")
 
 _TOKEN = re.compile(r"\w+")
@@ -140,8 +157,21 @@ class OurRanker:
         self._profile = Profile
         self._pool = build_pool(pool, today=TODAY)
 
-    def rank(self, name: str, interests: Sequence[str], k: int) -> list[str]:
-        profile = self._profile(name=name, interests=tuple(interests), max_papers=k)
+    def rank(
+        self,
+        name: str,
+        interests: Sequence[str],
+        k: int,
+        likes: Sequence[str] = (),
+        dislikes: Sequence[str] = (),
+    ) -> list[str]:
+        profile = self._profile(
+            name=name,
+            interests=tuple(interests),
+            max_papers=k,
+            likes=tuple(likes),
+            dislikes=tuple(dislikes),
+        )
         return [pick.candidate.id for pick in self._rank(self._pool, profile)][:k]
 
 
@@ -172,6 +202,71 @@ def evaluate(
     return results
 
 
+def votes_of(judged: Judged, shown_first: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The fixed rule's likes (the first papers graded 2 by id) and dislikes (the first
+    papers graded 0 among the first SHOWN of `shown_first`, in their order)."""
+    likes = sorted(paper for paper, grade in judged.grades.items() if grade == 2)[:VOTES]
+    shown = [paper for paper in shown_first[:SHOWN] if paper not in likes]
+    dislikes = [paper for paper in shown if judged.grades.get(paper, 0) == 0][:VOTES]
+    return likes, dislikes
+
+
+def evaluate_votes(
+    bm25: Bm25Baseline, ours: OurRanker, judgments: Mapping[str, Judged], k: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{profile: {ranker: metrics}} for VOTE_RANKERS on the papers left once the votes
+    are taken out, plus a "mean" profile."""
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, judged in judgments.items():
+        deep = k + 2 * VOTES
+        keyword = bm25.rank(name, judged.interests, max(SHOWN, deep))
+        likes, dislikes = votes_of(judged, keyword)
+        voted = set(likes) | set(dislikes)
+        rankings = {
+            "bm25": keyword,
+            "phrases": ours.rank(name, judged.interests, deep),
+            "+likes": ours.rank(name, judged.interests, deep, likes),
+            "+dislikes": ours.rank(name, judged.interests, deep, likes, dislikes),
+        }
+        left = {paper: grade for paper, grade in judged.grades.items() if paper not in voted}
+        results[name] = {}
+        for ranker_name, ranked in rankings.items():
+            kept = [paper for paper in ranked if paper not in voted]
+            results[name][ranker_name] = {
+                "p": precision_at_k(kept, left, k),
+                "ndcg": ndcg_at_k(kept, left, k),
+                "likes": len(likes),
+                "dislikes": len(dislikes),
+            }
+    profiles = list(results.values())
+    results["mean"] = {
+        ranker_name: {
+            metric: sum(profile[ranker_name][metric] for profile in profiles) / len(profiles)
+            for metric in METRICS
+        }
+        for ranker_name in VOTE_RANKERS
+    }
+    return results
+
+
+def votes_table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> str:
+    names = {"bm25": "BM25", "phrases": "phrases", "+likes": "+3 likes", "+dislikes": "+dislikes"}
+    headers = ["profile", "dislikes"]
+    columns = []
+    for metric, label in (("p", f"P@{k}"), ("ndcg", f"nDCG@{k}")):
+        for ranker in VOTE_RANKERS:
+            headers.append(f"{label} {names[ranker]}")
+            columns.append((ranker, metric))
+    rows = [headers]
+    for name, scores in results.items():
+        dislikes = scores["+dislikes"].get("dislikes")
+        rows.append(
+            [name, "" if dislikes is None else str(int(dislikes))]
+            + [f"{scores[ranker][metric]:.3f}" for ranker, metric in columns]
+        )
+    return _aligned(rows)
+
+
 def table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> str:
     headers = ["profile", f"P@{k} BM25", f"P@{k} ours", f"nDCG@{k} BM25", f"nDCG@{k} ours"]
     columns = [("bm25", "p"), ("ours", "p"), ("bm25", "ndcg"), ("ours", "ndcg")]
@@ -184,6 +279,12 @@ def table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> s
                 for ranker, metric in columns
             ]
         )
+    return _aligned(rows)
+
+
+def _aligned(rows: list[list[str]]) -> str:
+    """Rows as text columns, the first left-aligned, a rule above the last row."""
+    headers = rows[0]
     widths = [max(len(row[column]) for row in rows) for column in range(len(headers))]
     lines = [
         "  ".join(
@@ -200,6 +301,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument("--baseline-only", action="store_true", help="skip our ranker")
+    parser.add_argument("--votes", action="store_true", help="score likes and dislikes too")
     parser.add_argument("--seeds", type=Path, default=SEEDS, help="folder of seed dumps")
     parser.add_argument("--judgments", type=Path, default=JUDGMENTS, help="judgments file")
     args = parser.parse_args()
@@ -219,11 +321,22 @@ def main() -> None:
     if not args.baseline_only:
         rankers["ours"] = OurRanker(pool)
     results = evaluate(rankers, judgments, K)
+    voting = None
+    if args.votes and not args.baseline_only:
+        bm25, ours = rankers["bm25"], rankers["ours"]
+        assert isinstance(bm25, Bm25Baseline) and isinstance(ours, OurRanker)
+        voting = evaluate_votes(bm25, ours, judgments, K)
     if args.json:
-        print(json.dumps({"k": K, "papers": len(pool), "results": results}, indent=2))
-    else:
-        print(f"{len(pool)} papers, {len(judgments)} profiles, k = {K}")
-        print(table(results, K))
+        found: dict[str, Any] = {"k": K, "papers": len(pool), "results": results}
+        if voting is not None:
+            found["votes"] = voting
+        print(json.dumps(found, indent=2))
+        return
+    print(f"{len(pool)} papers, {len(judgments)} profiles, k = {K}")
+    print(table(results, K))
+    if voting is not None:
+        print(f"\nwith votes, on the papers left once they are taken out (k = {K}):")
+        print(votes_table(voting, K))
 
 
 if __name__ == "__main__":

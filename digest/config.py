@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import stat
 import tomllib
 from contextvars import ContextVar
@@ -11,6 +12,7 @@ from datetime import time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import email_validator
@@ -34,11 +36,46 @@ from digest.collect.locate import is_url
 from digest.errors import ConfigError
 from digest.files import UnreadableFile, read_regular_file
 from digest.models import SourceKind
+from digest.rank.votes import check_vote
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path("digest.toml")
 DEFAULT_DB_URL = "sqlite:///digest.db"
+# What SQLAlchemy needs to pick psycopg 3 for a plain PostgreSQL URL (its default is psycopg2).
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+_PSYCOPG = "postgresql+psycopg://"
+
+
+def database_url(given: str | Path) -> str:
+    """The SQLAlchemy URL of a database named by a URL (sqlite:///..., postgresql://...)
+    or by the path of a SQLite file. ValueError when the scheme is not one we run on."""
+    text = str(given)
+    if "://" not in text:
+        return f"sqlite:///{text}"
+    for scheme in _POSTGRES_SCHEMES:
+        if text.startswith(scheme):
+            return _PSYCOPG + text.removeprefix(scheme)
+    if text.startswith("sqlite://"):
+        return text
+    scheme = text.split("://", 1)[0]
+    raise ValueError(
+        f"{scheme}:// is not a database digest runs on (use sqlite:///FILE or postgresql://...)"
+    )
+
+
+def _optional_database_url(given: str | None) -> str | None:
+    return None if given is None else database_url(given)
+
+
+def display_url(url: str) -> str:
+    """`url` without its password, to print or log."""
+    head, at, tail = url.rpartition("@")
+    scheme, sep, credentials = head.partition("://")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{tail}"
+
 
 Frequency = Literal["daily", "weekly"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -74,6 +111,16 @@ def _deliverable_address(value: str) -> str:
     return found.ascii_email
 
 
+def _is_public_url(value: str) -> bool:
+    """https, or http to this machine (for tests, and `digest serve` tried out locally)."""
+    parts = urlsplit(value)
+    if not parts.hostname or any(char.isspace() for char in value):
+        return False
+    return parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    )
+
+
 def _check_clock_time(value: str) -> str:
     try:
         time.fromisoformat(value)
@@ -97,19 +144,37 @@ class DigestSettings(_Section):
     templates: Path | None = None
     contact: str = ""
     manage_url: str | None = None
+    # Where `digest serve` is reached: the emails' unsubscribe, vote and "view in browser"
+    # links start with it.
+    public_url: str | None = None
+    # The one-click unsubscribe link, when it is not public_url's /unsubscribe.
     unsubscribe_url: str | None = None
+    # How long `digest serve` keeps each edition's online copy.
+    archive_days: int = Field(30, ge=1, le=3660)
     # Gmail's Feedback-ID ("campaign:customer:mailtype:sender") for its feedback loop.
     feedback_id: str | None = Field(None, pattern=r"^[\x21-\x7e]+$")
     secret: SecretStr | None = None
+    # The database, as the issue tracker and DIGEST_DATABASE_URL name it: state.url's alias.
+    database_url: str | None = None
+    # Secrets signed with before `secret`: their links are still honoured while listed.
+    previous_secrets: tuple[SecretStr, ...] = ()
 
-    @field_validator("manage_url", "unsubscribe_url")
+    @field_validator("manage_url", "unsubscribe_url", "public_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("https://"):
-            raise ValueError(f"{value!r} is not an https:// URL")
+        if value is not None and not _is_public_url(value):
+            raise ValueError(
+                f"{value!r} is not an https:// URL (http:// only for 127.0.0.1 or localhost)"
+            )
         return value
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret a link may be signed with, the current one first."""
+        current = () if self.secret is None else (self.secret,)
+        return tuple(secret.get_secret_value() for secret in (*current, *self.previous_secrets))
+
     _timezone = field_validator("timezone")(_check_timezone)
+    _database_url = field_validator("database_url")(_optional_database_url)
     _send_at = field_validator("send_at")(_check_clock_time)
 
     @field_validator("sender")
@@ -125,6 +190,8 @@ class StateSettings(_Section):
     """Where the papers, sightings and delivery ledger live."""
 
     url: str = DEFAULT_DB_URL
+
+    _url = field_validator("url")(database_url)
 
 
 class SmtpSettings(_Section):
@@ -163,9 +230,15 @@ class DkimSettings(_Section):
 class DeliverySettings(_Section):
     """How senders share the work of an edition."""
 
-    # A claim older than this is taken over by any sender: its holder died, maybe on
-    # another host, and will never release it. Far longer than one message takes.
+    # A claim not renewed for this long is taken over by any sender: its holder died, maybe
+    # on another host, and will never release it. A running sender renews its claims
+    # every third of it, so it only needs to outlast a stalled database connection.
     lease_seconds: float = Field(900.0, gt=0)
+    # Subscribers a sender claims, ranks and sends at a time. What a dying sender held
+    # waits for its lease; smaller batches share an edition more evenly among senders.
+    batch_size: int = Field(25, ge=1, le=10_000)
+    # Temporary bounces (4.x.x) after which an address is no longer mailed.
+    soft_bounce_limit: int = Field(5, ge=1)
 
 
 class CollectSettings(_Section):
@@ -193,6 +266,8 @@ class SubscriberSettings(_Section):
     categories: tuple[str, ...] = ()
     exclude_categories: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
+    likes: tuple[str, ...] = ()
+    dislikes: tuple[str, ...] = ()
     max_papers: int | None = Field(None, ge=1, le=100)
     min_score: float = Field(0.0, ge=0)
     send_empty: bool = False
@@ -222,6 +297,11 @@ class SubscriberSettings(_Section):
     @classmethod
     def _send_at(cls, value: str | None) -> str | None:
         return None if value is None else _check_clock_time(value)
+
+    @field_validator("likes", "dislikes")
+    @classmethod
+    def _votes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_vote(vote) for vote in value)
 
 
 class SubscribersFile(_Section):
@@ -273,6 +353,19 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _TomlData(settings_cls)
 
     @model_validator(mode="after")
+    def _one_database(self) -> Settings:
+        alias = self.digest.database_url
+        if alias is None or alias == self.state.url:
+            return self
+        if self.state.url != DEFAULT_DB_URL:
+            raise ValueError(
+                f"digest.database_url ({display_url(alias)}) and state.url "
+                f"({display_url(self.state.url)}) name different databases: keep one"
+            )
+        object.__setattr__(self, "state", StateSettings(url=alias))
+        return self
+
+    @model_validator(mode="after")
     def _unique_names(self) -> Settings:
         _refuse_repeats("sources", [source.name for source in self.sources], "name")
         _refuse_repeats(
@@ -308,10 +401,11 @@ def problems(settings: Settings) -> list[str]:
             'smtp.security: "none" would send the password in clear text (use "starttls" or '
             '"ssl", or set smtp.allow_insecure_auth = true)'
         )
-    if digest.unsubscribe_url and digest.secret is None:
-        found.append(
-            "digest.unsubscribe_url: needs a secret to sign its links (set DIGEST_DIGEST__SECRET)"
-        )
+    for key in ("unsubscribe_url", "public_url"):
+        if getattr(digest, key) and digest.secret is None:
+            found.append(
+                f"digest.{key}: needs a secret to sign its links (set DIGEST_DIGEST__SECRET)"
+            )
     if digest.templates is not None and not digest.templates.is_dir():
         found.append(f"digest.templates: {digest.templates} is not a folder")
     if smtp.ca_file is not None and not smtp.ca_file.is_file():
@@ -350,11 +444,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+_SECRETS = (("smtp", "password"), ("digest", "secret"), ("digest", "previous_secrets"))
+
+
 def _warn_if_secrets_are_readable(path: Path, data: dict[str, Any]) -> None:
     """A password or signing secret in a file that other users can read is a leak."""
     named = [
         f"{section}.{key}"
-        for section, key in (("smtp", "password"), ("digest", "secret"))
+        for section, key in _SECRETS
         if isinstance(data.get(section), dict) and data[section].get(key)
     ]
     if named and path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
@@ -415,6 +512,9 @@ def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     state = sections.setdefault("state", {})
     if isinstance(state, dict):
         state["url"] = _sqlite_beside(state.get("url", DEFAULT_DB_URL), folder)
+    digest = sections.get("digest")
+    if isinstance(digest, dict) and "database_url" in digest:
+        digest["database_url"] = _sqlite_beside(digest["database_url"], folder)
     for section, key in (
         ("digest", "templates"),
         ("digest", "subscribers_file"),
@@ -459,10 +559,11 @@ def settings_from(data: dict[str, Any]) -> Settings:
         _file_data.reset(token)
 
 
-def load_config(path: Path | None = None, *, db_path: Path | None = None) -> Settings:
+def load_config(path: Path | None = None, *, db_path: Path | str | None = None) -> Settings:
     """Load the settings from `path` (default ./digest.toml, if present) and the environment.
 
-    `db_path` (the CLI's --db) overrides state.url. Raises ConfigError with one
+    `db_path` (the CLI's --db: a SQLite file or a database URL) overrides state.url, and so
+    does DIGEST_DATABASE_URL when there is no --db. Raises ConfigError with one
     `path.to.field: message` line per problem.
     """
     data: dict[str, Any] = {}
@@ -476,7 +577,14 @@ def load_config(path: Path | None = None, *, db_path: Path | None = None) -> Set
             extra = _subscribers_from_file(Path(subscribers_file))
             data["subscribers"] = [*data.get("subscribers", []), *extra]
     settings = settings_from(data)
-    if db_path is not None:
-        state = settings.state.model_copy(update={"url": f"sqlite:///{db_path}"})
+    given, name = db_path, "--db"
+    if given is None:
+        given, name = os.environ.get("DIGEST_DATABASE_URL") or None, "DIGEST_DATABASE_URL"
+    if given is not None:
+        try:
+            state = StateSettings(url=database_url(given))
+        except ValueError as error:  # pydantic's ValidationError is one too
+            cause = str(error).splitlines()[-1].strip().removeprefix("Value error, ")
+            raise ConfigError([f"{name}: {cause.split(' [type=')[0]}"]) from None
         settings = settings.model_copy(update={"state": state})
     return settings

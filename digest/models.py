@@ -136,7 +136,8 @@ class Profile:
     """What one subscriber wants, as ranking needs it.
 
     No interests means "everything trending": rank on trending and freshness alone.
-    `delivered` holds the canonical ids this subscriber already received.
+    `delivered` holds the canonical ids this subscriber already received. `likes` and
+    `dislikes` name papers the reader voted on, by any id (`digest.rank.votes`).
     """
 
     name: str
@@ -148,6 +149,8 @@ class Profile:
     max_papers: int = 10
     min_score: float = 0.0
     delivered: frozenset[str] = frozenset()
+    likes: tuple[str, ...] = ()
+    dislikes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,9 @@ timezone = "UTC"
 max_papers = 10
 # Papers listed in this many days up to the edition are candidates.
 candidate_days = 2
+# Where `digest serve` answers the emails' links (one-click unsubscribe, votes, the
+# online copy), behind your TLS proxy. Needs DIGEST_DIGEST__SECRET to sign them.
+# public_url = "https://digest.example.org/"
 
 [state]
 # Papers, sightings and the delivery ledger. A SQLite file beside this one by default.

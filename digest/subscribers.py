@@ -8,6 +8,7 @@ on the command line make a profile of their own, without a subscriber.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -30,6 +31,8 @@ class Subscriber:
     categories: tuple[str, ...]
     exclude_categories: tuple[str, ...]
     authors: tuple[str, ...]
+    likes: tuple[str, ...]
+    dislikes: tuple[str, ...]
     max_papers: int
     min_score: float
     send_empty: bool
@@ -41,8 +44,23 @@ class Subscriber:
         """Today's edition for this subscriber: the date it is where they live."""
         return edition_date(now, self.timezone)
 
-    def profile(self, delivered: frozenset[str] = frozenset()) -> Profile:
-        """What ranking needs of this subscriber, less the papers they already received."""
+    def profile(
+        self,
+        delivered: frozenset[str] = frozenset(),
+        likes: Iterable[str] = (),
+        dislikes: Iterable[str] = (),
+    ) -> Profile:
+        """What ranking needs of this subscriber, less the papers they already received.
+
+        `likes` and `dislikes` are votes beyond the config's (those cast by mail or on the
+        web): both count, the config's first, each paper once. A paper both liked and
+        disliked counts as the later vote says: a vote given here beats the config's.
+        """
+        liked = tuple(dict.fromkeys([*self.likes, *likes]))
+        disliked = tuple(dict.fromkeys([*self.dislikes, *dislikes]))
+        given_likes, given_dislikes = set(likes), set(dislikes)
+        liked = tuple(vote for vote in liked if vote not in given_dislikes or vote in given_likes)
+        disliked = tuple(vote for vote in disliked if vote not in given_likes)
         return Profile(
             name=self.email,
             interests=self.interests,
@@ -53,6 +71,8 @@ class Subscriber:
             max_papers=self.max_papers,
             min_score=self.min_score,
             delivered=delivered,
+            likes=liked,
+            dislikes=disliked,
         )
 
 
@@ -68,6 +88,8 @@ def resolve(subscriber: SubscriberSettings, settings: Settings) -> Subscriber:
         categories=subscriber.categories,
         exclude_categories=subscriber.exclude_categories,
         authors=subscriber.authors,
+        likes=subscriber.likes,
+        dislikes=subscriber.dislikes,
         max_papers=subscriber.max_papers or defaults.max_papers,
         min_score=subscriber.min_score,
         send_empty=subscriber.send_empty,

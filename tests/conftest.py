@@ -6,6 +6,7 @@ import pytest
 
 from tests.golden import SHARED
 from tests.httpserver import feed_server  # noqa: F401  (the local feed server fixture)
+from tests.pgserver import postgres_server, postgres_url  # noqa: F401  (PostgreSQL fixtures)
 from tests.smtpserver import smtp_server, tls_files  # noqa: F401  (local SMTP server fixtures)
 
 

@@ -13,11 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "digest"
 
 # Each third-party library (or risky standard module), and the only place that imports it.
-OWNERS = {
+OWNERS: dict[str, str | tuple[str, ...]] = {
     "sqlalchemy": "digest/state/",
     "smtplib": "digest/mail/transport.py",
     "mjml": "digest/mail/render.py",
-    "jinja2": "digest/mail/render.py",
+    # The email's templates, and the pages of `digest serve`.
+    "jinja2": ("digest/mail/render.py", "digest/web/pages.py"),
+    "starlette": "digest/web/",
+    "uvicorn": "digest/web/server.py",
+    "threadpoolctl": "digest/rank/text_index.py",
     "apscheduler": "digest/pipeline/schedule.py",
     "httpx": "digest/collect/fetch.py",
     "feedparser": "digest/collect/feed.py",

@@ -23,15 +23,17 @@ from digest.state.ledger import (
 )
 from digest.state.store import Store
 from digest.state.workers import is_dead, this_worker
+from tests.pgserver import database_url
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 EDITION = date(2026, 11, 21)
 ADA, BOB = "ada@example.org", "bob@example.org"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as opened:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A new store on each backend: a SQLite file, and a schema of the test PostgreSQL."""
+    with Store(database_url(request, tmp_path)) as opened:
         yield opened  # type: ignore[misc]
 
 
@@ -122,3 +124,19 @@ def test_a_claim_of_another_host_is_taken_over_once_its_lease_runs_out(ledger: L
     assert ledger.claim(ADA, EDITION, worker=this_worker(), now=later, lease=lease) == CLAIMED
     assert ledger.claim(ADA, EDITION, worker=other_host, now=later, lease=lease) == HELD
     assert statuses(ledger)[ADA] == SENDING
+
+
+def test_the_papers_delivered_to_a_batch_are_read_at_once(store: Store) -> None:
+    papers = [Paper(title="A Study", arxiv_id="2603.01234"), Paper(title="Another Study")]
+    sighting = Sighting(source="x", location="x", position=1, listed_on=EDITION, seen_at=NOW)
+    store.papers.save([(paper, sighting) for paper in papers], now=NOW)
+    store.ledger.record_delivery(ADA, EDITION, ["arxiv:2603.01234"], now=NOW)
+    store.ledger.record_delivery("Bob@Example.org", EDITION, ["arxiv:2603.01234"], now=NOW)
+    carol = "carol@example.org"
+    found = store.ledger.delivered_ids_of(["Ada@Example.org", BOB, carol])
+    assert found == {
+        "Ada@Example.org": {"arxiv:2603.01234"},
+        BOB: {"arxiv:2603.01234"},
+        carol: frozenset(),
+    }
+    assert found[BOB] == store.ledger.delivered_ids(BOB)

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
 import email
+import os
+import random
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 
 import pytest
 
+from digest.config import Settings
 from digest.errors import DigestError
+from digest.mail.compose import compose
 from digest.mail.envelope import Envelope
 from digest.mail.message import build_message, message_id
-from digest.mail.tokens import unsubscribe_token
+from digest.mail.render import Renderer
+from digest.models import Profile
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank
+from digest.tokens import Purpose, sign
+from tests.golden import GOLDEN_DIR
+from tests.seeds import seed_candidates
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 ENVELOPE = Envelope(
@@ -26,9 +39,12 @@ ENVELOPE = Envelope(
 LONG_HTML = "<html><body>" + "<p>" + "x" * 5000 + "</p>" * 3 + "Jörg</body></html>"
 
 
-def built(envelope: Envelope = ENVELOPE, subject: str = "Paper Digest: 3 papers") -> bytes:
-    message = build_message(envelope, subject=subject, text="Hello Jörg\n", html=LONG_HTML, now=NOW)
-    return message.as_bytes()  # as smtplib sends it: with the message's own policy
+def built(
+    envelope: Envelope = ENVELOPE,
+    subject: str = "Paper Digest: 3 papers",
+    text: str = "Hello Jörg\n",
+) -> bytes:
+    return build_message(envelope, subject=subject, text=text, html=LONG_HTML, now=NOW).data
 
 
 def parsed(raw: bytes) -> EmailMessage:
@@ -37,10 +53,17 @@ def parsed(raw: bytes) -> EmailMessage:
     return message
 
 
+def header_names(raw: bytes) -> list[str]:
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    return [line.split(":", 1)[0] for line in head.split("\r\n") if not line[:1].isspace()]
+
+
 def test_lines_end_in_crlf_and_none_is_longer_than_998_bytes() -> None:
     raw = built()
     assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert b"\r" not in raw.replace(b"\r\n", b"")
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert raw.isascii()
 
 
 def test_it_is_multipart_alternative_with_the_text_part_first() -> None:
@@ -51,6 +74,38 @@ def test_it_is_multipart_alternative_with_the_text_part_first() -> None:
     text, html = (part.get_content().replace("\r\n", "\n") for part in message.iter_parts())
     assert (text, html.rstrip("\n")) == ("Hello Jörg\n", LONG_HTML)
     assert built().count(b"MIME-Version:") == 1
+    assert message.defects == [] and all(part.defects == [] for part in message.walk())
+
+
+def test_the_parts_keep_every_line_break_and_character_of_the_content() -> None:
+    text = "a\r\nb\rc\n.\n--=_paper-digest_alternative\nFrom here  \n\ttab\n= sign =3D\n"
+    message = parsed(built(text=text))
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    assert (
+        plain.get_content().replace("\r\n", "\n")
+        == "a\nb\nc\n.\n--=_paper-digest_alternative\nFrom here  \n\ttab\n= sign =3D\n"
+    )
+    assert len(list(message.iter_parts())) == 2, "a boundary-like line of the text is no boundary"
+
+
+TEXT_PIECES = ("=", "==", " ", "\t", "é", "—", "日本", "🎉", "\n", "\r\n", "\r", ".", "x" * 74, "y")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_part_content_comes_back_whole(seed: int) -> None:
+    """Quoted-printable around the 76-column cut: escapes, spaces and tabs at a line's end,
+    multibyte characters, lone dots."""
+    rng = random.Random(seed)
+    text = "".join(rng.choice(TEXT_PIECES) for _ in range(rng.randint(0, 60)))
+    raw = built(text=text)
+    body = raw.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    plain = parsed(raw).get_body(("plain",))
+    assert plain is not None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    expected = lines if lines.endswith("\n") else lines + "\n"
+    assert plain.get_content().replace("\r\n", "\n") == expected
 
 
 def test_headers_come_from_the_config_and_the_edition() -> None:
@@ -60,6 +115,24 @@ def test_headers_come_from_the_config_and_the_edition() -> None:
     assert message["Subject"] == "Paper Digest: 3 papers"
     assert message["Date"] == "Sat, 21 Nov 2026 07:00:00 +0000"
     assert message["List-Id"] == "Paper Digest <digest.example.org>"
+    assert header_names(built()) == [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe-Post",
+        "List-Unsubscribe",
+        "MIME-Version",
+        "Content-Type",
+    ]
+
+
+def test_the_smtp_envelope_is_the_senders_address_and_the_recipients() -> None:
+    message = build_message(ENVELOPE, subject="x", text="", html="", now=NOW)
+    assert (message.sender, message.recipients) == ("digest@example.org", ("ada@example.org",))
+    assert message.message_id == message_id(ENVELOPE)
 
 
 def test_one_click_unsubscribe_is_offered_with_an_https_endpoint() -> None:
@@ -100,12 +173,42 @@ def test_the_message_id_is_stable_per_subscriber_and_edition() -> None:
     assert message_id(ENVELOPE) == message_id(again) != message_id(tomorrow)
     assert message_id(ENVELOPE).endswith("@example.org>")
     assert parsed(built())["Message-ID"] == message_id(ENVELOPE)
+    assert built() == built(), "a resend is the same message, byte for byte"
+
+
+# SpamAssassin's rules on the shape of a Message-ID (rules/20_head_tests.cf): ours must
+# match none of the spam shapes, and match the "OK hex" exception of MSGID_RANDY.
+SPAM_SHAPES = {
+    "MSGID_SPAM_CAPS": r"^\s*<?[A-Z]+\@",
+    "MSGID_SPAM_LETTERS": r"<[a-z]{5,}\@(?:\S+\.)+\S+>",
+    "__MSGID_RANDY": r"<[a-z\d][a-z\d\$-]{10,29}[a-z\d]\@[a-z\d][a-z\d.]{3,12}[a-z\d]>",
+    "MSGID_SHORT": r"^.{1,15}$|<.{0,4}\@",
+    "__MSGID_DOLLARS_MAYBE": r"<\w{4,}\$\w{4,}\$(?!localhost)\w{4,}\@\S+>",
+    "__MSGID_NOFQDN2": r"<.*\@[A-Za-z0-9]+>",
+}
+
+
+@pytest.mark.parametrize("recipient", ["ada@example.org", "b@x.io", "a.very.long.name@example.org"])
+def test_the_message_id_has_no_shape_spam_filters_flag(recipient: str) -> None:
+    value = message_id(replace(ENVELOPE, recipient=recipient))
+    assert re.fullmatch(r"<[0-9a-f]{8}\.[0-9a-f]{24}@example\.org>", value), value
+    flagged = [rule for rule, shape in SPAM_SHAPES.items() if re.search(shape, value)]
+    assert flagged == []
+    assert re.search(r"\b[a-f\d]{8}\b", value), "SpamAssassin's __MSGID_OK_HEX"
 
 
 def test_a_non_ascii_subject_is_encoded_and_comes_back_whole() -> None:
     subject = "Paper Digest: Jörg's $\\alpha$-nets — 10 papers"
     raw = built(subject=subject)
     assert raw.isascii()
+    assert parsed(raw)["Subject"] == subject
+
+
+def test_a_long_ascii_subject_is_folded_between_words() -> None:
+    subject = "Paper Digest, 21 Nov: 10 papers - " + " ".join(["Graph"] * 30)
+    raw = built(subject=subject)
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert max(len(line) for line in head if not line.startswith(b"List-Unsubscribe: <")) <= 78
     assert parsed(raw)["Subject"] == subject
 
 
@@ -119,7 +222,7 @@ def test_a_sender_that_is_not_an_address_is_an_error() -> None:
 
 def test_the_unsubscribe_header_goes_on_the_wire_unencoded_with_a_real_token() -> None:
     """RFC 2047 encoding (`=?utf-8?q?...`) would hide the link from every mail client."""
-    token = unsubscribe_token("ada.lovelace@example.org", "a-long-and-random-secret" * 3)
+    token = sign(Purpose.UNSUBSCRIBE, "ada.lovelace@example.org", "a-long-and-random-secret" * 3)
     url = f"https://digest.example.org/unsubscribe?token={token}"
     assert len(url) > 100, "longer than a folded header line"
     raw = built(replace(ENVELOPE, unsubscribe_url=url))
@@ -129,3 +232,161 @@ def test_the_unsubscribe_header_goes_on_the_wire_unencoded_with_a_real_token() -
     ) in raw
     assert b"=?utf-8?" not in raw.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+
+
+# --- every subject and name comes back as it was -------------------------------------------
+
+# Pieces the generated subjects and names are made of: plain words, what has a meaning
+# in a header (specials, quotes, encoded-word openers, header-like text), non-ASCII
+# letters and symbols, runs of spaces, and long words.
+PIECES = (
+    "Paper",
+    "Digest,",
+    "21 Nov:",
+    "Jörg",
+    "Müller-Lüdenscheidt",
+    "Петров",
+    "日本語の論文",
+    "— ",
+    "🎉",
+    "e\u0301",
+    "\u00a0",
+    "$\\alpha$",
+    '"quoted"',
+    "back\\slash",
+    "(comment)",
+    "<eve@evil.example>",
+    "a,b;c:d",
+    "[x].",
+    "=?utf-8?q?Bcc:_eve@evil.example?=",
+    "=?",
+    "?=",
+    "=3D",
+    "_",
+    "Bcc: eve@evil.example",
+    "  ",
+    " ",
+    "x" * 90,
+    "ü" * 40,
+)
+INJECTIONS = (
+    "Ada <eve@evil.example>, Bob <bob@evil.example>",
+    "eve@evil.example",
+    '"Ada" <eve@evil.example>',
+    "=?utf-8?q?Ada=0D=0ABcc:_eve@evil.example?=",
+    'Ada\\" <eve@evil.example>',
+    "Subject: forged",
+)
+
+
+def generated(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    values = ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 8))) for _ in range(count)]
+    return [*values, *INJECTIONS, "", "x", " leading", "trailing ", "ü" * 200, "a " * 200]
+
+
+@pytest.mark.parametrize("subject", generated(150, seed=20261121))
+def test_any_subject_parses_back_whole_and_without_defects(subject: str) -> None:
+    raw = built(subject=subject)
+    assert_well_formed(raw)
+    message = parsed(raw)
+    assert str(message["Subject"]) == subject
+    words = re.findall(rb"=\?utf-8\?[qb]\?[^?]*\?=", raw.split(b"\r\nDate: ")[0])
+    assert all(len(word) <= 75 for word in words), "RFC 2047's longest encoded word"
+    assert message["To"].addresses[0].addr_spec == "ada@example.org"
+
+
+@pytest.mark.parametrize("name", generated(150, seed=1815))
+def test_any_name_parses_back_whole_and_without_defects(name: str) -> None:
+    raw = built(replace(ENVELOPE, recipient_name=name))
+    assert_well_formed(raw)
+    [address] = parsed(raw)["To"].addresses
+    words = " ".join(name.split())  # a name's spaces only separate its words
+    assert (address.display_name, address.addr_spec) == (words, "ada@example.org")
+
+
+def assert_well_formed(raw: bytes) -> None:
+    """ASCII, CRLF, short lines, no defect anywhere, and no header but ours."""
+    assert raw.isascii()
+    assert b"\n" not in raw.replace(b"\r\n", b"") and b"\r" not in raw.replace(b"\r\n", b"")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    message = parsed(raw)
+    assert [part.defects for part in message.walk()] == [[], [], []]
+    assert [(name, message[name].defects) for name in ("From", "To", "Subject")] == [
+        ("From", ()),
+        ("To", ()),
+        ("Subject", ()),
+    ]
+    assert header_names(raw) == header_names(built())
+
+
+@pytest.mark.parametrize(
+    "broken", ["x\r\nBcc: eve@evil.example", "x\nBcc: y", "x\ry", "a\tb", "\x00", "x\u2028y"]
+)
+def test_a_line_break_or_control_character_in_a_subject_or_name_is_refused(broken: str) -> None:
+    with pytest.raises(DigestError, match=r"Subject: .* has a line break or another control"):
+        built(subject=broken)
+    with pytest.raises(DigestError, match=r"To: .* has a line break or another control"):
+        built(replace(ENVELOPE, recipient_name=broken))
+
+
+def test_a_recipient_that_is_no_plain_address_is_refused() -> None:
+    for recipient in ("ada@example.org>, eve@evil.example", '"a b"@example.org', "ada"):
+        with pytest.raises(DigestError, match="is not a plain ASCII email address"):
+            built(replace(ENVELOPE, recipient=recipient))
+
+
+# --- one complete message, byte for byte ----------------------------------------------------
+
+
+def test_a_seed_digest_message_matches_its_golden_file(shared: Path) -> None:
+    """Ada's edition of the seed dumps as it goes on the wire. When the templates change,
+    regenerate with DIGEST_UPDATE_GOLDEN=1 and read the diff."""
+    today = date(2026, 11, 21)
+    candidates = seed_candidates(shared / "seeds", today=today, first_seen=NOW)
+    interests = ("graph neural networks", "link prediction")
+    profile = Profile(name="ada@example.org", interests=interests, max_papers=10)
+    settings = Settings.model_validate(
+        {"digest": {"sender": "Paper Digest <digest@example.org>", "contact": "help@example.org"}}
+    )
+    _rendered, message = compose(
+        Renderer.load(),
+        settings,
+        edition=today,
+        recipient="ada@example.org",
+        name="Ada Lovelace",
+        interests=interests,
+        picks=tuple(rank(build_pool(candidates, today=today), profile)),
+        now=NOW,
+    )
+    assert_well_formed_message(message.data)
+    assert_golden_bytes("message_seeds.eml", message.data)
+
+
+def assert_well_formed_message(raw: bytes) -> None:
+    assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert [part.defects for part in parsed(raw).walk()] == [[], [], []]
+
+
+def assert_golden_bytes(name: str, actual: bytes) -> None:
+    """Compare `actual` with tests/golden/<name> byte for byte (CRLF and all)."""
+    path = GOLDEN_DIR / name
+    if os.environ.get("DIGEST_UPDATE_GOLDEN") == "1":
+        path.write_bytes(actual)
+        return
+    assert path.exists(), f"no golden file {path}; run with DIGEST_UPDATE_GOLDEN=1 to create it"
+    expected = path.read_bytes()
+    if actual == expected:
+        return
+    diff = difflib.unified_diff(
+        expected.decode("ascii", "replace").split("\r\n"),
+        actual.decode("ascii", "replace").split("\r\n"),
+        str(path),
+        "actual",
+        n=1,
+        lineterm="",
+    )
+    shown = "\n".join(list(diff)[:60])
+    raise AssertionError(
+        f"the message differs from {path} (DIGEST_UPDATE_GOLDEN=1 rewrites it):\n{shown}"
+    )

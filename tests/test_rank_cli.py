@@ -96,3 +96,23 @@ def test_the_table_shows_rank_score_title_and_reasons(tmp_path: Path, shared: Pa
     lines = result.stdout.splitlines()
     assert lines[0].endswith(": 2 papers")
     assert "matches: " in result.stdout
+
+
+def test_likes_and_dislikes_reshape_the_picks(tmp_path: Path, shared: Path) -> None:
+    video = ("--interests", "video understanding", "--limit", "5")
+    plain = rank_json(str(shared / "seeds"), *video, cwd=tmp_path)
+    liked = plain["papers"][0]["id"]
+    disliked = plain["papers"][1]["id"]
+    voted = rank_json(
+        str(shared / "seeds"), *video, "--like", liked, "--dislike", disliked, cwd=tmp_path
+    )
+    ids = [paper["id"] for paper in voted["papers"]]
+    assert liked not in ids and disliked not in ids
+    like_reason = f"like: {plain['papers'][0]['title']}"
+    assert any(like_reason in paper["reasons"] for paper in voted["papers"])
+
+
+def test_a_vote_that_names_no_paper_is_a_usage_error(tmp_path: Path, shared: Path) -> None:
+    result = digest("rank", str(shared / "seeds"), "--interests", GNN, "--like", "x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Invalid value for '--like': 'x' names no paper" in result.stderr

@@ -71,3 +71,12 @@ def test_the_judgments_cover_every_seed_paper_for_every_profile(shared: Path) ->
         assert set(judged.grades) == pool, name
         assert set(judged.grades.values()) <= {0, 1, 2}, name
         assert any(grade == 2 for grade in judged.grades.values()), name
+
+
+def test_the_votes_rule_likes_the_first_clear_hits_by_id_and_dislikes_shown_misses() -> None:
+    judged = ev.Judged(("x",), {"e": 2, "a": 2, "c": 1, "g": 2, "b": 0, "d": 0, "f": 2, "h": 0})
+    likes, dislikes = ev.votes_of(judged, ["a", "h", "c", "d", "b", "e"])
+    assert likes == ["a", "e", "f"]
+    # In the order shown, graded 0, never a liked paper; at most 3.
+    assert dislikes == ["h", "d", "b"]
+    assert ev.votes_of(judged, ["a", "c"]) == (["a", "e", "f"], [])

@@ -2,10 +2,11 @@
 
 A 10-paper digest ranked from the seed dumps is rendered and loaded from a file:// URL
 into Debian's Chromium (driven over the DevTools protocol on a pipe, see
-tests/chromium.py) at 375 and 640 CSS pixels. Nothing may overflow horizontally and
-every paper title must be visible. Screenshots of the whole email (light and dark
-scheme) and its HTML are kept in artifacts/render/ for people to look at. A missing
-/usr/bin/chromium fails these tests (CI installs it); it never skips them.
+tests/chromium.py) at 375 and 640 CSS pixels. Nothing may overflow horizontally, every
+paper title must be visible, and each table-of-contents link must lead to its card.
+Screenshots of the whole email (light and dark scheme) and its HTML are kept in
+artifacts/render/ for people to look at. A missing /usr/bin/chromium fails these tests
+(CI installs it); it never skips them.
 """
 
 from __future__ import annotations
@@ -106,6 +107,33 @@ TITLES = """
     };
   });
 })(%(titles)s)
+"""
+
+
+# Each table-of-contents link followed as a reader's click would: the card it names
+# must exist, hold that title, and be scrolled into view.
+ANCHORS = """
+(() => {
+  const fold = (text) => (text || "").replace(/\\s+/g, " ").trim();
+  const out = [...document.querySelectorAll('ol a[href^="#"]')].map((link) => {
+    const href = link.getAttribute("href");
+    const target = document.getElementById(href.slice(1));
+    if (!target) return {href, found: false};
+    link.click();
+    const box = target.getBoundingClientRect();
+    const heading = target.querySelector("h2");
+    return {
+      href,
+      found: true,
+      top: box.top,
+      inView: box.top >= -1 && box.top < window.innerHeight,
+      linkText: fold(link.textContent),
+      heading: fold(heading && heading.textContent),
+    };
+  });
+  window.scrollTo(0, 0);
+  return out;
+})()
 """
 
 
@@ -216,3 +244,13 @@ def test_every_title_is_visible(page: Page, edition: Digest) -> None:
             and found["clippedBy"] is None
         ]
         assert shown, f"title not visible at {page.width}px: {json.dumps(item, indent=1)}"
+
+
+def test_the_table_of_contents_leads_to_each_card(page: Page, edition: Digest) -> None:
+    entries = page.evaluate(ANCHORS)
+    assert [entry["href"] for entry in entries] == [f"#paper-{n}" for n in range(1, 11)]
+    for entry, title in zip(entries, titles(edition), strict=True):
+        assert entry["found"], entry
+        assert entry["linkText"] == title, entry
+        assert entry["heading"].endswith(title), entry
+        assert entry["inView"], f"card not scrolled into view at {page.width}px: {entry}"

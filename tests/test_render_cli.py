@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import stat
 import sys
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
+import pytest
+
+from digest.mail.envelope import PREVIEW_RECIPIENT, preview_recipient
 from tests.test_collect_cli import digest
 
 
@@ -33,7 +37,16 @@ def test_without_an_output_file_the_text_part_is_printed(tmp_path: Path, shared:
     result = digest("render", *seeds(shared), "--interests", "graph neural networks", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "<" not in result.stdout.split("\n", 1)[0]
-    assert max(len(line) for line in result.stdout.splitlines()) <= 100
+    # 72 columns, but for a URL too long for a line standing alone on its own; SMTP's
+    # limit of 998 for every line.
+    for line in result.stdout.splitlines():
+        assert len(line) <= 72 or re.fullmatch(r" *https?://\S+", line), line
+        assert len(line) <= 998
+    papers = set(re.findall(r"^(\d+)\.\s", result.stdout, re.MULTILINE))
+    links = re.findall(
+        r"^    (?:Abstract|Paper|Search arXiv):\s+https?://", result.stdout, re.MULTILINE
+    )
+    assert len(papers) == len(links) > 0  # every paper has a link, a dump's too
 
 
 def test_the_text_file_and_the_eml_match_what_is_sent(tmp_path: Path, shared: Path) -> None:
@@ -54,6 +67,8 @@ def test_the_text_file_and_the_eml_match_what_is_sent(tmp_path: Path, shared: Pa
     assert isinstance(message, EmailMessage)
     assert message.get_content_type() == "multipart/alternative"
     assert message["From"] == "Paper Digest <digest@localhost>"
+    # No reader: a well-formed placeholder, never digest@localhost (TO_MALFORMED).
+    assert message["To"] == "preview@example.invalid"
     assert message["Subject"]
     plain = message.get_body(("plain",))
     assert plain is not None
@@ -75,6 +90,22 @@ def test_a_subscriber_from_the_config_is_greeted_by_name(tmp_path: Path, shared:
     html = (tmp_path / "a.html").read_text(encoding="utf-8")
     assert "Ada" in html and "1 Example Street" in html
     assert "graph neural networks" in html
+
+
+@pytest.mark.parametrize(
+    ("sender", "to"),
+    [
+        ("Paper Digest <digest@localhost>", PREVIEW_RECIPIENT),
+        ("digest@localhost", PREVIEW_RECIPIENT),
+        ("Papers <papers@example.org>", "papers@example.org"),
+        ("papers@lists.example.org", "papers@lists.example.org"),
+        ("Odd <papers@example.>", PREVIEW_RECIPIENT),
+    ],
+)
+def test_a_preview_without_a_reader_is_addressed_to_a_well_formed_address(
+    sender: str, to: str
+) -> None:
+    assert preview_recipient(sender) == to
 
 
 def test_subscriber_and_interests_together_are_a_usage_error(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from tests.test_collect_cli import digest
 
 
 def papers_in(html: str) -> int:
-    """How many paper cards a rendered digest holds (each card starts "No. N")."""
-    return len(set(re.findall(r"No\.&nbsp;(\d+)", html)))
+    """How many paper cards a rendered digest holds (each card is the anchor "paper-N")."""
+    return len(set(re.findall(r'id="paper-(\d+)"', html)))
 
 
 def test_a_sample_digest_needs_no_config_no_database_and_nothing_beside_it(

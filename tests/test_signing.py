@@ -15,7 +15,7 @@ import pytest
 
 from digest.config import Settings
 from digest.mail.envelope import Envelope
-from digest.mail.message import build_message
+from digest.mail.message import WireMessage, build_message
 from digest.mail.signing import DkimSigner, signer_for
 from digest.mail.transport import SmtpTransport
 from tests.smtpserver import RecordingHandler, SmtpServer
@@ -56,12 +56,14 @@ def published(record: bytes) -> Callable[..., bytes]:
     return lookup
 
 
-def signed_message(private: Path) -> bytes:
-    message = build_message(
+def unsigned_message() -> WireMessage:
+    return build_message(
         ENVELOPE, subject="Paper Digest: 3 papers", text="Hi\n", html="<p>Hi</p>", now=NOW
     )
-    DkimSigner.load("example.org", "mail", private).sign(message)
-    return message.as_bytes()
+
+
+def signed_message(private: Path) -> bytes:
+    return DkimSigner.load("example.org", "mail", private).sign(unsigned_message()).data
 
 
 def test_a_signed_message_verifies_with_the_published_key(key: tuple[Path, bytes]) -> None:
@@ -75,6 +77,24 @@ def test_a_signed_message_verifies_with_the_published_key(key: tuple[Path, bytes
     assert {b"from", b"subject", b"date", b"message-id", b"list-unsubscribe"} <= names
     assert b"list-unsubscribe-post" in names
     assert b"\r\nFeedback-ID: digest:paper-digest:daily:example.org\r\n" in wire
+
+
+def test_the_signature_goes_first_and_leaves_the_message_as_it_was(
+    key: tuple[Path, bytes],
+) -> None:
+    private, _record = key
+    unsigned = unsigned_message()
+    signed = DkimSigner.load("example.org", "mail", private).sign(unsigned)
+    signature, _, rest = signed.data.partition(b"\r\nFrom: ")
+    assert signature.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;")
+    assert b"From: " + rest == unsigned.data
+    assert (signed.sender, signed.recipients, signed.message_id) == (
+        unsigned.sender,
+        unsigned.recipients,
+        unsigned.message_id,
+    )
+    assert max(len(line) for line in signature.split(b"\r\n")) <= 998
+    assert b"\n" not in signed.data.replace(b"\r\n", b"")
 
 
 def test_a_changed_unsubscribe_link_breaks_the_signature(key: tuple[Path, bytes]) -> None:
@@ -103,8 +123,9 @@ def test_what_the_server_receives_verifies(
     )
     signer = signer_for(settings)
     assert signer is not None
-    message = build_message(ENVELOPE, subject="Hello", text="Hi\n", html="<p>Hi</p>", now=NOW)
-    signer.sign(message)
+    message = signer.sign(
+        build_message(ENVELOPE, subject="Hello", text="Hi\n", html="<p>Hi</p>", now=NOW)
+    )
     with SmtpTransport(settings.smtp) as transport:
         transport.send(message)
     [received] = server.received

@@ -12,13 +12,15 @@ from digest.errors import StoreError
 from digest.identity import title_key
 from digest.models import HttpValidators, Paper, Sighting
 from digest.state.store import Store
+from tests.pgserver import database_url
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as opened:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A new store on each backend: a SQLite file, and a schema of the test PostgreSQL."""
+    with Store(database_url(request, tmp_path)) as opened:
         yield opened  # type: ignore[misc]
 
 

@@ -33,8 +33,9 @@ def _common_options(command: _F) -> _F:
     command = click.option(
         "--db",
         "db_path",
-        type=_FILE,
-        help="SQLite database file (default from state.url: ./digest.db).",
+        metavar="FILE|URL",
+        help="SQLite database file, or a database URL such as postgresql://user@host/name "
+        "(default: DIGEST_DATABASE_URL, else state.url: ./digest.db).",
     )(command)
     return click.option(
         "--config",
@@ -123,7 +124,7 @@ def main(verbose: bool) -> None:
 @main.command()
 @_common_options
 @_fail_cleanly
-def check(config_path: Path | None, db_path: Path | None) -> None:
+def check(config_path: Path | None, db_path: str | None) -> None:
     """Validate the config, print a short summary (no secrets), and say what a send would
     fail on (exit 2)."""
     from digest.config import load_config
@@ -173,7 +174,7 @@ def init(path: Path, email: str, categories: tuple[str, ...]) -> None:
 @_common_options
 @_fail_cleanly
 def collect(
-    sources: tuple[str, ...], as_json: bool, config_path: Path | None, db_path: Path | None
+    sources: tuple[str, ...], as_json: bool, config_path: Path | None, db_path: str | None
 ) -> None:
     """Read dumps and feeds (files, directories, globs, URLs) and store their papers.
 
@@ -216,10 +217,34 @@ def collect(
     sys.exit(1 if report.failed else 0)
 
 
+def _votes(votes: tuple[str, ...]) -> tuple[str, ...]:
+    """--like and --dislike values, each naming a paper."""
+    from digest.rank.votes import check_vote
+
+    try:
+        return tuple(check_vote(vote) for vote in votes)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+
+
 @main.command()
 @_reader_options("Rank", 'Rank for these phrases: "graph neural networks, link prediction".')
 @click.option("--limit", type=click.IntRange(1, 100), help="At most this many papers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the picks as one JSON object.")
+@click.option(
+    "--like",
+    "likes",
+    multiple=True,
+    callback=lambda _ctx, _param, votes: _votes(votes),
+    help="A paper you like (arXiv id, DOI or paper id); repeatable.",
+)
+@click.option(
+    "--dislike",
+    "dislikes",
+    multiple=True,
+    callback=lambda _ctx, _param, votes: _votes(votes),
+    help="A paper you do not want more of; repeatable.",
+)
 @_common_options
 @_fail_cleanly
 def rank(
@@ -230,8 +255,10 @@ def rank(
     edition: datetime | None,
     limit: int | None,
     as_json: bool,
+    likes: tuple[str, ...],
+    dislikes: tuple[str, ...],
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Show the papers of the day in the order we would send them, with reasons.
 
@@ -255,6 +282,8 @@ def rank(
         edition=edition.date() if edition else None,
         now=_now(),
         limit=limit,
+        likes=likes,
+        dislikes=dislikes,
     )
     if picks.report:
         output.print_problems(picks.report)
@@ -284,7 +313,7 @@ def render(
     eml: Path | None,
     open_browser: bool,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Render a digest email: responsive HTML and plain text.
 
@@ -352,7 +381,7 @@ def send(
     dry_run: bool,
     as_json: bool,
     config_path: Path | None,
-    db_path: Path | None,
+    db_path: str | None,
 ) -> None:
     """Send today's edition to every subscriber through SMTP, each exactly once.
 
@@ -399,9 +428,40 @@ def send(
 
 
 @main.command()
+@click.option(
+    "--edition",
+    type=_EDITION_DATE,
+    help="Edition date (default: the newest edition in the ledger).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 @_common_options
 @_fail_cleanly
-def schedule(config_path: Path | None, db_path: Path | None) -> None:
+def status(
+    edition: datetime | None, as_json: bool, config_path: Path | None, db_path: str | None
+) -> None:
+    """Show an edition's progress (sent, failed, empty, pending) and the senders holding
+    claims, with their leases."""
+    from digest.config import load_config
+
+    settings = load_config(config_path, db_path=db_path)
+    from digest.cli import output
+    from digest.state.store import Store
+
+    with Store(settings.state.url) as store:
+        progress = store.claims.progress_of(edition.date() if edition else None)
+    if progress is None:
+        raise DigestError("the ledger holds no edition yet", hint="run `digest send`")
+    lease = settings.delivery.lease_seconds
+    if as_json:
+        output.echo_json(output.status_json(progress, lease_seconds=lease, now=_now()))
+    else:
+        output.print_status(progress, lease_seconds=lease, now=_now())
+
+
+@main.command()
+@_common_options
+@_fail_cleanly
+def schedule(config_path: Path | None, db_path: str | None) -> None:
     """Run in the foreground: collect, then send each subscriber's edition at their hour.
 
     Started after a missed send time, sends that edition once within digest.catch_up_hours.
@@ -421,3 +481,8 @@ def schedule(config_path: Path | None, db_path: Path | None) -> None:
         log.setLevel(logging.INFO)  # a long-running service says what it does
     with Store(settings.state.url) as store:
         run_schedule(settings, store, renderer, now=_now)
+
+
+# The audience's commands register themselves on `main` (kept apart: serve, subscribers,
+# bounces); imported last, as they import `main` from here.
+from digest.cli import audience as _audience  # noqa: E402, F401

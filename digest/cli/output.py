@@ -9,6 +9,7 @@ import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,14 +18,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from digest.config import DEFAULT_CONFIG, Settings
+from digest.config import DEFAULT_CONFIG, Settings, display_url
 from digest.errors import DigestError
 from digest.mail.display import paper_url
 from digest.models import CollectReport, SourceReport
 
 if TYPE_CHECKING:  # the stages' modules are loaded by the commands that run them
+    from digest.pipeline.audience import Member, NoticeReport
     from digest.pipeline.pick import Picks
     from digest.pipeline.send import SendReport
+    from digest.state import claims
 
 
 # Send times listed by `digest check`, the busiest first.
@@ -35,6 +38,16 @@ def config_label(config_path: Path | None) -> str:
     if config_path is not None:
         return str(config_path)
     return str(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else "built-in defaults"
+
+
+def _links(settings: Settings) -> str:
+    digest = settings.digest
+    where = digest.public_url or digest.unsubscribe_url
+    if where is None:
+        return "mailto unsubscribe only (set digest.public_url for `digest serve`)"
+    secrets = len(digest.secrets())
+    signed = f"signed, {secrets - 1} previous secrets accepted" if secrets else "NO SECRET"
+    return f"{where} ({signed})"
 
 
 def config_summary(settings: Settings, config_path: Path | None) -> str:
@@ -55,8 +68,9 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
     shown = slots.most_common(SLOTS_SHOWN)
     lines = [
         f"config: {config_label(config_path)}",
-        f"state: {settings.state.url}",
+        f"state: {display_url(settings.state.url)}",
         f"smtp: {smtp.host}:{smtp.port} ({smtp.security}{auth}{password})",
+        f"links: {_links(settings)}",
         f"sources: {len(settings.sources)}",
         *(f"  {source.name}: {source.location} ({source.kind})" for source in settings.sources),
         f"subscribers: {len(subscribers)} ({topical} with interests, "
@@ -230,6 +244,7 @@ def send_json(report: SendReport) -> dict[str, Any]:
         "empty": [{"subscriber": email, "reason": reason} for email, reason in report.empty],
         "left": report.left,
         "built": report.built,
+        "suppressed": report.suppressed,
     }
 
 
@@ -242,6 +257,56 @@ def print_send_report(report: SendReport) -> None:
     click.echo(report.summary())
 
 
+# The states of an edition's rows, in the order they are shown.
+_STATUSES = ("sent", "failed", "empty", "pending", "sending")
+
+
+def status_json(
+    progress: claims.Progress, *, lease_seconds: float, now: datetime
+) -> dict[str, Any]:
+    lease = timedelta(seconds=lease_seconds)
+    return {
+        "edition": progress.edition.isoformat(),
+        "total": progress.total,
+        **{status: progress.counts.get(status, 0) for status in _STATUSES},
+        "holders": [
+            {
+                "worker": held.worker,
+                "rows": held.rows,
+                "renewed_at": held.renewed_at.isoformat(),
+                "lease_expires": held.expires(lease).isoformat(),
+                "expired": held.expires(lease) <= now,
+            }
+            for held in progress.holders
+        ],
+    }
+
+
+def print_status(progress: claims.Progress, *, lease_seconds: float, now: datetime) -> None:
+    """The counts of the edition in one line, then one row per sender holding claims."""
+    counts = ", ".join(f"{progress.counts.get(status, 0)} {status}" for status in _STATUSES)
+    click.echo(f"edition {progress.edition.isoformat()}: {progress.total} subscribers: {counts}")
+    if not progress.holders:
+        click.echo("no sender holds a claim")
+        return
+    lease = timedelta(seconds=lease_seconds)
+    table = Table(box=None, pad_edge=False)
+    for column in ("sender", "holds", "renewed", "lease"):
+        table.add_column(column, justify="right" if column == "holds" else "left")
+    for held in progress.holders:
+        left = held.expires(lease) - now
+        state = f"expires in {_span(left)}" if left > timedelta(0) else f"lapsed {_span(-left)} ago"
+        renewed = held.renewed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        table.add_row(held.worker, str(held.rows), renewed, state)
+    console().print(table)
+
+
+def _span(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
 def open_in_browser(out: Path | None, html: str) -> None:
     """Open the HTML file written (or a temporary copy of `html`) in the default browser."""
     if out is None:
@@ -250,3 +315,47 @@ def open_in_browser(out: Path | None, html: str) -> None:
             out = Path(file.name)
     if not webbrowser.open(out.resolve().as_uri()):
         raise DigestError(f"{out}: no browser to open it with", hint="open the file yourself")
+
+
+def members_json(found: list[Member]) -> dict[str, Any]:
+    return {
+        "subscribers": [
+            {
+                "email": member.email,
+                "name": member.name,
+                "configured": member.configured,
+                "mailed": member.mailed,
+                "status": member.status,
+                "how": member.how,
+                "since": member.since.isoformat() if member.since else None,
+                "soft_bounces": member.soft_bounces,
+                "votes": member.votes,
+            }
+            for member in found
+        ]
+    }
+
+
+def print_members(found: list[Member]) -> None:
+    """A table of addresses, then the counts."""
+    table = Table(box=None, pad_edge=False)
+    for column in ("email", "status", "since", "how", "votes"):
+        table.add_column(column)
+    for member in found:
+        status = member.status if member.configured else f"{member.status} (not in config)"
+        since = f"{member.since:%Y-%m-%d %H:%M}" if member.since else ""
+        table.add_row(member.email, status, since, member.how or "", str(member.votes))
+    console().print(table)
+    mailed = sum(member.mailed for member in found)
+    configured = sum(member.configured for member in found)
+    click.echo(f"{mailed} of {configured} configured subscribers are mailed")
+
+
+def notices_json(report: NoticeReport) -> dict[str, Any]:
+    return {
+        "hard": [asdict(bounce) for bounce in report.hard],
+        "soft": [asdict(bounce) for bounce in report.soft],
+        "unsubscribed": report.unsubscribed,
+        "suppressed": report.suppressed,
+        "ignored": report.ignored,
+    }

@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from digest.identity import identity_keys
+from digest.identity import normalize_title
 from digest.models import Entry, Paper, Parsed
 from digest.text import fold_whitespace
 
@@ -32,7 +32,7 @@ def storable(parsed: Parsed) -> Parsed:
     warnings: list[str] = []
     for entry in parsed.entries:
         where = f"{noun} {entry.position}"
-        if not identity_keys(entry.paper):
+        if not _names_a_paper(entry.paper):
             warnings.append(f"{where}: title has no letters or digits, skipped")
             continue
         mended = entry
@@ -44,6 +44,12 @@ def storable(parsed: Parsed) -> Parsed:
     if not warnings:
         return parsed
     return replace(parsed, entries=tuple(entries), warnings=(*parsed.warnings, *warnings))
+
+
+def _names_a_paper(paper: Paper) -> bool:
+    """Whether `paper` has an identity key (`identity.identity_keys`), without hashing one:
+    the store computes the keys, once."""
+    return bool(paper.arxiv_id or paper.doi or normalize_title(paper.title))
 
 
 def in_utc(moment: datetime) -> datetime | None:
@@ -58,6 +64,8 @@ def in_utc(moment: datetime) -> datetime | None:
 
 
 def _without_surrogates(entry: Entry) -> tuple[Entry, str | None]:
+    if _all_ascii(entry.paper) and _all_ascii(entry):  # most entries: nothing to look for
+        return entry, None
     paper_changes = _text_changes(entry.paper)
     entry_changes = _text_changes(entry)
     if not (paper_changes or entry_changes):
@@ -69,12 +77,34 @@ def _without_surrogates(entry: Entry) -> tuple[Entry, str | None]:
 def _text_changes(record: Paper | Entry) -> dict[str, Any]:
     """The text fields of `record` that hold lone surrogates, each with them removed."""
     changes = {}
-    for field in fields(record):
-        value = getattr(record, field.name)
+    for name in _TEXT_FIELDS[type(record)]:
+        value = getattr(record, name)
         cleaned = _clean(value)
         if cleaned is not value:
-            changes[field.name] = cleaned
+            changes[name] = cleaned
     return changes
+
+
+def _all_ascii(record: Paper | Entry) -> bool:
+    """Whether every text of `record` is ASCII, so holds no surrogate."""
+    for name in _TEXT_FIELDS[type(record)]:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            if not value.isascii():
+                return False
+        elif value is not None and not all(map(str.isascii, value)):
+            return False
+    return True
+
+
+def _text_fields(record_type: type[Paper | Entry]) -> tuple[str, ...]:
+    """The fields of `record_type` that hold text or tuples of texts: the only ones a
+    surrogate can hide in. Read once, as `dataclasses.fields` per entry costs more than
+    the check itself."""
+    return tuple(field.name for field in fields(record_type) if "str" in str(field.type))
+
+
+_TEXT_FIELDS = {Paper: _text_fields(Paper), Entry: _text_fields(Entry)}
 
 
 def _clean(value: Any) -> Any:
@@ -83,10 +113,8 @@ def _clean(value: Any) -> Any:
         if value.isascii() or not _SURROGATE.search(value):
             return value
         return fold_whitespace(_SURROGATE.sub("", value))
-    if isinstance(value, tuple):
-        cleaned = tuple(_clean(item) for item in value)
-        if any(new is not old for new, old in zip(cleaned, value, strict=True)):
-            return tuple(item for item in cleaned if item)
+    if isinstance(value, tuple) and not all(_clean(item) is item for item in value):
+        return tuple(cleaned for item in value if (cleaned := _clean(item)))
     return value
 
 

@@ -2,6 +2,6 @@
 
 `render` fills the templates (`display` and `latex` make untrusted text readable),
 `envelope` holds what the config says about sender, footer and unsubscribe links,
-`message` builds the MIME message, `tokens` signs unsubscribe links, and `transport`
-hands messages to an SMTP server or an outbox folder.
+`message` builds the MIME message, and `transport` hands messages to an SMTP server or
+an outbox folder.
 """

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from email.message import EmailMessage
 
+from digest import links
 from digest.config import Settings
 from digest.mail import envelope
-from digest.mail.message import build_message
-from digest.mail.render import Digest, RenderedEmail, Renderer
+from digest.mail.message import WireMessage, build_message
+from digest.mail.render import Digest, RenderedEmail, Renderer, Votes
 from digest.mail.signing import DkimSigner
 from digest.models import ScoredPaper
 
@@ -24,9 +24,10 @@ def compose(
     picks: tuple[ScoredPaper, ...],
     now: datetime,
     signer: DkimSigner | None = None,
-) -> tuple[RenderedEmail, EmailMessage]:
-    """The email and its message, DKIM-signed when a signer is given; without a recipient
-    (a preview), to the sender."""
+) -> tuple[RenderedEmail, WireMessage]:
+    """The email and its message as it goes on the wire, DKIM-signed when a signer is
+    given; without a recipient (a preview), to a placeholder address and without the
+    reader's links (view in browser, votes)."""
     rendered = renderer.render(
         Digest(
             edition=edition,
@@ -34,6 +35,8 @@ def compose(
             recipient_email=recipient,
             interests=interests,
             picks=picks,
+            online_url=links.online_url(settings.digest, recipient, edition) if recipient else None,
+            votes=_votes(settings, recipient),
         ),
         envelope.footer(settings, recipient),
     )
@@ -45,5 +48,17 @@ def compose(
         now=now,
     )
     if signer is not None:
-        signer.sign(message)
+        message = signer.sign(message)
     return rendered, message
+
+
+def _votes(settings: Settings, recipient: str | None) -> Votes | None:
+    """The reader's "more / less like this" links, signed only for the papers shown."""
+    if recipient is None or not settings.digest.public_url:
+        return None
+
+    def pair(paper_id: str) -> tuple[str, str] | None:
+        urls = links.vote_urls(settings.digest, recipient, paper_id)
+        return (urls["more"], urls["less"]) if urls else None
+
+    return pair

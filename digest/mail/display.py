@@ -45,6 +45,10 @@ _STACKED_MARKS = re.compile(
     r"([\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{2})[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
 )
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[^a-z\s])")
+# Words of a title worth searching for: punctuation and markup left out.
+_SEARCH_WORD = re.compile(r"[^\W_](?:[\w'-]*[^\W_])?")
+# A search link indented in the text part stays within 100 columns.
+SEARCH_QUERY_LIMIT = 45
 _ABBREVIATION = re.compile(
     r"(?:\b(?:e\.g|i\.e|et al|al|vs|cf|Fig|Figs|Eq|Eqs|Sec|No|approx)|\b[A-Z])$"
 )
@@ -120,9 +124,10 @@ def long_date(day: date) -> str:
     return f"{_WEEKDAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def short_date(day: date) -> str:
-    """'21 Nov'."""
-    return f"{day.day} {_MONTHS[day.month - 1][:3]}"
+def short_date(day: date, *, year: bool = False) -> str:
+    """'21 Nov', or with `year` '21 Nov 2026'."""
+    short = f"{day.day} {_MONTHS[day.month - 1][:3]}"
+    return f"{short} {day.year}" if year else short
 
 
 @functools.lru_cache(maxsize=8192)
@@ -210,6 +215,26 @@ def hf_url(paper: Paper) -> str | None:
     return None
 
 
-def search_url(title: str) -> str:
-    """An arXiv title search, for a paper known by its title alone."""
-    return "https://arxiv.org/search/?searchtype=title&query=" + quote_plus(title)
+def arxiv_label(paper: Paper) -> str | None:
+    """'arXiv:2508.01234v2' (no version when none is known), for a paper with an arXiv id."""
+    known = arxiv_id(paper)
+    if known is None:
+        return None
+    version = paper.arxiv_version
+    return f"arXiv:{known}v{version}" if version and version > 0 else f"arXiv:{known}"
+
+
+def search_url(title: str, limit: int = SEARCH_QUERY_LIMIT) -> str:
+    """An arXiv title search, for a paper known by its title alone: the title's first
+    words, their encoded query at most `limit` characters (always one word), so that the
+    link stays short enough to read in a plain-text email. A title search finds the
+    papers whose title has every word, and the first five or six words of a research
+    paper's title nearly always single it out."""
+    words = _SEARCH_WORD.findall(title)
+    query = quote_plus(" ".join(words[:1]))
+    for count in range(2, len(words) + 1):
+        longer = quote_plus(" ".join(words[:count]))
+        if len(longer) > limit:
+            break
+        query = longer
+    return "https://arxiv.org/search/?searchtype=title&query=" + query

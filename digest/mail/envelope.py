@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from email.headerregistry import Address
 from email.utils import parseaddr
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.mail.tokens import unsubscribe_token
+from digest.links import unsubscribe_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +53,6 @@ def unsubscribe_mailto(sender: str) -> str:
     return f"mailto:{sender_address(sender).addr_spec}?subject={quote('unsubscribe')}"
 
 
-def unsubscribe_url(settings: Settings, recipient: str | None) -> str | None:
-    """The https one-click unsubscribe link of a recipient, when an endpoint and a secret
-    are configured; None otherwise."""
-    endpoint, secret = settings.digest.unsubscribe_url, settings.digest.secret
-    if not (endpoint and secret and recipient):
-        return None
-    token = unsubscribe_token(recipient, secret.get_secret_value())
-    separator = "&" if "?" in endpoint else "?"
-    return f"{endpoint}{separator}{urlencode({'token': token})}"
-
-
 def footer(settings: Settings, recipient: str | None) -> Footer:
     """The footer every email carries: who sends it, how to manage or leave it."""
     name, address = parseaddr(settings.digest.sender)
@@ -71,21 +60,39 @@ def footer(settings: Settings, recipient: str | None) -> Footer:
         sender_name=name or address,
         contact=settings.digest.contact,
         manage_url=settings.digest.manage_url,
-        unsubscribe_url=unsubscribe_url(settings, recipient)
+        unsubscribe_url=unsubscribe_url(settings.digest, recipient)
         or unsubscribe_mailto(settings.digest.sender),
     )
+
+
+# Where a preview without a reader is addressed when the sender's own address will not do:
+# a reserved domain (RFC 2606) that no mail can reach.
+PREVIEW_RECIPIENT = "preview@example.invalid"
+
+
+def preview_recipient(sender: str) -> str:
+    """The To of a preview that has no reader: the sender's address when its domain is a
+    dotted one, else `PREVIEW_RECIPIENT`. The default sender, digest@localhost, is no
+    address a mail filter accepts in To (SpamAssassin's TO_MALFORMED)."""
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2]
+    labels = domain.split(".")
+    if "@" in address and len(labels) > 1 and all(labels) and domain.isascii():
+        return address
+    return PREVIEW_RECIPIENT
 
 
 def envelope(
     settings: Settings, recipient: str | None, recipient_name: str | None, edition: date
 ) -> Envelope:
-    """From the config's sender to the recipient; a preview without one goes to the sender."""
-    to = recipient or parseaddr(settings.digest.sender)[1]
+    """From the config's sender to the recipient; a preview without one goes to
+    `preview_recipient`."""
+    to = recipient or preview_recipient(settings.digest.sender)
     return Envelope(
         sender=settings.digest.sender,
         recipient=to,
         recipient_name=recipient_name,
         edition=edition,
-        unsubscribe_url=unsubscribe_url(settings, recipient),
+        unsubscribe_url=unsubscribe_url(settings.digest, recipient),
         feedback_id=settings.digest.feedback_id,
     )

@@ -8,25 +8,30 @@ built-in `templates/` file by file. Both templates see the same context:
 
     subject, preheader   the email's header lines (str)
     edition_date         "Saturday, 21 November 2026"
-    name                 the subscriber's name, or None
+    name                 the subscriber's name, or None (then no greeting)
     interests            the subscriber's interest phrases (tuple, () = everything trending)
-    cards                the papers shown, best first (a tuple of `Card`)
+    online_url           where the email can be read in a browser, or None
+    cards                the papers shown, best first (a tuple of `digest.mail.cards.Card`)
+    contents             whether a table of contents goes first (not once the excerpts
+                         are cut away to fit the budget: the cards are then a list of
+                         titles themselves)
     total                how many papers the edition picked
     dropped              how many of them were left out for size
     footer               the `Footer`, cleaned
 
-and, for the text, a `wrap` filter: `{{ text|wrap(indent="    ") }}` fits 72 columns.
+and two filters: `{{ text|wrap(indent="    ") }}` fits 72 columns (for the text part),
+`{{ text|cut(60) }}` cuts at a word with "…".
 Every value is clean text; the HTML template escapes it (autoescaping), the text
 template prints it as it is. An undefined name is an error in both.
 """
 
 from __future__ import annotations
 
-import functools
+import binascii
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,21 +41,25 @@ from mjml import mjml2html
 
 from digest.errors import DigestError
 from digest.mail import display
+from digest.mail.cards import EXCERPT_STEPS, Card, Link, Votes, card_of, with_excerpt
 from digest.mail.envelope import Footer
-from digest.models import Candidate, ScoredPaper
-from digest.rank.signals import counts
+from digest.models import ScoredPaper
 from digest.resources import builtin_templates
 from digest.text import fold_whitespace, plural
+
+__all__ = ["Card", "Digest", "Link", "RenderedEmail", "Renderer", "Votes"]
 
 log = logging.getLogger(__name__)
 
 BUILTIN_TEMPLATES = builtin_templates()
 HTML_TEMPLATE = "digest.mjml"
 TEXT_TEMPLATE = "digest.txt"
-# Gmail clips a message whose HTML passes about 102 KB; keep a margin under it.
-HTML_BUDGET = 100 * 1024
-# Excerpt lengths tried in turn while the HTML is over budget; then papers go.
-EXCERPT_STEPS = (300, 150, 0)
+# Gmail clips a message past about 102 KB (counted as sent: quoted-printable, headers and
+# all; 102,000 bytes taken as the safe reading). The budget is for the two parts as they
+# are encoded; the rest is left for the headers, a DKIM signature and the MIME framing.
+GMAIL_CLIP = 102_000
+HEADER_ROOM = 4 * 1024
+MESSAGE_BUDGET = GMAIL_CLIP - HEADER_ROOM
 SUBJECT_LIMIT = 120
 PREHEADER_LIMIT = 150
 _INCLUDE = re.compile(r"""<mj-include\s+path\s*=\s*(["'])([^"']+)\1\s*/>""")
@@ -60,13 +69,22 @@ _MAX_INCLUDE_DEPTH = 8
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """One subscriber's digest for one day, ready to render."""
+    """One subscriber's digest for one day, ready to render.
+
+    `online_url` is where the same email can be read in a browser ("View in browser",
+    in both parts). `votes` gives each paper's "More like this" and "Less like this"
+    links: a mapping from the paper's canonical id (`Candidate.id`) to the pair of URLs,
+    or a function of that id giving the pair or None; a paper without a pair has none.
+    Only http(s) URLs are shown.
+    """
 
     edition: date
     recipient_name: str | None
     recipient_email: str | None
     interests: tuple[str, ...]
     picks: tuple[ScoredPaper, ...]
+    online_url: str | None = None
+    votes: Votes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,33 +100,6 @@ class RenderedEmail:
     dropped: int
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One labelled link of a paper card."""
-
-    label: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    """One paper as the templates see it: clean text, safe http(s) links. `url` is
-    where the title links (None when no page is known; `search_url` is then an arXiv
-    title search); `links` are the PDF, code and Hugging Face pages it has."""
-
-    id: str
-    number: int
-    title: str
-    url: str | None
-    search_url: str | None
-    authors: str
-    abstract: str
-    excerpt: str
-    links: tuple[Link, ...]
-    reasons: tuple[str, ...]
-    signals: tuple[str, ...]
-
-
 class Renderer:
     """The compiled templates: MJML compiled to HTML once, filled by Jinja per email."""
 
@@ -118,42 +109,42 @@ class Renderer:
         text: jinja2.Template,
         *,
         names: tuple[str, str] = (HTML_TEMPLATE, TEXT_TEMPLATE),
-        html_budget: int = HTML_BUDGET,
+        budget: int = MESSAGE_BUDGET,
     ) -> None:
         self._html = html
         self._text = text
         self._names = names
-        self.html_budget = html_budget
+        self.budget = budget
 
     @classmethod
-    def load(cls, folder: Path | None = None, *, html_budget: int = HTML_BUDGET) -> Renderer:
+    def load(cls, folder: Path | None = None, *, budget: int = MESSAGE_BUDGET) -> Renderer:
         """Compile the templates of `folder`, each file falling back to the built-in
-        one; None is the built-ins alone. Raises DigestError naming the file at fault."""
+        one; None is the built-ins alone. `budget` caps the bytes of the two parts as
+        sent (`encoded_size`). Raises DigestError naming the file at fault."""
         folders = _folders(folder)
         html_path = _find(folders, HTML_TEMPLATE)
         html = _compile_html(html_path, folders)
         text_path = _find(folders, TEXT_TEMPLATE)
         text = _text_template(text_path, folders)
-        return cls(html, text, names=(str(html_path), str(text_path)), html_budget=html_budget)
+        return cls(html, text, names=(str(html_path), str(text_path)), budget=budget)
 
     def render(self, digest: Digest, footer: Footer) -> RenderedEmail:
-        """The email of one edition, its HTML kept under the size budget."""
+        """The email of one edition, its two parts as sent kept under the size budget."""
         cards = cards_of(digest)
         context = template_context(digest, footer, cards)
-        html, shown, limit = self._fit(context, cards)
+        html, text, shown, limit = self._fit(context, cards)
         dropped = len(cards) - len(shown)
         if limit != EXCERPT_STEPS[0]:
             log.info(
                 "%s %s: excerpts cut to %d characters and %d of %d papers left out to keep "
-                "the HTML under %d bytes",
+                "the email under %d bytes",
                 digest.recipient_email or "-",
                 digest.edition.isoformat(),
                 limit,
                 dropped,
                 len(cards),
-                self.html_budget,
+                self.budget,
             )
-        text = self.fill_text(context, shown, dropped)
         return RenderedEmail(
             subject=context["subject"],
             preheader=context["preheader"],
@@ -165,23 +156,40 @@ class Renderer:
 
     def _fit(
         self, context: dict[str, Any], cards: tuple[Card, ...]
-    ) -> tuple[str, tuple[Card, ...], int]:
-        """The HTML within budget: excerpts shortened step by step, then the fewest
-        papers dropped from the end (found by bisection), each fill measured in bytes."""
+    ) -> tuple[str, str, tuple[Card, ...], int]:
+        """Both parts within budget: excerpts shortened step by step, then the fewest
+        papers dropped from the end (found by bisection), each fill measured as sent."""
         for limit in EXCERPT_STEPS:
-            shown = tuple(_with_excerpt(card, limit) for card in cards)
-            html = self.fill_html(context, shown)
-            if _fits(html, self.html_budget):
-                return html, shown, limit
-        fitting, low, high = self.fill_html(context, (), len(cards)), 0, len(cards) - 1
+            shown = tuple(with_excerpt(card, limit) for card in cards)
+            if not limit:  # cards without excerpts are a list of titles: no contents
+                context = {**context, "contents": False}
+            parts = self._parts(context, shown, 0)
+            if self._fits(*parts):
+                return *parts, shown, limit
+        fitting, low, high = self._parts(context, (), len(cards)), 0, len(cards) - 1
         while low < high:
             middle = (low + high + 1) // 2
-            html = self.fill_html(context, shown[:middle], len(cards) - middle)
-            if _fits(html, self.html_budget):
-                fitting, low = html, middle
+            parts = self._parts(context, shown[:middle], len(cards) - middle)
+            if self._fits(*parts):
+                fitting, low = parts, middle
             else:
                 high = middle - 1
-        return fitting, shown[:low], EXCERPT_STEPS[-1]
+        return *fitting, shown[:low], EXCERPT_STEPS[-1]
+
+    def _parts(
+        self, context: dict[str, Any], cards: Sequence[Card], dropped: int
+    ) -> tuple[str, str]:
+        return (
+            self.fill_html(context, cards, dropped),
+            self.fill_text(context, cards, dropped),
+        )
+
+    def _fits(self, html: str, text: str) -> bool:
+        # Encoding costs about as much as filling the template: only when the cheap upper
+        # bound leaves room for doubt (a long or mostly non-Latin edition).
+        if _encoded_size_bound(html) + _encoded_size_bound(text) <= self.budget:
+            return True
+        return encoded_size(html) + encoded_size(text) <= self.budget
 
     def fill_html(self, context: dict[str, Any], cards: Sequence[Card], dropped: int = 0) -> str:
         """The compiled HTML template filled with `context` (`template_context`), these cards
@@ -208,12 +216,36 @@ class Renderer:
             raise DigestError(f"{self._names[which]}: {fold_whitespace(str(error))}") from error
 
 
+def encoded_size(part: str) -> int:
+    """The bytes of `part` as a message carries it: UTF-8, quoted-printable (MJML's HTML
+    grows 3-10%: every "=" of its attributes becomes "=3D", every non-ASCII byte three
+    bytes, every line past 76 characters a soft break), lines ending in CRLF."""
+    wire = part.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    return len(binascii.b2a_qp(wire, quotetabs=False, istext=True, header=False))
+
+
+def _encoded_size_bound(part: str) -> int:
+    """At least `encoded_size(part)`, from counts alone. Quoted-printable writes three
+    bytes for each byte past ASCII and each "=", may write three for one space, tab or
+    dot per line, adds a CR to each line and breaks a line (3 bytes) before 76 columns."""
+    size = len(part.encode("utf-8"))
+    # A character of n > 1 UTF-8 bytes adds n - 1 to `size - len(part)`, and n <= 2(n - 1).
+    non_ascii = 2 * (size - len(part))
+    lines = part.count("\n") + 1
+    escaped = size + 2 * (non_ascii + part.count("=") + lines)
+    return escaped + lines + 3 * (escaped // 70 + lines)
+
+
 # --- what the templates show -------------------------------------------------------------
 
 
 def cards_of(digest: Digest) -> tuple[Card, ...]:
-    """The edition's picks as cards, numbered from 1, with full excerpts."""
-    return tuple(_card(number, pick) for number, pick in enumerate(digest.picks, 1))
+    """The edition's picks as cards, numbered from 1, with full excerpts and the
+    reader's votes."""
+    return tuple(
+        card_of(number, pick, digest.edition, digest.votes)
+        for number, pick in enumerate(digest.picks, 1)
+    )
 
 
 def template_context(digest: Digest, footer: Footer, cards: Sequence[Card]) -> dict[str, Any]:
@@ -223,7 +255,9 @@ def template_context(digest: Digest, footer: Footer, cards: Sequence[Card]) -> d
         "preheader": preheader(digest, cards),
         "edition_date": display.long_date(digest.edition),
         "name": display.clean(digest.recipient_name) or None,
-        "interests": tuple(filter(None, map(display.clean, digest.interests))),
+        "interests": _interests(digest),
+        "online_url": display.safe_url(digest.online_url),
+        "contents": True,
         "total": len(cards),
         "footer": _clean_footer(footer),
     }
@@ -234,7 +268,12 @@ def subject(digest: Digest, footer: Footer, cards: Sequence[Card]) -> str:
     120 characters."""
     head = f"{display.clean(footer.sender_name)}, {display.short_date(digest.edition)}: "
     if not cards:
-        return display.cut(head + "nothing new matched your interests today", SUBJECT_LIMIT)
+        nothing = (
+            "nothing new matched your interests today"
+            if _interests(digest)
+            else "no new trending papers today"
+        )
+        return display.cut(head + nothing, SUBJECT_LIMIT)
     count = plural(len(cards), "paper")
     return display.cut(f"{head}{count} — {cards[0].title}", SUBJECT_LIMIT)
 
@@ -242,57 +281,20 @@ def subject(digest: Digest, footer: Footer, cards: Sequence[Card]) -> str:
 def preheader(digest: Digest, cards: Sequence[Card]) -> str:
     """The line an inbox shows after the subject: the next titles, else why the one
     paper was picked, else what an empty edition waits for."""
+    interests = _interests(digest)
     if len(cards) > 1:
         text = "Also: " + "; ".join(card.title for card in cards[1:6])
     elif cards:
         text = "Picked for you: " + ("; ".join(cards[0].reasons) or "today's top paper")
-    elif digest.interests:
-        interests = ", ".join(filter(None, map(display.clean, digest.interests)))
-        text = f"We'll write again when new papers match your interests: {interests}."
+    elif interests:
+        text = f"We'll write again when new papers match your interests: {', '.join(interests)}."
     else:
         text = "We'll write again when new papers come out."
     return display.cut(text, PREHEADER_LIMIT)
 
 
-def _card(number: int, pick: ScoredPaper) -> Card:
-    reasons = tuple(filter(None, map(display.clean, pick.reasons)))
-    return replace(_paper_card(pick.candidate), number=number, reasons=reasons)
-
-
-@functools.lru_cache(maxsize=4096)
-def _paper_card(candidate: Candidate) -> Card:
-    """The parts of a card that depend on the paper alone, built once per edition's paper
-    however many subscribers get it (number and reasons are each subscriber's own)."""
-    paper = candidate.paper
-    title = display.clean(paper.title) or "(untitled)"
-    url = display.paper_url(paper)
-    abstract = display.clean(paper.abstract)
-    links = [
-        Link(label, link)
-        for label, link in (
-            ("PDF", display.pdf_url(paper)),
-            ("Code", display.code_url(paper)),
-            ("Hugging Face", display.hf_url(paper)),
-        )
-        if link
-    ]
-    return Card(
-        id=candidate.id,
-        number=0,
-        title=title,
-        url=url,
-        search_url=display.search_url(title) if url is None else None,
-        authors=display.short_authors(paper.authors),
-        abstract=abstract,
-        excerpt=display.excerpt(abstract, EXCERPT_STEPS[0]),
-        links=tuple(links),
-        reasons=(),
-        signals=counts(candidate),
-    )
-
-
-def _with_excerpt(card: Card, limit: int) -> Card:
-    return replace(card, excerpt=display.excerpt(card.abstract, limit))
+def _interests(digest: Digest) -> tuple[str, ...]:
+    return tuple(filter(None, map(display.clean, digest.interests)))
 
 
 def _clean_footer(footer: Footer) -> Footer:
@@ -310,10 +312,6 @@ def _clean_footer(footer: Footer) -> Footer:
     )
 
 
-def _fits(html: str, budget: int) -> bool:
-    return len(html.encode("utf-8")) <= budget
-
-
 # --- loading the templates ---------------------------------------------------------------
 
 
@@ -327,6 +325,7 @@ def _environment(*, autoescape: bool, folders: Sequence[Path] = ()) -> jinja2.En
         keep_trailing_newline=True,
     )
     environment.filters["wrap"] = display.wrap
+    environment.filters["cut"] = display.cut
     return environment
 
 

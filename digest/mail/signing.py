@@ -4,14 +4,14 @@ the README); this signs what goes on the wire."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from email.message import EmailMessage
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dkim
 
 from digest.config import Settings
 from digest.errors import DigestError
+from digest.mail.message import WireMessage
 
 # What a receiver must find unchanged; List-Unsubscribe too, so that nobody on the way
 # can swap the unsubscribe link (Gmail asks for it to be signed).
@@ -50,24 +50,31 @@ class DkimSigner:
             raise DigestError(f"dkim.private_key_file: {private_key_file}: not a PEM private key")
         return cls(domain=domain, selector=selector, private_key=key)
 
-    def sign(self, message: EmailMessage) -> None:
-        """Add a DKIM-Signature (relaxed/relaxed, rsa-sha256) over the message as it is
-        sent; the header goes on the wire as dkimpy folded it."""
-        wire = message.as_bytes()
-        present = [name for name in SIGNED_HEADERS if message[name.decode()] is not None]
+    def sign(self, message: WireMessage) -> WireMessage:
+        """The message with a DKIM-Signature (relaxed/relaxed, rsa-sha256) over its bytes
+        as they are sent, put first as dkimpy folded it."""
+        present = _header_names(message.headers())
         try:
             header = dkim.sign(
-                wire,
+                message.data,
                 self.selector.encode(),
                 self.domain.encode(),
                 self.private_key,
                 canonicalize=(b"relaxed", b"relaxed"),
-                include_headers=present,
+                include_headers=[name for name in SIGNED_HEADERS if name.lower() in present],
             )
         except dkim.DKIMException as error:
             raise DigestError(f"DKIM signing failed: {error}") from None
-        name, _, value = header.decode("ascii").partition(":")
-        message.set_raw(name, value.strip())
+        return replace(message, data=header + message.data)
+
+
+def _header_names(headers: bytes) -> set[bytes]:
+    """The names of the headers in a header block, in lower case."""
+    return {
+        line.split(b":", 1)[0].strip().lower()
+        for line in headers.split(b"\r\n")
+        if line[:1] not in (b" ", b"\t")
+    }
 
 
 def signer_for(settings: Settings) -> DkimSigner | None:

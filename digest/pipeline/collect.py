@@ -2,13 +2,16 @@
 the others.
 
 Sources expand into files and URLs (`collect.locate`); each is read (fetched with a
-conditional GET when it is a URL) and parsed in a reader thread while the one before it
-is stored, each in its own transaction.
+conditional GET when it is a URL) and parsed in a reader thread while the ones before it
+are stored. Several sources are stored in one transaction, which saves each source's
+fixed costs (lookups, statements, the commit); when that transaction fails, each of its
+sources is stored again alone, so a source the database refuses still fails alone.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +25,28 @@ from digest.collect.locate import SourceSpec, expand, is_url
 from digest.config import CollectSettings, Settings
 from digest.errors import SourceError, StoreError
 from digest.files import UnreadableFile, read_regular_file
-from digest.models import CollectReport, Entry, HttpValidators, Parsed, Sighting, SourceReport
+from digest.models import (
+    CollectReport,
+    Entry,
+    HttpValidators,
+    Paper,
+    Parsed,
+    Sighting,
+    SourceReport,
+    StoreResult,
+)
 from digest.state.store import Store
 
 log = logging.getLogger(__name__)
 
 STOPPED = "not read: the run was stopped"
+# Papers stored per transaction at most: enough that the costs of each (its lookups, the
+# statements, the commit) fade, few enough to bound the memory and what a crash loses.
+BATCH_PAPERS = 20_000
+# ... or once its first read is this old when another comes in, so that the progress and
+# the reports keep moving when sources come slowly (URLs): a slow source delays the ones
+# read before it by its own fetch time at most.
+BATCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +97,12 @@ def collect(
 ) -> CollectReport:
     """Read every source, store its papers and sightings, and report on each.
 
-    One source failing never stops the others, and each source is stored in its
-    own transaction, so what was read is kept; a source that cannot be stored
-    fails alone too. `on_planned` hears how many files and URLs there are to
-    read; `on_source` hears each one's report. Once `should_stop` says so, the
-    fetch in flight is cut short and the sources not read yet are reported so.
+    One source failing never stops the others, and what was read is kept: sources
+    are stored a batch per transaction, each of a failed batch again alone, so a
+    source that cannot be stored fails alone too. `on_planned` hears how many files
+    and URLs there are to read; `on_source` hears each one's report once it is
+    stored. Once `should_stop` says so, what was read is stored, the fetch in flight
+    is cut short and the sources not read yet are reported so.
     """
     targets, reports = plan_collection(specs)
     if on_planned:
@@ -99,14 +119,23 @@ def collect(
         def read(target: _Target) -> _Read:
             return _read_safely(target, store, settings, now, client, should_stop)
 
+        def store_batch(batch: _Batch) -> None:
+            for report in _store_batch(batch.reads, store, now, tally):
+                reports.append(report)
+                if on_source:
+                    on_source(report)
+            batch.clear()
+
+        batch = _Batch()
         for index, done in enumerate(_read_ahead(read, targets)):
-            report = _store_read(done, store, now, tally)
-            reports.append(report)
-            if on_source:
-                on_source(report)
-            if should_stop():
+            batch.add(done)
+            stopping = should_stop()
+            if stopping or batch.full():
+                store_batch(batch)
+            if stopping:
                 reports.extend(_failed(later, STOPPED) for later in targets[index + 1 :])
                 break
+        store_batch(batch)
     return CollectReport(
         sources=tuple(reports), new=len(tally.new), seen_before=len(tally.seen - tally.new)
     )
@@ -120,6 +149,27 @@ class _Read:
     parsed: Parsed | None = None
     validators: HttpValidators | None = None
     failure: str | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Reads waiting to be stored together."""
+
+    reads: list[_Read] = field(default_factory=list)
+    papers: int = 0
+    started: float = 0.0
+
+    def add(self, done: _Read) -> None:
+        if not self.reads:
+            self.started = time.monotonic()
+        self.reads.append(done)
+        self.papers += len(done.parsed.entries) if done.parsed else 0
+
+    def full(self) -> bool:
+        return self.papers >= BATCH_PAPERS or time.monotonic() - self.started >= BATCH_SECONDS
+
+    def clear(self) -> None:
+        self.reads, self.papers = [], 0
 
 
 def _read_ahead(read: Callable[[_Target], _Read], targets: Sequence[_Target]) -> Iterator[_Read]:
@@ -156,16 +206,47 @@ def _read_safely(
         return _Read(target, failure=f"internal error while reading: {error!r}")
 
 
-def _store_read(done: _Read, store: Store, now: datetime, tally: _Tally) -> SourceReport:
-    """Store what one target gave and report on it; a failure to store fails this target."""
+def _store_batch(
+    reads: Sequence[_Read], store: Store, now: datetime, tally: _Tally
+) -> list[SourceReport]:
+    """Store the papers of several reads in one transaction and report on each; when that
+    fails, store each alone, so that only the source the database refuses fails."""
+    with_papers = [done for done in reads if _has_papers(done)]
+    if len(with_papers) > 1:
+        try:
+            saved = store.papers.save_sources([_items(done, now) for done in with_papers], now=now)
+        except Exception:  # the database refusing one of them, or a bug: each alone below
+            log.debug("storing %d sources at once failed", len(with_papers), exc_info=True)
+        else:
+            results = iter(saved)
+            return [
+                _store_read(done, store, now, tally, next(results) if _has_papers(done) else None)
+                for done in reads
+            ]
+    return [_store_read(done, store, now, tally) for done in reads]
+
+
+def _has_papers(done: _Read) -> bool:
+    return done.failure is None and done.parsed is not None
+
+
+def _items(done: _Read, now: datetime) -> list[tuple[Paper, Sighting]]:
+    assert done.parsed is not None
+    return [(entry.paper, _sighting(done.target, entry, now)) for entry in done.parsed.entries]
+
+
+def _store_read(
+    done: _Read, store: Store, now: datetime, tally: _Tally, saved: StoreResult | None = None
+) -> SourceReport:
+    """Store what one target gave (unless a batch `saved` it) and report on it; a failure
+    to store fails this target."""
     target, parsed = done.target, done.parsed
     if done.failure is not None:
         return _failed(target, done.failure)
     if parsed is None:
         return _report(target, papers=0, warnings=("not modified since the last fetch",))
-    items = [(entry.paper, _sighting(target, entry, now)) for entry in parsed.entries]
     try:
-        result = store.papers.save(items, now=now)
+        result = saved if saved is not None else store.papers.save(_items(done, now), now=now)
         if done.validators is not None:
             # Only once the papers are stored: a run that dies before this fetches again.
             store.http_cache.remember(target.location, done.validators, now=now)

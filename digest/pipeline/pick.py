@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -11,10 +11,11 @@ from pathlib import Path
 from digest.collect.locate import SourceSpec
 from digest.config import CollectSettings, Settings
 from digest.errors import DigestError
-from digest.models import CollectReport, Profile, ScoredPaper
+from digest.models import CollectReport, Paper, Profile, ScoredPaper
 from digest.pipeline.collect import collect
-from digest.rank.pool import build_pool
+from digest.rank.pool import Pool, build_pool
 from digest.rank.ranker import rank
+from digest.rank.votes import vote_keys
 from digest.state.store import Store
 from digest.subscribers import Subscriber, edition_date, interests_profile
 
@@ -43,7 +44,21 @@ def rank_stored(
 ) -> tuple[ScoredPaper, ...]:
     """One profile's picks among the stored candidates of an edition."""
     pool = build_pool(store.papers.candidates(until=edition, days=days), today=edition)
-    return rank(pool, profile)
+    return rank(pool, profile, voted=voted_papers(store, pool, [profile]))
+
+
+def voted_papers(store: Store, pool: Pool, profiles: Iterable[Profile]) -> dict[str, Paper]:
+    """The stored papers the profiles' votes name that are not among the candidates (a
+    liked paper older than the edition's window still tells its taste), by vote key:
+    what `rank` and `rank_many` take as `voted`."""
+    found: dict[str, Paper] = {}
+    votes = (vote for profile in profiles for vote in (*profile.likes, *profile.dislikes))
+    for key in vote_keys(votes):
+        if key not in pool.keys:
+            paper = store.papers.find(key)
+            if paper is not None:
+                found[key] = paper
+    return found
 
 
 def collect_and_rank(
@@ -72,21 +87,25 @@ def pick_papers(
     edition: date | None,
     now: datetime,
     limit: int | None = None,
+    likes: Sequence[str] = (),
+    dislikes: Sequence[str] = (),
 ) -> Picks:
     """The papers one reader gets: a configured subscriber, interests, or everything trending.
 
     With sources, they are collected into a throwaway database and all they hold compete;
     without, the stored candidates of the edition (default: today where the reader lives)
-    do, less what the subscriber already received.
+    do, less what the subscriber already received. `likes` and `dislikes` add to the
+    subscriber's own votes.
     """
     timezone = subscriber.timezone if subscriber else settings.digest.timezone
     day = edition or edition_date(now, timezone)
 
     def profile(delivered: frozenset[str]) -> Profile:
         if subscriber is not None:
-            chosen = subscriber.profile(delivered)
+            chosen = subscriber.profile(delivered, likes, dislikes)
         else:
             chosen = interests_profile(interests, max_papers=settings.digest.max_papers)
+            chosen = replace(chosen, likes=tuple(likes), dislikes=tuple(dislikes))
         return replace(chosen, max_papers=limit) if limit else chosen
 
     if sources:

@@ -54,4 +54,4 @@ def preview(
         now=now,
         signer=signer_for(settings),
     )
-    return Preview(picks, rendered, message.as_bytes())
+    return Preview(picks, rendered, message.data)

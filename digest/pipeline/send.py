@@ -1,9 +1,10 @@
 """The send run: every subscriber's edition ranked, rendered, sent and recorded, once.
 
-For each subscriber, in order: claim the ledger row (skip it when sent, empty, or held
-by another live sender), rank, render, build the message, send it with retries for
-temporary failures, and record the outcome in its own transaction right away. A stop
-request (SIGTERM, Ctrl-C) is honoured between messages, never in the middle of one.
+A batch of subscribers at a time: claim their ledger rows (rows sent, empty, or held by
+another live sender are not claimed) and rank the batch; then for each: render, build
+the message, send it with retries for temporary failures, and record the outcome in its
+own transaction right away. A stop request (SIGTERM, Ctrl-C) is honoured between
+messages, never in the middle of one; the claims not yet sent are given back.
 With `record=False` (an outbox, a dry run) the ledger is neither read nor written.
 """
 
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 from digest.config import Settings, SmtpSettings
+from digest.errors import StoreError
 from digest.mail.compose import compose
+from digest.mail.message import WireMessage
 from digest.mail.render import RenderedEmail, Renderer
 from digest.mail.signing import DkimSigner, signer_for
 from digest.mail.transport import (
@@ -30,11 +33,14 @@ from digest.mail.transport import (
     Transport,
 )
 from digest.models import ScoredPaper
-from digest.pipeline.pick import require_papers
+from digest.pipeline.pick import require_papers, voted_papers
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank_many
-from digest.state.ledger import CLAIMED, DEFAULT_LEASE, DONE, Ledger
+from digest.state.archive import Archive
+from digest.state.claims import Heartbeat, claimed_batches
+from digest.state.ledger import DEFAULT_LEASE, Ledger
 from digest.state.store import Store
+from digest.state.votes import Taste
 from digest.state.workers import this_worker
 from digest.subscribers import Subscriber
 from digest.text import describe_error, plural
@@ -74,6 +80,7 @@ class SendReport:
     empty: list[tuple[str, str]] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     built: list[str] = field(default_factory=list)  # a dry run's messages, built not sent
+    suppressed: list[str] = field(default_factory=list)  # unsubscribed or bounced: not mailed
 
     @property
     def ok(self) -> bool:
@@ -88,6 +95,8 @@ class SendReport:
             f"{len(self.failed)} failed",
             f"{len(self.empty)} empty",
         ]
+        if self.suppressed:
+            parts.append(f"{len(self.suppressed)} not mailed (unsubscribed or bounced)")
         if self.written:
             parts.insert(0, f"{len(self.written)} written to the outbox")
         if self.built:
@@ -191,43 +200,137 @@ def send_editions(
         lease=timedelta(seconds=settings.delivery.lease_seconds),
         should_stop=should_stop,
         signer=signer_for(settings),
+        archive=store.archive if record and transport and settings.digest.public_url else None,
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
-    jobs = _plan(settings, store, subscribers, now(), edition, run.ledger)
-    for index, job in enumerate(jobs):
-        if should_stop() or run.server_unreachable:
-            run.report.left.extend(later.subscriber.email for later in jobs[index:])
-            why = "the server keeps failing" if run.server_unreachable else "on request"
-            log.warning("stopping %s: %d editions left for the next run", why, len(jobs) - index)
-            break
-        run.send(job)
-        if on_done:
-            on_done(run.report)
+    # Nobody who left is mailed, nor given a ledger row, whatever the config says.
+    suppressed = store.audience.suppressed_among([member.email for member in subscribers])
+    run.report.suppressed.extend(m.email for m in subscribers if m.email.lower() in suppressed)
+    subscribers = [member for member in subscribers if member.email.lower() not in suppressed]
+    heartbeat = Heartbeat(store.claims, run.worker, every=run.lease.total_seconds() / 3, now=now)
+    with heartbeat.running() if run.ledger else nullcontext():
+        for day, group in _editions(subscribers, now(), edition):
+            if _stopping(run):
+                run.report.left.extend(member.email for member in group)
+            else:
+                _plan(settings, store, run, day, group, on_done)
+    if run.report.left:
+        why = "the server keeps failing" if run.server_unreachable else "on request"
+        log.warning("stopping %s: %d editions left for the next run", why, len(run.report.left))
     return run.report
+
+
+def _editions(
+    subscribers: Sequence[Subscriber], moment: datetime, edition: date | None
+) -> list[tuple[date, list[Subscriber]]]:
+    """The subscribers by edition date (today where each lives, unless `edition`)."""
+    by_day: dict[date, list[Subscriber]] = {}
+    for subscriber in subscribers:
+        by_day.setdefault(edition or subscriber.edition(moment), []).append(subscriber)
+    return sorted(by_day.items())
+
+
+def _stopping(run: _Run) -> bool:
+    return run.should_stop() or run.server_unreachable
 
 
 def _plan(
     settings: Settings,
     store: Store,
-    subscribers: Sequence[Subscriber],
-    moment: datetime,
-    edition: date | None,
-    ledger: Ledger | None,
-) -> list[_Job]:
-    """Every subscriber's edition date and picks: one pool per edition date, ranked in batch."""
-    by_day: dict[date, list[Subscriber]] = {}
-    for subscriber in subscribers:
-        by_day.setdefault(edition or subscriber.edition(moment), []).append(subscriber)
-    jobs = []
-    for day, group in sorted(by_day.items()):
-        if ledger:
-            ledger.open_edition(day, [member.email for member in group], now=moment)
-        candidates = store.papers.candidates(until=day, days=settings.digest.candidate_days)
-        pool = build_pool(candidates, today=day)
-        profiles = [member.profile(store.ledger.delivered_ids(member.email)) for member in group]
-        for member, picks in zip(group, rank_many(pool, profiles), strict=True):
-            jobs.append(_Job(member, day, picks))
-    return jobs
+    run: _Run,
+    day: date,
+    group: list[Subscriber],
+    on_done: Callable[[SendReport], None] | None,
+) -> None:
+    """Send one edition date: claim a batch of its subscribers (all of them, a batch at a
+    time, without a ledger), rank the batch over the day's pool, send it, claim the next.
+    A worker ranks and renders only what it claimed; a stop gives back the rest."""
+    candidates = store.papers.candidates(until=day, days=settings.digest.candidate_days)
+    pool = build_pool(candidates, today=day)
+    by_email = {member.email.lower(): member for member in group}
+    size = settings.delivery.batch_size
+    if run.ledger:
+        run.ledger.open_edition(day, list(by_email), now=run.now())
+        batches: Iterable[tuple[str, ...]] = claimed_batches(
+            store.claims,
+            day,
+            worker=run.worker,
+            wanted=by_email,
+            size=size,
+            lease=run.lease,
+            now=run.now,
+            sleep=run.sleep,
+            should_stop=lambda: _stopping(run),
+        )
+    else:
+        emails = list(by_email)
+        batches = (tuple(emails[start : start + size]) for start in range(0, len(emails), size))
+    handled: set[str] = set()
+    for batch in batches:
+        members = [by_email[email] for email in batch]
+        members = _still_mailed(store, run, day, members)
+        addresses = [member.email for member in members]
+        delivered = store.ledger.delivered_ids_of(addresses)
+        tastes = store.votes.tastes(addresses)
+        profiles = [
+            member.profile(delivered[member.email], *_votes(tastes, member.email))
+            for member in members
+        ]
+        handled.update(batch)  # sent now, or suppressed; given back on a stop below
+        voted = voted_papers(store, pool, profiles)
+        for index, picks in enumerate(rank_many(pool, profiles, voted=voted)):
+            if _stopping(run):
+                unsent = [member.email.lower() for member in members[index:]]
+                handled.difference_update(unsent)
+                if run.ledger:
+                    store.claims.release(day, unsent, worker=run.worker, now=run.now())
+                break
+            run.send(_Job(members[index], day, picks))
+            if on_done:
+                on_done(run.report)
+        if _stopping(run):
+            break
+    _account(store, run, day, [email for email in by_email if email not in handled], by_email)
+
+
+def _still_mailed(
+    store: Store, run: _Run, day: date, members: list[Subscriber]
+) -> list[Subscriber]:
+    """The members not unsubscribed or bounced since the run began (a run over a long
+    list takes hours); the others' rows are closed as empty, saying why."""
+    suppressed = store.audience.suppressed_among([member.email for member in members])
+    for member in members:
+        if member.email.lower() in suppressed:
+            reason = "unsubscribed or bounced during the run"
+            if run.ledger:
+                run.ledger.mark_empty(member.email, day, reason=reason, now=run.now())
+            run.report.suppressed.append(member.email)
+    return [member for member in members if member.email.lower() not in suppressed]
+
+
+def _votes(tastes: dict[str, Taste], email: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    taste = tastes.get(email.lower())
+    return (taste.likes, taste.dislikes) if taste else ((), ())
+
+
+def _account(
+    store: Store,
+    run: _Run,
+    day: date,
+    unhandled: list[str],
+    by_email: dict[str, Subscriber],
+) -> None:
+    """Report the subscribers this worker did not send to: sent (or empty) by another
+    worker or an earlier run, still held by another worker, or left by a stop."""
+    unfinished = store.claims.unfinished(day) if run.ledger and unhandled else frozenset()
+    for email in unhandled:
+        address = by_email[email].email
+        if run.ledger and email not in unfinished:
+            run.report.skipped.append(address)
+        elif _stopping(run) or not run.ledger:
+            run.report.left.append(address)
+        else:
+            run.report.held.append(address)
 
 
 @dataclass(slots=True)
@@ -245,6 +348,7 @@ class _Run:
     lease: timedelta = DEFAULT_LEASE
     should_stop: Callable[[], bool] = lambda: False
     signer: DkimSigner | None = None
+    archive: Archive | None = None  # where "view in browser" copies go, when linked
     report: SendReport = field(default_factory=SendReport)
     temporary_failures_in_a_row: int = 0
 
@@ -261,15 +365,8 @@ class _Run:
         return self.temporary_failures_in_a_row >= UNREACHABLE_AFTER
 
     def send(self, job: _Job) -> None:
-        """Claim, build, send and record one subscriber's edition."""
+        """Build, send and record one subscriber's edition, its ledger row claimed already."""
         email, ledger = job.subscriber.email, self.ledger
-        if ledger:
-            claim = ledger.claim(
-                email, job.edition, worker=self.worker, now=self.now(), lease=self.lease
-            )
-            if claim != CLAIMED:
-                (self.report.skipped if claim == DONE else self.report.held).append(email)
-                return
         if not job.picks and not job.subscriber.send_empty:
             reason = "no paper matched the interests and filters"
             if ledger:
@@ -285,6 +382,7 @@ class _Run:
         if self.transport is None:
             self.report.built.append(email)
             return
+        self._archive(job, rendered)
         try:
             delivered, attempts = self._deliver(email, message)
         except _GaveUp as gave_up:
@@ -308,7 +406,24 @@ class _Run:
             )
         (self.report.written if self.writes_files else self.report.sent).append(email)
 
-    def _build(self, job: _Job) -> tuple[RenderedEmail, EmailMessage]:
+    def _archive(self, job: _Job, rendered: RenderedEmail) -> None:
+        """Keep the HTML for "view in browser" before sending, so the link works the moment
+        the email arrives. A failure costs that link alone, never the email."""
+        if self.archive is None:
+            return
+        try:
+            self.archive.keep(
+                job.subscriber.email,
+                job.edition,
+                subject=rendered.subject,
+                html=rendered.html,
+                now=self.now(),
+                days=self.settings.digest.archive_days,
+            )
+        except StoreError as error:
+            log.warning("%s: the online copy is not kept: %s", job.subscriber.email, error)
+
+    def _build(self, job: _Job) -> tuple[RenderedEmail, WireMessage]:
         """One subscriber's email, rendered, and the message that carries it."""
         return compose(
             self.renderer,
@@ -331,7 +446,7 @@ class _Run:
             )
         self.report.failed.append((email, reason))
 
-    def _deliver(self, email: str, message: EmailMessage) -> tuple[Delivered, int]:
+    def _deliver(self, email: str, message: WireMessage) -> tuple[Delivered, int]:
         """Send with retries of temporary failures; (what the server said, attempts)."""
         assert self.transport is not None
         attempt = 0

@@ -1,9 +1,11 @@
 """An edition's candidates indexed once, for every subscriber's ranking.
 
 The pool holds what does not depend on the reader: the text index and phrase table
-(`text_index`, `relevance`), the TF-IDF cosines used for diversity, the signals of each
-paper (`signals`) weighted into one base score, and which papers carry which category
-and author. Candidates are kept in id order; document i of every array is candidate i.
+(`text_index`, `relevance`), the TF-IDF cosines used for diversity and the topical
+similarities that likes and dislikes spread by, the signals of each paper (`signals`)
+weighted into one base score, which papers carry which category and author, and every
+identity key of every paper (a vote may name a paper by its arXiv id, DOI or title key).
+Candidates are kept in id order; document i of every array is candidate i.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from digest.identity import identity_keys
 from digest.models import Candidate
 from digest.rank.relevance import PhraseTable, quantize
 from digest.rank.signals import signals
-from digest.rank.text_index import build_index, similarities
+from digest.rank.text_index import Similarities, build_index, similarities
 
 # The signals' weights in every score (see `digest.rank.ranker`): together at most 0.35.
 TRENDING_WEIGHT = 0.2
@@ -71,6 +74,8 @@ class Pool:
     uncategorized: NDArray[np.bool_]
     authors: Labels
     position: dict[str, int]
+    similar: Similarities
+    keys: dict[str, int]
 
     @property
     def size(self) -> int:
@@ -114,7 +119,7 @@ def build_pool(candidates: Sequence[Candidate], *, today: date) -> Pool:
         unique.setdefault(candidate.id, candidate)
     ordered = tuple(unique[key] for key in sorted(unique))
     index = build_index([(c.paper.title, c.paper.abstract) for c in ordered])
-    cosine, topical = similarities(index)
+    similar = similarities(index)
     found = [signals(candidate, today) for candidate in ordered]
     base = np.array(
         [
@@ -126,8 +131,8 @@ def build_pool(candidates: Sequence[Candidate], *, today: date) -> Pool:
     return Pool(
         candidates=ordered,
         today=today,
-        phrases=PhraseTable(index, topical),
-        cosine=cosine,
+        phrases=PhraseTable(index, similar.topical),
+        cosine=similar.cosine,
         base=quantize(base),
         signal_reasons=tuple(s.reasons for s in found),
         categories=_labels(
@@ -136,4 +141,13 @@ def build_pool(candidates: Sequence[Candidate], *, today: date) -> Pool:
         uncategorized=np.array([not c.paper.categories for c in ordered], dtype=bool),
         authors=_labels([author_names(c.paper.authors) for c in ordered]),
         position={c.id: i for i, c in enumerate(ordered)},
+        similar=similar,
+        keys=_identity_positions(ordered),
     )
+
+
+def _identity_positions(ordered: Sequence[Candidate]) -> dict[str, int]:
+    """Every key a candidate is known by -> its position; its canonical id wins a clash."""
+    keys = {key: i for i, c in enumerate(ordered) for key in identity_keys(c.paper)}
+    keys.update((c.id, i) for i, c in enumerate(ordered))
+    return keys

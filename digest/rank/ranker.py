@@ -33,25 +33,34 @@ marginal relevance (`digest.selection`), so that near-identical papers do not bo
 the email; the picks are then listed best score first. Ties always break on the
 candidate id, ascending.
 
+Likes and dislikes (`digest.rank.taste`): for a reader who liked papers, each interest's
+relevance takes the liked papers as feedback (they join the phrase's seeds); without
+interests, closeness to the liked papers is the relevance (up to 1). A paper closer to
+the disliked papers than to the liked ones loses up to half its score (pinned authors
+aside): pushed down, never out. A paper voted on is never picked again. Readers
+without votes rank exactly as if votes did not exist.
+
 Every pick says why: "matches: <interests>" (the phrase, or its words close together,
 is in the title or abstract), "related to: <interests>" (semantic relevance alone),
-"by pinned author: <name>", then the signals worth telling (`digest.signals`).
+"like: <title>" (the liked paper it resembles most), "by pinned author: <name>", then
+the signals worth telling (`digest.signals`).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from digest.models import Candidate, Profile, ScoredPaper
+from digest.models import Candidate, Paper, Profile, ScoredPaper
 from digest.rank import selection
 from digest.rank.pool import Pool, author_names, normalize_name
 from digest.rank.relevance import PhraseRow
+from digest.rank.taste import Taste, taste
 
 PIN_WEIGHT = 1.0
 # Diversity re-ranks this many times max_papers of the best eligible papers.
@@ -59,26 +68,38 @@ DIVERSITY_DEPTH = 3
 _SCALE = 10_000  # scores are kept to 4 decimals
 
 
-def rank(pool: Pool, profile: Profile) -> tuple[ScoredPaper, ...]:
-    """The papers for one subscriber: at most `profile.max_papers`, best first."""
-    return next(rank_many(pool, [profile]))
+_NO_PAPERS: Mapping[str, Paper] = {}
+
+
+def rank(
+    pool: Pool, profile: Profile, *, voted: Mapping[str, Paper] = _NO_PAPERS
+) -> tuple[ScoredPaper, ...]:
+    """The papers for one subscriber: at most `profile.max_papers`, best first.
+
+    `voted` holds papers the profile's likes and dislikes name that are not in the pool,
+    by vote key (`digest.rank.votes.vote_key`): their text still shapes the taste."""
+    return next(rank_many(pool, [profile], voted=voted))
 
 
 def rank_many(
-    pool: Pool, profiles: Iterable[Profile], *, batch_size: int = 2048
+    pool: Pool,
+    profiles: Iterable[Profile],
+    *,
+    batch_size: int = 2048,
+    voted: Mapping[str, Paper] = _NO_PAPERS,
 ) -> Iterator[tuple[ScoredPaper, ...]]:
     """The picks of each profile in order, the same as `rank` gives, computed in batches
     of `batch_size` profiles."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    return _batches(pool, iter(profiles), batch_size)
+    return _batches(pool, iter(profiles), batch_size, voted)
 
 
 def _batches(
-    pool: Pool, profiles: Iterator[Profile], size: int
+    pool: Pool, profiles: Iterator[Profile], size: int, voted: Mapping[str, Paper]
 ) -> Iterator[tuple[ScoredPaper, ...]]:
     while batch := list(itertools.islice(profiles, size)):
-        yield from _rank_batch(pool, batch)
+        yield from _rank_batch(pool, batch, voted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +108,12 @@ class _Interests:
     its phrases as (row, the profile's own wording), deduplicated by key."""
 
     rows: list[PhraseRow]
+    keys: list[tuple[str, ...]]
     per_profile: list[list[tuple[int, str]]]
+
+    def keys_of(self, profile: int) -> list[tuple[str, ...]]:
+        """The phrase keys of one profile of the batch, in its order."""
+        return [self.keys[column] for column, _ in self.per_profile[profile]]
 
 
 def _interests(pool: Pool, profiles: Sequence[Profile]) -> _Interests:
@@ -100,7 +126,7 @@ def _interests(pool: Pool, profiles: Sequence[Profile]) -> _Interests:
             if key:
                 mine.setdefault(columns.setdefault(key, len(columns)), text.strip())
         per_profile.append(list(mine.items()))
-    return _Interests([pool.phrases.row(key) for key in columns], per_profile)
+    return _Interests([pool.phrases.row(key) for key in columns], list(columns), per_profile)
 
 
 def _rows_matrix(
@@ -169,16 +195,29 @@ def _allowed(pool: Pool, profiles: Sequence[Profile]) -> NDArray[np.bool_]:
     return allowed
 
 
-def _rank_batch(pool: Pool, profiles: Sequence[Profile]) -> list[tuple[ScoredPaper, ...]]:
+def _rank_batch(
+    pool: Pool, profiles: Sequence[Profile], voted: Mapping[str, Paper]
+) -> list[tuple[ScoredPaper, ...]]:
     limits = np.array([max(p.max_papers, 0) for p in profiles], dtype=np.int64)
     if pool.size == 0 or not limits.any():
         return [() for _ in profiles]
     interests = _interests(pool, profiles)
     relevance = _relevance(pool, interests)
-    pinned = pool.authors.hits([author_names(p.authors) for p in profiles], pool.size)
-    units = np.rint((relevance + PIN_WEIGHT * pinned + pool.base) * _SCALE).astype(np.int64)
-    eligible = _allowed(pool, profiles)
     wants_topics = np.array([bool(mine) for mine in interests.per_profile])
+    eligible = _allowed(pool, profiles)
+    tastes = taste(pool, profiles, voted)
+    if tastes is not None:
+        keys = [interests.keys_of(row) for row in range(len(profiles))]
+        tastes.adjust(pool, relevance, keys)
+        wants_topics[tastes.rows] |= np.array([bool(liked) for liked in tastes.liked])
+        eligible[tastes.rows] &= ~tastes.voted
+    pinned = pool.authors.hits([author_names(p.authors) for p in profiles], pool.size)
+    scores = relevance + PIN_WEIGHT * pinned + pool.base
+    if tastes is not None:
+        voters = tastes.rows
+        kept = (relevance[voters] + pool.base) * tastes.damping()
+        scores[voters] = kept + PIN_WEIGHT * pinned[voters]
+    units = np.rint(scores * _SCALE).astype(np.int64)
     eligible &= ~wants_topics[:, None] | (relevance > 0) | pinned
     eligible &= units / _SCALE >= np.array([p.min_score for p in profiles])[:, None]
     depth = np.minimum(DIVERSITY_DEPTH * limits, pool.size)
@@ -186,7 +225,7 @@ def _rank_batch(pool: Pool, profiles: Sequence[Profile]) -> list[tuple[ScoredPap
     chosen = selection.diverse(pool.cosine, candidates, units, valid, limits)
     rows, slots = np.nonzero(chosen)  # by profile, then best first
     docs = candidates[rows, slots]
-    picks = _explain(pool, profiles, interests, rows, docs, pinned[rows, docs])
+    picks = _explain(pool, profiles, interests, tastes, rows, docs, pinned[rows, docs])
     scores = (units[rows, docs] / _SCALE).tolist()
     papers = [
         ScoredPaper(pool.candidates[doc], score, reasons)
@@ -200,13 +239,16 @@ def _explain(
     pool: Pool,
     profiles: Sequence[Profile],
     interests: _Interests,
+    tastes: Taste | None,
     rows: NDArray[np.int64],
     docs: NDArray[np.int64],
     pinned: NDArray[np.bool_],
 ) -> list[tuple[str, ...]]:
     """The reasons of each pick (a profile's row and a document): its interests matched
-    word for word, those it is only related to, pinned authors, then the signals."""
+    word for word, those it is only related to, the liked paper it resembles, pinned
+    authors, then the signals."""
     matches, related = _topics(pool.size, interests, rows, docs)
+    voters = set(tastes.rows.tolist()) if tastes is not None else set()
     out = []
     for pick, (row, doc) in enumerate(zip(rows.tolist(), docs.tolist(), strict=True)):
         reasons = []
@@ -214,6 +256,12 @@ def _explain(
             reasons.append("matches: " + ", ".join(matches[pick]))
         if related[pick]:
             reasons.append("related to: " + ", ".join(related[pick]))
+        liked = None
+        if tastes is not None and row in voters:
+            topical = bool(matches[pick] or related[pick])
+            liked = tastes.resembles(row, doc, only_close=topical)
+        if liked is not None:
+            reasons.append(f"like: {liked}")
         if pinned[pick]:
             reasons.append(_pinned_reason(pool.candidates[doc], profiles[row]))
         out.append((*reasons, *pool.signal_reasons[doc]))

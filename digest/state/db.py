@@ -13,15 +13,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Table, create_engine, event, insert, select
+from sqlalchemy import Table, create_engine, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from digest.errors import ForeignDatabaseError, StoreError
 from digest.state.schema import SCHEMA_VERSION, meta, metadata
 
 _READ_ONLY = "digest_read_only"
+# Held while the schema is created or checked, so that senders starting together on a new
+# PostgreSQL database do not race to create the same tables (SQLite's write lock does it).
+_SCHEMA_LOCK = 0x6469676573  # "diges"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -48,18 +51,21 @@ class Database:
     """An open database with the current schema. One instance per process; cheap to open."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = _without_password(url)  # what messages show
         try:
-            self._engine: Engine = create_engine(url)
+            self._engine: Engine = create_engine(url, pool_pre_ping=_is_server(url))
             if self.dialect == "sqlite":
                 event.listen(self._engine, "connect", _sqlite_pragmas)
                 event.listen(self._engine, "begin", _sqlite_begin)
             self._insert = self._insert_for(self.dialect)
-            metadata.create_all(self._engine)
-        except SQLAlchemyError as error:
-            raise StoreError(f"{url}: cannot open the database ({_reason(error)})") from None
-        with self.transaction("check the schema version") as conn:
-            self._check_schema_version(conn)
+            with self._engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+                metadata.create_all(conn)
+                _add_new_indexes(conn)
+                self._check_schema_version(conn)
+        except (SQLAlchemyError, ArgumentError, ImportError) as error:
+            raise StoreError(f"{self.url}: cannot open the database ({_reason(error)})") from None
 
     @property
     def dialect(self) -> str:
@@ -132,6 +138,26 @@ def execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]
         conn.exec_driver_sql(compiled.string, list(rows))
 
 
-def _reason(error: SQLAlchemyError) -> str:
+def _add_new_indexes(conn: Connection) -> None:
+    # create_all makes the tables that are missing, with their indexes, and leaves the
+    # tables that exist alone: an index added to one since is made here.
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+def _reason(error: Exception) -> str:
     original = getattr(error, "orig", None)
     return str(original or error).splitlines()[0]
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _is_server(url: str) -> bool:
+    # A server may drop idle connections (a restart, a proxy's timeout); a file cannot.
+    return not url.startswith("sqlite")

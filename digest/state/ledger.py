@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import String, and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from digest.state.db import Database, execute_many
@@ -99,11 +99,6 @@ _FINISHED = (
 )
 
 
-_PAPER_IDS_BY_KEY = select(paper_keys.c.paper_id).where(
-    paper_keys.c.key.in_(bindparam("keys", expanding=True))
-)
-
-
 class Ledger:
     """The ledger rows of a database and the papers each subscriber received; every
     method is one short transaction."""
@@ -111,7 +106,22 @@ class Ledger:
     def __init__(self, db: Database) -> None:
         self._db = db
         # Built once and run through SQLAlchemy's statement cache: once per message sent.
-        self._insert_delivered = db.insert(delivered_papers).on_conflict_do_nothing()
+        # One statement, so a message's papers cost the database one round trip.
+        self._insert_delivered = (
+            db.insert(delivered_papers)
+            .from_select(
+                ["subscriber", "paper_id", "edition", "delivered_at"],
+                select(
+                    bindparam("new_subscriber", type_=String),
+                    paper_keys.c.paper_id,
+                    bindparam("new_edition", type_=String),
+                    bindparam("now", type_=String),
+                )
+                .where(paper_keys.c.key.in_(bindparam("keys", expanding=True)))
+                .distinct(),
+            )
+            .on_conflict_do_nothing()
+        )
 
     def open_edition(self, edition: date, subscribers: Sequence[str], *, now: datetime) -> None:
         """A pending row for each subscriber of the edition who has none yet."""
@@ -243,6 +253,21 @@ class Ledger:
         with self._db.reading("read the papers delivered") as conn:
             return frozenset(conn.scalars(query))
 
+    def delivered_ids_of(self, subscribers: Sequence[str]) -> dict[str, frozenset[str]]:
+        """`delivered_ids` of several subscribers in one query (a batch being ranked),
+        by subscriber as given."""
+        lower = {subscriber: subscriber.lower() for subscriber in subscribers}
+        query = (
+            select(delivered_papers.c.subscriber, papers.c.canonical_id)
+            .join(papers, delivered_papers.c.paper_id == papers.c.id)
+            .where(delivered_papers.c.subscriber.in_(bindparam("wanted", expanding=True)))
+        )
+        found: dict[str, set[str]] = {address: set() for address in lower.values()}
+        with self._db.reading("read the papers delivered") as conn:
+            for subscriber, canonical_id in conn.execute(query, {"wanted": list(found)}):
+                found[subscriber].add(canonical_id)
+        return {given: frozenset(found[address]) for given, address in lower.items()}
+
     def record_delivery(
         self, subscriber: str, edition: date, canonical_ids: Sequence[str], *, now: datetime
     ) -> None:
@@ -260,17 +285,15 @@ class Ledger:
         *,
         now: datetime,
     ) -> None:
-        rows = [
-            {
-                "subscriber": subscriber.lower(),
-                "paper_id": paper_id,
-                "edition": edition.isoformat(),
-                "delivered_at": timestamp(now),
-            }
-            for paper_id in conn.scalars(_PAPER_IDS_BY_KEY, {"keys": list(canonical_ids)})
-        ]
-        if rows:
-            conn.execute(self._insert_delivered, rows)
+        if not canonical_ids:
+            return
+        values = {
+            "new_subscriber": subscriber.lower(),
+            "new_edition": edition.isoformat(),
+            "now": timestamp(now),
+            "keys": list(canonical_ids),
+        }
+        conn.execute(self._insert_delivered, values)
 
 
 def _row(subscriber: str, edition: date) -> dict[str, str]:

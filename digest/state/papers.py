@@ -2,24 +2,27 @@
 
 Papers have a surrogate integer key because their canonical id can improve (a paper
 first known by its title gets its arXiv id from a later feed); every identity key a
-paper was ever seen under maps to it.
+paper was ever seen under maps to it. A save reads what is stored under its keys in a
+few bulk lookups, merges its sources in memory (`paper_batch`) and writes the outcome in
+one statement per table.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
 
-from digest.dedup import merge_papers
-from digest.identity import canonical_id, identity_keys, strongest_key
+from digest.identity import identity_keys
 from digest.models import Candidate, Paper, Sighting, StoreResult
 from digest.state.db import Database, execute_many
+from digest.state.paper_batch import Keyed, PaperBatch
 from digest.state.schema import (
     paper_from_row,
     paper_keys,
@@ -30,21 +33,34 @@ from digest.state.schema import (
     timestamp,
 )
 
+# Values per `IN (...)` lookup: well under SQLite's 32,766 variables and PostgreSQL's 65,535
+# parameters, and large enough that a batch of 20,000 keys takes a handful of queries. A
+# power of two, as lookups are padded to one (see `_rows_in`).
+LOOKUP_CHUNK = 4096
+
+
+def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """`rows` into `table` by PostgreSQL's COPY, a driver's error raised as SQLAlchemy's
+    (so that `Database.transaction` names it like any other)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    driver_error = conn.dialect.loaded_dbapi.Error
+    cursor: Any = conn.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+    except driver_error as error:
+        raise DBAPIError.instance(statement, None, error, driver_error) from None
+    finally:
+        cursor.close()
+
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-@dataclass(slots=True)
-class _Group:
-    """The items of one batch that are one paper, and the row they belong to if it exists."""
-
-    paper: Paper
-    keys: dict[str, None]
-    sightings: list[Sighting]
-    paper_id: int | None = None
-    stored: Paper | None = None
 
 
 class Papers:
@@ -52,109 +68,115 @@ class Papers:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._lookups: dict[tuple[str, int], tuple[str, bool]] = {}
 
     def save(self, items: Sequence[tuple[Paper, Sighting]], *, now: datetime) -> StoreResult:
         """Store papers with their sightings in one transaction, merging known papers.
 
-        Returns how many distinct papers were new and how many were already stored.
+        Returns which distinct papers were new and which were already stored.
         """
-        if not items:
-            return StoreResult(new=frozenset(), seen_before=frozenset())
+        [result] = self.save_sources([items], now=now)
+        return result
+
+    def save_sources(
+        self, sources: Sequence[Sequence[tuple[Paper, Sighting]]], *, now: datetime
+    ) -> list[StoreResult]:
+        """Store several sources' papers in one transaction: the same records, keys and
+        sightings as saving each alone in order, one result per source. All or nothing:
+        to keep the others when one fails, save them again one by one."""
+        keyed = [
+            [(identity_keys(paper), paper, seen) for paper, seen in items] for items in sources
+        ]
+        if not any(keyed):
+            return [StoreResult(new=frozenset(), seen_before=frozenset()) for _ in sources]
         with self._db.transaction("save papers") as conn:
-            return self._save(conn, items, now)
+            return self._save(conn, keyed, now)
 
     def _save(
-        self, conn: Connection, items: Sequence[tuple[Paper, Sighting]], now: datetime
-    ) -> StoreResult:
-        groups = _group_by_identity(items)
-        self._attach_stored(conn, groups)
-        new = [group for group in groups if group.paper_id is None]
-        self._insert_papers(conn, new, now)
-        self._update_papers(conn, [group for group in groups if group.stored is not None], now)
-        key_rows = [
-            {"key": key, "paper_id": group.paper_id} for group in groups for key in group.keys
-        ]
-        execute_many(conn, self._db.insert(paper_keys).on_conflict_do_nothing(), key_rows)
-        self._upsert_sightings(conn, groups)
-        return StoreResult(
-            new=frozenset(group.paper_id for group in new if group.paper_id is not None),
-            seen_before=frozenset(
-                group.paper_id for group in groups if group.stored is not None and group.paper_id
-            ),
-        )
-
-    def _attach_stored(self, conn: Connection, groups: list[_Group]) -> None:
-        by_key = {key: group for group in groups for key in group.keys}
-        found: dict[str, int] = {}
-        query = select(paper_keys.c.key, paper_keys.c.paper_id).where(
-            paper_keys.c.key.in_(bindparam("chunk", expanding=True))
-        )
-        for chunk in _chunks(list(by_key), 5000):
-            found.update({row.key: row.paper_id for row in conn.execute(query, {"chunk": chunk})})
-        for group in groups:
-            # Strongest key first: an arXiv id match beats a title match.
-            group.paper_id = next((found[key] for key in group.keys if key in found), None)
-        ids = sorted({group.paper_id for group in groups if group.paper_id is not None})
-        stored: dict[int, Paper] = {}
-        for chunk in _chunks(ids, 5000):
-            rows = conn.execute(select(papers).where(papers.c.id.in_(chunk)))
-            stored.update({row.id: paper_from_row(row) for row in rows})
-        for group in groups:
-            if group.paper_id is not None:
-                group.stored = stored[group.paper_id]
-
-    def _insert_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
-        if not groups:
-            return
-        first_id = self._reserve_paper_ids(conn, len(groups))
-        stamp = timestamp(now)
-        rows = []
-        for offset, group in enumerate(groups):
-            group.paper_id = first_id + offset
-            row = paper_row(group.paper, strongest_key(group.keys))
-            rows.append(row | {"id": group.paper_id, "first_seen": stamp, "updated_at": stamp})
-        execute_many(conn, insert(papers), rows)
-
-    def _reserve_paper_ids(self, conn: Connection, count: int) -> int:
-        """The first of `count` free paper ids, held until the transaction ends.
-
-        Ids are handed out here rather than read back after the insert: RETURNING
-        in order makes SQLAlchemy insert row by row on SQLite, and reading them back
-        by canonical id would need an index on a random key, slow to write at scale.
-        SQLite's write transactions hold the database lock already (BEGIN IMMEDIATE).
-        """
+        self, conn: Connection, sources: list[list[Keyed]], now: datetime
+    ) -> list[StoreResult]:
         if self._db.dialect == "postgresql":
+            # Paper ids are handed out below from max(id): one writer at a time. SQLite's
+            # write transactions hold the database lock already (BEGIN IMMEDIATE).
             conn.exec_driver_sql("LOCK TABLE papers IN SHARE ROW EXCLUSIVE MODE")
-        return (conn.scalar(select(func.max(papers.c.id))) or 0) + 1
+        wanted = dict.fromkeys(key for items in sources for keys, _, _ in items for key in keys)
+        found = self._paper_ids(conn, list(wanted))
+        batch = PaperBatch(
+            found,
+            self._stored(conn, sorted(set(found.values()))),
+            next_id=(conn.scalar(select(func.max(papers.c.id))) or 0) + 1,
+        )
+        results = [batch.add(items) for items in sources]
+        self._write(conn, batch, now)
+        return results
 
-    def _update_papers(self, conn: Connection, groups: list[_Group], now: datetime) -> None:
-        changed = []
-        for group in groups:
-            assert group.stored is not None
-            merged = merge_papers(group.stored, group.paper)
-            if merged != group.stored:
-                row = paper_row(merged, canonical_id(merged))
-                changed.append(row | {"updated_at": timestamp(now), "row_id": group.paper_id})
-        statement = update(papers).where(papers.c.id == bindparam("row_id"))
-        execute_many(conn, statement, changed)
+    def _paper_ids(self, conn: Connection, keys: list[str]) -> dict[str, int]:
+        """The stored paper each of `keys` names, for those stored."""
+        query = select(paper_keys.c.key, paper_keys.c.paper_id)
+        rows = self._rows_in(conn, "keys", query, paper_keys.c.key, keys)
+        return {row.key: row.paper_id for row in rows}
 
-    def _upsert_sightings(self, conn: Connection, groups: list[_Group]) -> None:
-        timestamps = functools.cache(timestamp)  # a batch's sightings share one or two
-        rows = [
-            {
-                "paper_id": group.paper_id,
-                "source": sighting.source,
-                "location": sighting.location,
-                "listing": listing_day(sighting).isoformat(),
-                "listed_on": sighting.listed_on and sighting.listed_on.isoformat(),
-                "position": sighting.position,
-                "upvotes": sighting.upvotes,
-                "announce_type": sighting.announce_type,
-                "seen_at": timestamps(sighting.seen_at),
-            }
-            for group in groups
-            for sighting in group.sightings
+    def _stored(self, conn: Connection, ids: list[int]) -> dict[int, Paper]:
+        rows = self._rows_in(conn, "papers", select(papers), papers.c.id, ids)
+        return {row.id: paper_from_row(row) for row in rows}
+
+    def _rows_in(
+        self, conn: Connection, name: str, query: Select[Any], column: Any, values: list[Any]
+    ) -> Iterator[Any]:
+        """The rows of `query` where `column` is one of `values`, a chunk per statement.
+
+        Each chunk is padded to a power of two by repeating its last value, and the SQL
+        of each size compiled once per process: SQLAlchemy's expanding IN rebuilds the
+        statement text per call, and compiling 4,096 parameters costs more than the
+        lookup itself.
+        """
+        for chunk in _chunks(values, LOOKUP_CHUNK):
+            size = 1 << (len(chunk) - 1).bit_length()
+            padded = [*chunk, *[chunk[-1]] * (size - len(chunk))]
+            sql, positional = self._lookup_sql(conn, name, query, column, size)
+            parameters = tuple(padded) if positional else {f"v{i}": v for i, v in enumerate(padded)}
+            result: CursorResult[Any] = conn.exec_driver_sql(sql, parameters)
+            yield from result
+
+    def _lookup_sql(
+        self, conn: Connection, name: str, query: Select[Any], column: Any, size: int
+    ) -> tuple[str, bool]:
+        if (name, size) not in self._lookups:
+            statement = query.where(column.in_([bindparam(f"v{i}") for i in range(size)]))
+            compiled = statement.compile(dialect=conn.dialect)
+            self._lookups[name, size] = (compiled.string, compiled.positional)
+        return self._lookups[name, size]
+
+    def _write(self, conn: Connection, batch: PaperBatch, now: datetime) -> None:
+        stamp = timestamp(now)
+        created = [
+            paper_row(paper, canonical) | {"id": paper_id, "first_seen": stamp, "updated_at": stamp}
+            for paper_id, paper, canonical in batch.created()
         ]
+        self._insert_new(conn, papers, created)
+        changed = [
+            paper_row(paper, canonical) | {"updated_at": stamp, "row_id": paper_id}
+            for paper_id, paper, canonical in batch.changed()
+        ]
+        execute_many(conn, update(papers).where(papers.c.id == bindparam("row_id")), changed)
+        # Keys no paper held at the lookup: this transaction has held the write lock since.
+        self._insert_new(conn, paper_keys, batch.new_keys())
+        of_new, of_stored = batch.sightings()
+        timestamps = functools.cache(timestamp)  # a batch's sightings share one or two
+        for row in (*of_new, *of_stored):
+            row["seen_at"] = timestamps(row["seen_at"])
+        self._insert_new(conn, sightings, of_new)
+        self._upsert_sightings(conn, of_stored)
+
+    def _insert_new(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Rows whose keys no stored row holds: by COPY on PostgreSQL, where a statement per
+        row (even pipelined) cost more than the rest of the batch."""
+        if self._db.dialect == "postgresql":
+            _copy(conn, table, rows)
+        else:
+            execute_many(conn, insert(table), rows)
+
+    def _upsert_sightings(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         statement = self._db.insert(sightings)
         statement = statement.on_conflict_do_update(
             index_elements=["paper_id", "location", "listing"],
@@ -181,6 +203,17 @@ class Papers:
         with self._db.reading("read papers") as conn:
             rows = conn.execute(select(papers).order_by(papers.c.canonical_id))
             return {row.canonical_id: paper_from_row(row) for row in rows}
+
+    def find(self, key: str) -> Paper | None:
+        """The paper known by `key`: its canonical id or any identity key it ever had."""
+        query = (
+            select(papers)
+            .join(paper_keys, paper_keys.c.paper_id == papers.c.id)
+            .where(paper_keys.c.key == key)
+        )
+        with self._db.reading("find a paper") as conn:
+            row = conn.execute(query).first()
+        return None if row is None else paper_from_row(row)
 
     def sightings_of(self, key: str) -> list[Sighting]:
         """Every sighting of the paper known by `key`: its canonical id or any identity key."""
@@ -247,27 +280,3 @@ class Papers:
                 )
                 for row in conn.execute(query)
             ]
-
-
-def _group_by_identity(items: Sequence[tuple[Paper, Sighting]]) -> list[_Group]:
-    """Gather the items of one batch that share any identity key into one group."""
-    groups: list[_Group] = []
-    by_key: dict[str, _Group] = {}
-    for paper, sighting in items:
-        keys = identity_keys(paper)
-        group = next((by_key[key] for key in keys if key in by_key), None)
-        if group is None:
-            group = _Group(paper=paper, keys=dict.fromkeys(keys), sightings=[sighting])
-            groups.append(group)
-        else:
-            group.paper = merge_papers(group.paper, paper)
-            group.keys.update(dict.fromkeys(keys))
-            group.sightings.append(sighting)
-        for key in keys:
-            by_key.setdefault(key, group)
-    return groups
-
-
-def listing_day(sighting: Sighting) -> date:
-    """The day a sighting counts for: the listing's own date, else the day it was read."""
-    return sighting.listed_on or sighting.seen_at.date()

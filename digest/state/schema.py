@@ -12,7 +12,17 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from digest.models import Paper
 
@@ -131,6 +141,9 @@ deliveries = Table(
     Column("updated_at", Text, nullable=False),
     sqlite_with_rowid=False,
 )
+# An edition's rows by status: what senders poll for while others finish (claims.py), and
+# what `digest status` counts, without reading every edition ever sent.
+Index("deliveries_by_edition", deliveries.c.edition, deliveries.c.status)
 
 # HTTP validators for conditional GET, per URL.
 http_cache = Table(
@@ -174,3 +187,44 @@ def paper_from_row(row: Any) -> Paper:
         pdf_url=row.pdf_url,
         code_urls=tuple(json.loads(row.code_urls)),
     )
+
+
+# What the list knows of each address beyond the config: whether it may be mailed. The
+# config says who is subscribed; a row here can only stop mail (unsubscribed, bounced)
+# until the address is resubscribed. `how` says what did it ("one-click", "bounce: 5.1.1").
+audience = Table(
+    "audience",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("how", Text, nullable=False),
+    Column("changed_at", Text, nullable=False),
+    # Temporary bounces counted since the address was last (re)subscribed; too many suppress.
+    Column("soft_bounces", Integer, nullable=False),
+    Column("last_bounce", Text),
+    sqlite_with_rowid=False,
+)
+
+# "More like this" (+1) and "less like this" (-1), one per subscriber and paper: the
+# paper's canonical id when the vote was cast (paper_keys keeps every id it ever had).
+votes = Table(
+    "votes",
+    metadata,
+    Column("subscriber", String(320), primary_key=True),
+    Column("paper", String(200), primary_key=True),
+    Column("vote", Integer, nullable=False),
+    Column("voted_at", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Each sent edition's HTML for "view in browser", zlib-compressed (about a fifth).
+archive = Table(
+    "archive",
+    metadata,
+    Column("subscriber", String(320), primary_key=True),
+    Column("edition", String(10), primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("html", LargeBinary, nullable=False),
+    Column("archived_at", Text, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -2,7 +2,8 @@
 
 A worker is named "host:pid:start", start being the process's start time as the kernel
 counts it, so that a pid reused by another process after a crash is not mistaken for the
-worker that died.
+worker that died. DIGEST_WORKER_HOST names the host instead of its host name: for
+containers that share one, and for tests that play several machines on one.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def this_host() -> str:
+    """The name this host's workers go by."""
+    return os.environ.get("DIGEST_WORKER_HOST") or socket.gethostname()
+
+
 def this_worker() -> str:
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_time(pid) or '?'}"
+    return f"{this_host()}:{pid}:{_start_time(pid) or '?'}"
 
 
 def is_dead(worker: str) -> bool:
@@ -34,7 +40,7 @@ def is_dead(worker: str) -> bool:
     """
     host, _, rest = worker.partition(":")
     pid_text, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != this_host() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     try:

@@ -1,0 +1,94 @@
+"""What comes back to the list's address: bounces and unsubscribe requests.
+
+A delivery status notification (RFC 3464: multipart/report; report-type=delivery-status)
+names each recipient it is about, an action and a status code: 5.x.x is permanent (a
+hard bounce: the address does not work), 4.x.x temporary (a soft bounce: a full
+mailbox, a server down). An unsubscribe request is what the List-Unsubscribe mailto
+sends: a message whose subject says "unsubscribe", from the address that leaves. Auto-
+replies ("out of office") are neither.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import Message
+from email.utils import parseaddr
+
+_STATUS = re.compile(r"^([245])\.\d{1,3}\.\d{1,3}$")
+_UNSUBSCRIBE = re.compile(r"^\s*(?:re:\s*)*unsubscribe\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounce:
+    """A recipient the server could not deliver to."""
+
+    recipient: str
+    hard: bool
+    detail: str  # the status code and the server's words, for the record
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeRequest:
+    """Someone asking, by email, to leave the list."""
+
+    sender: str
+
+
+Notice = tuple[Bounce, ...] | UnsubscribeRequest | None
+
+
+def read_notice(raw: bytes) -> Notice:
+    """The bounces a message reports, the unsubscribe request it is, or None (neither)."""
+    message = message_from_bytes(raw, policy=policy.compat32)
+    if message.get_content_type() == "multipart/report":
+        return _bounces(message)
+    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+    if auto == "no" and _UNSUBSCRIBE.match(str(message.get("Subject", ""))):
+        sender = parseaddr(str(message.get("From", "")))[1]
+        if "@" in sender:
+            return UnsubscribeRequest(sender.lower())
+    return None
+
+
+def _bounces(report: Message) -> tuple[Bounce, ...] | None:
+    if str(report.get_param("report-type") or "").lower() != "delivery-status":
+        return None
+    found = []
+    for part in report.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        # The first block is about the message; the others about one recipient each.
+        for block in blocks[1:] if isinstance(blocks, list) else ():
+            bounce = _bounce(block) if isinstance(block, Message) else None
+            if bounce is not None:
+                found.append(bounce)
+    return tuple(found) or None
+
+
+def _bounce(block: Message) -> Bounce | None:
+    action = str(block.get("Action", "")).strip().lower()
+    status = str(block.get("Status", "")).strip().split(" ")[0]
+    matched = _STATUS.match(status)
+    if action not in ("failed", "delayed") or matched is None or matched.group(1) == "2":
+        return None
+    recipient = _address(block.get("Final-Recipient") or block.get("Original-Recipient"))
+    if recipient is None:
+        return None
+    diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+    words = diagnostic.partition(";")[2].strip() or diagnostic
+    detail = (words if status in words else f"{status} {words}").strip()[:300]
+    return Bounce(recipient, hard=matched.group(1) == "5" and action == "failed", detail=detail)
+
+
+def _address(field: object) -> str | None:
+    """The address of "rfc822; user@example.org" (other address types are not ours)."""
+    if field is None:
+        return None
+    kind, _, value = str(field).partition(";")
+    if kind.strip().lower() != "rfc822":
+        return None
+    address = value.strip().strip("<>").strip()
+    return address.lower() if "@" in address and " " not in address else None

@@ -1,0 +1,136 @@
+"""The list's audience as the commands show and change it: who is configured, who may be
+mailed and why not, and what a Maildir of bounces and unsubscribe requests says."""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from digest.config import Settings
+from digest.errors import DigestError
+from digest.mail.notices import Bounce, UnsubscribeRequest, read_notice
+from digest.state.audience import SUBSCRIBED, Standing, Status
+from digest.state.store import Store
+from digest.subscribers import all_subscribers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One address: in the config or not, whether it is mailed, and why not."""
+
+    email: str
+    name: str | None
+    configured: bool
+    status: Status
+    how: str | None
+    since: datetime | None
+    soft_bounces: int
+    votes: int
+
+    @property
+    def mailed(self) -> bool:
+        return self.configured and self.status == SUBSCRIBED
+
+
+def members(settings: Settings, store: Store) -> list[Member]:
+    """Every configured subscriber, then every other address the database knows of."""
+    standings = {standing.email: standing for standing in store.audience.standings()}
+    votes = store.votes.counts()
+    found = []
+    for subscriber in all_subscribers(settings):
+        email = subscriber.email.lower()
+        found.append(_member(email, subscriber.name, standings.pop(email, None), votes))
+    found.extend(
+        _member(email, None, standing, votes, configured=False)
+        for email, standing in sorted(standings.items())
+    )
+    return found
+
+
+def _member(
+    email: str,
+    name: str | None,
+    standing: Standing | None,
+    votes: dict[str, int],
+    *,
+    configured: bool = True,
+) -> Member:
+    return Member(
+        email=email,
+        name=name,
+        configured=configured,
+        status=standing.status if standing else SUBSCRIBED,
+        how=standing.how if standing else None,
+        since=standing.changed_at if standing else None,
+        soft_bounces=standing.soft_bounces if standing else 0,
+        votes=votes.get(email, 0),
+    )
+
+
+@dataclass(slots=True)
+class NoticeReport:
+    """What reading a Maildir did."""
+
+    hard: list[Bounce] = field(default_factory=list)
+    soft: list[Bounce] = field(default_factory=list)
+    unsubscribed: list[str] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)  # by this run's bounces
+    ignored: int = 0  # neither a bounce nor a request: left unread for a person
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.hard)} hard bounces, {len(self.soft)} soft bounces, "
+            f"{len(self.unsubscribed)} unsubscribe requests, "
+            f"{len(self.suppressed)} addresses no longer mailed, "
+            f"{self.ignored} other messages left unread"
+        )
+
+
+def read_maildir(folder: Path, store: Store, *, limit: int, now: datetime) -> NoticeReport:
+    """Act on each unread message of a Maildir: bounces counted (hard ones and the
+    `limit`-th soft one suppress the address), unsubscribe requests honoured. Each message
+    acted on is marked read, after its effect is stored, so a second run never counts it
+    again; a crash between the two can count one bounce twice, never lose one."""
+    if not all((folder / sub).is_dir() for sub in ("cur", "new", "tmp")):
+        raise DigestError(f"{folder}: not a Maildir folder (it needs cur/, new/ and tmp/)")
+    box = mailbox.Maildir(folder, factory=None, create=False)
+    report = NoticeReport()
+    for key in sorted(box.keys()):
+        message = box.get_message(key)
+        if "S" in message.get_flags():
+            continue
+        try:
+            notice = read_notice(box.get_bytes(key))
+        except (OSError, ValueError, LookupError) as error:
+            log.warning("%s: message %s cannot be read (%s)", folder, key, error)
+            continue
+        if notice is None:
+            report.ignored += 1
+            continue
+        if isinstance(notice, UnsubscribeRequest):
+            if store.audience.unsubscribe(notice.sender, how="mailto", now=now):
+                report.unsubscribed.append(notice.sender)
+        else:
+            for bounce in notice:
+                _bounce(store, bounce, report, limit=limit, now=now)
+        message.set_subdir("cur")
+        message.add_flag("S")
+        box[key] = message
+    return report
+
+
+def _bounce(
+    store: Store, bounce: Bounce, report: NoticeReport, *, limit: int, now: datetime
+) -> None:
+    before = store.audience.standing(bounce.recipient)
+    after = store.audience.bounce(
+        bounce.recipient, hard=bounce.hard, detail=bounce.detail, limit=limit, now=now
+    )
+    (report.hard if bounce.hard else report.soft).append(bounce)
+    if after.suppressed and not (before and before.suppressed):
+        report.suppressed.append(bounce.recipient)

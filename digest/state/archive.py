@@ -1,0 +1,70 @@
+"""Each sent edition's HTML, kept for "view in browser" for a number of days."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from digest.state.db import Database
+from digest.state.schema import archive, timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedEdition:
+    """One subscriber's copy of an edition, as it was sent."""
+
+    subscriber: str
+    edition: date
+    subject: str
+    html: str
+
+
+class Archive:
+    """The online copies of sent editions."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def keep(
+        self, email: str, edition: date, *, subject: str, html: str, now: datetime, days: int
+    ) -> None:
+        """Keep `email`'s copy of `edition`, and forget copies older than `days`."""
+        statement = self._db.insert(archive)
+        statement = statement.on_conflict_do_update(
+            index_elements=[archive.c.subscriber, archive.c.edition],
+            set_={
+                "subject": statement.excluded.subject,
+                "html": statement.excluded.html,
+                "archived_at": statement.excluded.archived_at,
+            },
+        )
+        row = {
+            "subscriber": email.lower(),
+            "edition": edition.isoformat(),
+            "subject": subject,
+            "html": zlib.compress(html.encode(), 6),
+            "archived_at": timestamp(now),
+        }
+        oldest = (edition - timedelta(days=days)).isoformat()
+        with self._db.transaction("archive an edition") as conn:
+            conn.execute(statement, row)
+            conn.execute(
+                delete(archive).where(
+                    archive.c.subscriber == row["subscriber"], archive.c.edition < oldest
+                )
+            )
+
+    def find(self, email: str, edition: date) -> ArchivedEdition | None:
+        """`email`'s copy of `edition`, if it was sent and is still kept."""
+        query = select(archive.c.subject, archive.c.html).where(
+            archive.c.subscriber == email.lower(), archive.c.edition == edition.isoformat()
+        )
+        with self._db.reading("read an archived edition") as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        html = zlib.decompress(row.html).decode()
+        return ArchivedEdition(email.lower(), edition, row.subject, html)

@@ -1,0 +1,142 @@
+"""`digest subscribers` and `digest bounces`: who is mailed, who is not, and why.
+
+The config says who is subscribed; the database can only stop mail, until the address is
+resubscribed. Runs the real command against a real database file and Maildir folder.
+"""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from pathlib import Path
+from typing import Any
+
+from tests.test_collect_cli import digest
+
+NOTICES = Path(__file__).parent / "data" / "notices"
+CONFIG = """\
+[digest]
+sender = "Paper Digest <digest@example.org>"
+[delivery]
+soft_bounce_limit = 2
+[[subscribers]]
+email = "ada@example.org"
+name = "Ada"
+[[subscribers]]
+email = "bob@example.com"
+[[subscribers]]
+email = "carol@example.com"
+"""
+
+
+def listing(folder: Path) -> dict[str, dict[str, Any]]:
+    result = digest("subscribers", "list", "--json", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return {row["email"]: row for row in json.loads(result.stdout)["subscribers"]}
+
+
+def maildir_of(folder: Path, *names: str) -> Path:
+    box = mailbox.Maildir(folder / "bounces", create=True)
+    for name in names:
+        box.add((NOTICES / name).read_bytes())
+    return folder / "bounces"
+
+
+def test_everyone_configured_is_mailed_until_the_database_says_otherwise(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    rows = listing(tmp_path)
+    assert list(rows) == ["ada@example.org", "bob@example.com", "carol@example.com"]
+    assert all(row["mailed"] and row["status"] == "subscribed" for row in rows.values())
+    assert rows["ada@example.org"]["name"] == "Ada"
+
+
+def test_unsubscribe_and_resubscribe_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    done = digest("subscribers", "unsubscribe", "Ada@Example.org", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "ada@example.org: unsubscribed\n")
+    again = digest("subscribers", "unsubscribe", "ada@example.org", cwd=tmp_path)
+    assert again.stdout == "ada@example.org: unsubscribed already\n"
+    ada = listing(tmp_path)["ada@example.org"]
+    assert (ada["mailed"], ada["status"], ada["how"]) == (False, "unsubscribed", "command line")
+    assert ada["since"] is not None
+    back = digest("subscribers", "resubscribe", "ada@example.org", cwd=tmp_path)
+    assert back.stdout == "ada@example.org: subscribed\n"
+    assert listing(tmp_path)["ada@example.org"]["mailed"] is True
+
+
+def test_resubscribing_an_address_outside_the_config_says_it_is_not_mailed(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    digest("subscribers", "unsubscribe", "zed@example.org", cwd=tmp_path)
+    zed = listing(tmp_path)["zed@example.org"]
+    assert (zed["configured"], zed["mailed"]) == (False, False)
+    result = digest("subscribers", "resubscribe", "zed@example.org", cwd=tmp_path)
+    assert "is not in the config, so it is not mailed" in result.stderr
+
+
+def test_no_address_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    result = digest("subscribers", "unsubscribe", "nobody", cwd=tmp_path)
+    assert result.returncode == 2 and "'nobody' is not an email address" in result.stderr
+
+
+def test_bounces_and_requests_in_a_maildir_stop_mail_and_are_marked_read(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    folder = maildir_of(
+        tmp_path,
+        "postfix_hard.eml",
+        "exim_delayed.eml",
+        "unsubscribe_request.eml",
+        "question.eml",
+        "delivered.eml",
+    )
+    result = digest("bounces", str(folder), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [bounce["recipient"] for bounce in report["hard"]] == ["bob@example.com"]
+    assert [bounce["recipient"] for bounce in report["soft"]] == ["carol@example.com"]
+    assert report["unsubscribed"] == ["ada@example.org"]
+    assert report["suppressed"] == ["bob@example.com"]
+    assert report["ignored"] == 2  # the question and the success notice, left for a person
+    rows = listing(tmp_path)
+    assert (rows["bob@example.com"]["status"], rows["bob@example.com"]["mailed"]) == (
+        "bounced",
+        False,
+    )
+    assert rows["bob@example.com"]["how"].startswith("bounce: 550 5.1.1")
+    assert (rows["carol@example.com"]["soft_bounces"], rows["carol@example.com"]["mailed"]) == (
+        1,
+        True,
+    )
+    assert (rows["ada@example.org"]["how"], rows["ada@example.org"]["mailed"]) == ("mailto", False)
+    unread = [
+        key for key, message in mailbox.Maildir(folder).items() if "S" not in message.get_flags()
+    ]
+    assert len(unread) == 2
+
+
+def test_a_second_run_counts_nothing_twice_and_the_limit_suppresses(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    folder = maildir_of(tmp_path, "exim_delayed.eml")
+    digest("bounces", str(folder), cwd=tmp_path)
+    again = digest("bounces", str(folder), "--json", cwd=tmp_path)
+    assert json.loads(again.stdout)["soft"] == []
+    assert listing(tmp_path)["carol@example.com"]["soft_bounces"] == 1
+    mailbox.Maildir(folder).add((NOTICES / "exim_delayed.eml").read_bytes())
+    third = digest("bounces", str(folder), "--json", cwd=tmp_path)
+    assert json.loads(third.stdout)["suppressed"] == ["carol@example.com"]
+    carol = listing(tmp_path)["carol@example.com"]
+    assert (carol["status"], carol["how"]) == (
+        "bounced",
+        "2 temporary bounces, last: 452 4.2.2 Mailbox full",
+    )
+
+
+def test_a_folder_that_is_no_maildir_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    (tmp_path / "plain").mkdir()
+    result = digest("bounces", str(tmp_path / "plain"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"error: {tmp_path / 'plain'}: not a Maildir folder (it needs cur/, new/ and tmp/)\n"
+    )

@@ -1,0 +1,74 @@
+"""What comes back to the list's address: DSN bounces (RFC 3464), hard and soft, and
+unsubscribe requests from the List-Unsubscribe mailto. Real MTA shapes (Postfix, Exim)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.mail.notices import Bounce, UnsubscribeRequest, read_notice
+
+NOTICES = Path(__file__).parent / "data" / "notices"
+
+
+def notice(name: str) -> object:
+    return read_notice((NOTICES / name).read_bytes())
+
+
+def test_a_postfix_user_unknown_is_a_hard_bounce_of_the_final_recipient() -> None:
+    assert notice("postfix_hard.eml") == (
+        Bounce(
+            "bob@example.com",
+            hard=True,
+            detail="550 5.1.1 <bob@example.com>: Recipient address rejected: "
+            "User unknown in virtual mailbox table",
+        ),
+    )
+
+
+def test_an_exim_delay_warning_is_a_soft_bounce() -> None:
+    assert notice("exim_delayed.eml") == (
+        Bounce("carol@example.com", hard=False, detail="452 4.2.2 Mailbox full"),
+    )
+
+
+def test_a_success_notification_is_no_bounce() -> None:
+    assert notice("delivered.eml") is None
+
+
+def test_a_mail_to_the_unsubscribe_address_is_a_request_from_its_sender() -> None:
+    assert notice("unsubscribe_request.eml") == UnsubscribeRequest("ada@example.org")
+
+
+@pytest.mark.parametrize("name", ["out_of_office.eml", "question.eml"])
+def test_auto_replies_and_questions_are_left_for_a_person(name: str) -> None:
+    assert notice(name) is None
+
+
+def test_a_report_of_another_kind_is_no_bounce() -> None:
+    raw = (
+        b"From: x@example.net\r\nContent-Type: multipart/report; "
+        b'report-type=disposition-notification; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nread\r\n--b--\r\n"
+    )
+    assert read_notice(raw) is None
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    ["x400; C=US;A=ATT", "rfc822; not an address", "rfc822;", ""],
+    ids=["other-type", "spaces", "empty", "missing"],
+)
+def test_a_recipient_that_is_no_internet_address_is_skipped(recipient: str) -> None:
+    field = f"Final-Recipient: {recipient}\r\n" if recipient else ""
+    raw = (
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        f"{field}Action: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+    ).encode()
+    assert read_notice(raw) is None
+
+
+def test_garbage_is_neither() -> None:
+    assert read_notice(b"\x00\xff\xfe not a message at all") is None
