@@ -108,6 +108,12 @@ def _title_key(normalized: str) -> str:
     return f"title:{hashlib.blake2b(compact.encode(), digest_size=8).hexdigest()}"
 
 
+# The longest identity key the store holds (its key columns are 200 characters on
+# PostgreSQL). Only a DOI can pass it: arXiv ids are short and title keys are hashes.
+MAX_KEY_LENGTH = 200
+MAX_DOI_LENGTH = MAX_KEY_LENGTH - len("doi:")
+
+
 def identity_keys(paper: Paper) -> tuple[str, ...]:
     """Every key this paper can be found under, strongest first."""
     keys = []

@@ -152,3 +152,27 @@ def test_parse_integer_reads_any_length_and_saturates_past_20_digits(
     digits: str, number: int
 ) -> None:
     assert parse_integer(digits) == number
+
+
+def with_doi(doi: str) -> Parsed:
+    return read(
+        '<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        "<channel><title>t</title><link>https://example.org/</link><item>"
+        f"<title>A real title</title><dc:identifier>doi:{doi}</dc:identifier>"
+        "</item></channel></rss>"
+    )
+
+
+def test_a_doi_too_long_for_the_store_is_dropped_and_the_paper_kept_by_its_title() -> None:
+    # PostgreSQL's key columns hold 200 characters; such a DOI failed its whole source.
+    parsed = with_doi("10.1234/" + "x" * 300)
+    (entry,) = parsed.entries
+    assert (entry.paper.title, entry.paper.doi) == ("A real title", None)
+    assert parsed.warnings == ("entry 1: DOI longer than 196 characters, dropped",)
+
+
+def test_a_doi_that_fits_is_kept() -> None:
+    doi = "10.1234/" + "x" * 188  # 196 characters: "doi:" + it is a 200-character key
+    parsed = with_doi(doi)
+    assert [entry.paper.doi for entry in parsed.entries] == [doi]
+    assert parsed.warnings == ()

@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from digest.identity import normalize_title
+from digest.identity import MAX_DOI_LENGTH, normalize_title
 from digest.models import Entry, Paper, Parsed
 from digest.text import fold_whitespace
 
@@ -32,14 +32,15 @@ def storable(parsed: Parsed) -> Parsed:
     warnings: list[str] = []
     for entry in parsed.entries:
         where = f"{noun} {entry.position}"
-        if not _names_a_paper(entry.paper):
-            warnings.append(f"{where}: title has no letters or digits, skipped")
-            continue
         mended = entry
         for mend in _MENDS:
             mended, problem = mend(mended)
             if problem:
                 warnings.append(f"{where}: {problem}")
+        # After the mends: a dropped DOI or surrogates may leave nothing to name it by.
+        if not _names_a_paper(mended.paper):
+            warnings.append(f"{where}: title has no letters or digits, skipped")
+            continue
         entries.append(mended)
     if not warnings:
         return parsed
@@ -118,6 +119,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _doi_in_range(entry: Entry) -> tuple[Entry, str | None]:
+    doi = entry.paper.doi
+    if doi is None or len(doi) <= MAX_DOI_LENGTH:
+        return entry, None
+    mended = replace(entry, paper=replace(entry.paper, doi=None))
+    return mended, f"DOI longer than {MAX_DOI_LENGTH} characters, dropped"
+
+
 def _version_in_range(entry: Entry) -> tuple[Entry, str | None]:
     if _fits(entry.paper.arxiv_version):
         return entry, None
@@ -147,6 +156,7 @@ def _published_in_utc(entry: Entry) -> tuple[Entry, str | None]:
 # Each returns the entry with one field mended and what it did, or the entry as it is.
 _MENDS: tuple[Callable[[Entry], tuple[Entry, str | None]], ...] = (
     _without_surrogates,
+    _doi_in_range,
     _version_in_range,
     _upvotes_in_range,
     _published_in_utc,
