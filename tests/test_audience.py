@@ -130,3 +130,13 @@ def test_the_suppressed_among_a_few_or_many_addresses(store: Store) -> None:
     assert store.audience.suppressed_among(few) == {"ada@example.org"}
     many = [f"reader{number}@example.org" for number in range(600)] + ["bob@example.org"]
     assert store.audience.suppressed_among(many) == {"bob@example.org"}
+
+
+def test_the_votes_of_a_few_or_many_readers(store: Store) -> None:
+    store.votes.record("ada@example.org", "arxiv:2501.00001", MORE, now=NOW)
+    store.votes.record("bob@example.org", "arxiv:2501.00002", LESS, now=NOW)
+    assert store.votes.tastes(["bob@example.org"]) == {
+        "bob@example.org": Taste(dislikes=("arxiv:2501.00002",))
+    }
+    many = [f"reader{number}@example.org" for number in range(600)] + ["ada@example.org"]
+    assert store.votes.tastes(many) == {"ada@example.org": Taste(likes=("arxiv:2501.00001",))}

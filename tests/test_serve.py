@@ -209,3 +209,28 @@ def test_an_archived_edition_is_served_to_its_reader_only(site: Site, store: Sto
     assert bob is not None and httpx.get(bob).status_code == 404
     earlier = online_url(site.settings.digest, ADA, date(2026, 11, 1))
     assert earlier is not None and httpx.get(earlier).status_code == 404
+
+
+def test_a_huge_body_is_refused_before_it_is_read(site: Site, store: Store) -> None:
+    url = unsubscribe_url(site.settings.digest, ADA)
+    assert url is not None
+    body = "List-Unsubscribe=One-Click&padding=" + "x" * 100_000
+    answer = httpx.post(
+        url, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status_code == 413
+    assert store.audience.standing(ADA) is None
+
+
+def test_a_body_of_unknown_length_is_refused(site: Site, store: Store) -> None:
+    url = unsubscribe_url(site.settings.digest, ADA)
+    assert url is not None
+
+    def chunks() -> Iterator[bytes]:
+        yield b"List-Unsubscribe=One-Click"
+
+    answer = httpx.post(
+        url, content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert answer.status_code == 411
+    assert store.audience.standing(ADA) is None

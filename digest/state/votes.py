@@ -12,6 +12,8 @@ from digest.state.db import Database
 from digest.state.schema import timestamp, votes
 
 MORE, LESS = 1, -1
+# Up to this many readers' votes are read by name; more, in one pass over the table.
+_FEW = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class Votes:
         query = select(votes.c.subscriber, votes.c.paper, votes.c.vote).order_by(
             votes.c.subscriber, votes.c.voted_at, votes.c.paper
         )
+        if len(wanted) <= _FEW:  # a send's batch: its readers' rows alone, by primary key
+            query = query.where(votes.c.subscriber.in_(sorted(wanted)))
         with self._db.reading("read the votes") as conn:
             for subscriber, paper, vote in conn.execute(query):
                 if subscriber in wanted:

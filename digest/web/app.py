@@ -36,6 +36,8 @@ from digest.web.pages import Form, Page, PageRenderer
 log = logging.getLogger(__name__)
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
+# Far more than any form of these pages sends.
+MAX_FORM_BYTES = 16 * 1024
 # Our own button sends this too, so the record says which way the reader left.
 FROM_PAGE = ("via", "page")
 _HEADERS = {
@@ -251,6 +253,11 @@ def _here(request: Request) -> str:
 
 async def _form(request: Request) -> FormData:
     # A one-click POST carries one field; a larger body is nobody's unsubscribe.
+    declared = request.headers.get("content-length")
+    if declared is None:  # a chunked body could be endless; browsers and mail clients say
+        raise _Refused(Page("Nothing was changed", ("Say the body's length.",), status=411))
+    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+        raise _Refused(Page("Nothing was changed", ("This request is too large.",), status=413))
     return await request.form(max_files=0, max_fields=10, max_part_size=4096)
 
 
