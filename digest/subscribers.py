@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from digest.config import Settings, SubscriberSettings
 from digest.errors import DigestError
 from digest.models import Profile
+from digest.rank.votes import vote_key
 
 _PHRASE_SEPARATOR = re.compile(r"[,;\n]+")
 
@@ -56,11 +57,11 @@ class Subscriber:
         web): both count, the config's first, each paper once. A paper both liked and
         disliked counts as the later vote says: a vote given here beats the config's.
         """
-        liked = tuple(dict.fromkeys([*self.likes, *likes]))
-        disliked = tuple(dict.fromkeys([*self.dislikes, *dislikes]))
-        given_likes, given_dislikes = set(likes), set(dislikes)
-        liked = tuple(vote for vote in liked if vote not in given_dislikes or vote in given_likes)
-        disliked = tuple(vote for vote in disliked if vote not in given_likes)
+        given_likes, given_dislikes = tuple(likes), tuple(dislikes)
+        # Compared by the paper each names: the config says "2501.00002", a vote cast on
+        # the web "arxiv:2501.00002", and both are one paper.
+        liked = _merged(self.likes, given_likes, overruled_by=given_dislikes)
+        disliked = _merged(self.dislikes, given_dislikes, overruled_by=given_likes)
         return Profile(
             name=self.email,
             interests=self.interests,
@@ -74,6 +75,20 @@ class Subscriber:
             likes=liked,
             dislikes=disliked,
         )
+
+
+def _merged(
+    configured: tuple[str, ...], given: tuple[str, ...], *, overruled_by: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The configured votes then the given ones, each paper once, less the configured ones
+    a later opposite vote overrules."""
+    overruled = {vote_key(vote) or vote for vote in overruled_by}
+    kept: dict[str, str] = {}
+    for vote in (*configured, *given):
+        key = vote_key(vote) or vote
+        if key not in kept and not (vote in configured and key in overruled):
+            kept[key] = vote
+    return tuple(kept.values())
 
 
 def resolve(subscriber: SubscriberSettings, settings: Settings) -> Subscriber:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import default
+from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
@@ -390,3 +391,12 @@ def assert_golden_bytes(name: str, actual: bytes) -> None:
     raise AssertionError(
         f"the message differs from {path} (DIGEST_UPDATE_GOLDEN=1 rewrites it):\n{shown}"
     )
+
+
+@pytest.mark.parametrize("list_name", ['Lab (beta), "X"', "Lab: Papers", "Ünïcode Lab"])
+def test_a_list_name_with_specials_is_a_valid_list_id_phrase(list_name: str) -> None:
+    # A sender name is quoted in From; it must be in List-Id too (RFC 2919's phrase).
+    sender = '"' + list_name.replace('"', '\\"') + '" <digest@example.org>'
+    message = parsed(built(replace(ENVELOPE, sender=sender)))
+    assert message["List-Id"].defects == ()
+    assert parseaddr(str(message["List-Id"])) == (list_name, "digest.example.org")

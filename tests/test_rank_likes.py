@@ -210,6 +210,17 @@ def test_a_subscriber_profile_merges_configured_and_given_votes() -> None:
     assert member.profile().likes == ("2501.00001", "2501.00002")
 
 
+def test_a_vote_from_the_web_overrules_the_config_however_the_paper_is_written() -> None:
+    # Web votes are stored as paper ids ("arxiv:..."); the config says "2501.00002".
+    settings = Settings(subscribers=[])
+    member = resolve(
+        SubscriberSettings(email="a@example.org", likes=("2501.00001", "2501.00002v3")), settings
+    )
+    profile = member.profile(frozenset(), likes=["arxiv:2501.00001"], dislikes=["arxiv:2501.00002"])
+    assert profile.likes == ("2501.00001",)  # the same paper once, not twice
+    assert profile.dislikes == ("arxiv:2501.00002",)
+
+
 def test_the_config_refuses_a_vote_that_names_no_paper(tmp_path: Path) -> None:
     from digest.config import load_config
 

@@ -53,7 +53,7 @@ def compose(
 
 
 def _votes(settings: Settings, recipient: str | None) -> Votes | None:
-    """The reader's "more / less like this" links, signed only for the papers shown."""
+    """The reader's "more / less like this" links of a paper, signed as its card is made."""
     if recipient is None or not settings.digest.public_url:
         return None
 

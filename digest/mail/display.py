@@ -113,12 +113,6 @@ def short_authors(authors: Sequence[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + f", +{len(names) - shown}"
 
 
-def header_text(text: str, limit: int) -> str:
-    """One line safe for a mail header: cleaned (no CR, LF or control characters), at
-    most `limit` characters."""
-    return cut(clean(text), limit)
-
-
 def long_date(day: date) -> str:
     """'Saturday, 21 November 2026', the same in every locale."""
     return f"{_WEEKDAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"

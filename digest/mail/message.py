@@ -132,29 +132,42 @@ def build_message(
 
 
 def address_line(name: str, display_name: str | None, address: str) -> bytes:
-    """`name: Display Name <address>` on the wire: the display name as it is when it is
-    atoms, quoted when it is other ASCII, else one RFC 2047 encoded word (split in
-    several, a name would come back from Python's parser with spaces between them)."""
+    """`name: Display Name <address>` on the wire (see `_phrase` for the name)."""
     if not _ADDRESS.fullmatch(address):
         raise DigestError(f"{name}: {address!r} is not a plain ASCII email address")
+    return _phrase_line(name, display_name, address)
+
+
+def _phrase_line(name: str, display_name: str | None, angle: str) -> bytes:
+    """`name: phrase <angle>`, folded before the angle brackets when the line is long."""
+    phrase = _phrase(name, display_name)
+    if not phrase:
+        return f"{name}: {angle}\r\n".encode("ascii")
+    line = f"{name}: {phrase}"
+    if len(line) + len(angle) + 3 <= FOLD_AT:
+        return f"{line} <{angle}>\r\n".encode("ascii")
+    if len(line) > MAX_LINE - 2:
+        raise DigestError(
+            f"{name}: the name {(display_name or '')[:40]!r}... is too long for a header"
+        )
+    return f"{line}\r\n <{angle}>\r\n".encode("ascii")
+
+
+def _phrase(name: str, display_name: str | None) -> str:
+    """A display name as a header phrase: as it is when it is atoms, quoted when it is
+    other ASCII, else one RFC 2047 encoded word (split in several, a name would come back
+    from Python's parser with spaces between them)."""
     _refuse_control(name, display_name or "")
     # A name is words: mail readers show runs of spaces as one, and Python's parser
     # gives an encoded name back with its runs of (Unicode) spaces folded.
     display_name = " ".join((display_name or "").split())
     if not display_name:
-        return f"{name}: {address}\r\n".encode("ascii")
+        return ""
     if not display_name.isascii() or "=?" in display_name:
-        phrase = _UTF8.header_encode(display_name)
-    elif _ATOMS.fullmatch(display_name):
-        phrase = display_name
-    else:
-        phrase = '"' + display_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    line = f"{name}: {phrase}"
-    if len(line) + len(address) + 3 <= FOLD_AT:
-        return f"{line} <{address}>\r\n".encode("ascii")
-    if len(line) > MAX_LINE - 2:
-        raise DigestError(f"{name}: the name {display_name[:40]!r}... is too long for a header")
-    return f"{line}\r\n <{address}>\r\n".encode("ascii")
+        return str(_UTF8.header_encode(display_name))
+    if _ATOMS.fullmatch(display_name):
+        return display_name
+    return '"' + display_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def text_line(name: str, value: str) -> bytes:
@@ -180,7 +193,8 @@ def _sender_lines(sender: str) -> _SenderLines:
         mail_from=mail_from,
         domain=address.domain,
         from_line=address_line("From", address.display_name, mail_from),
-        list_id_line=text_line("List-Id", f"{list_name} <digest.{address.domain}>"),
+        # RFC 2919: a phrase, then the list's id in angle brackets (quoted like a name).
+        list_id_line=_phrase_line("List-Id", list_name, f"digest.{address.domain}"),
         mailto_link=_fits_a_line(f"<{unsubscribe_mailto(sender)}>"),
     )
 

@@ -91,16 +91,3 @@ def reasons(candidate: Candidate, today: date) -> tuple[str, ...]:
     elif age <= RECENT_DAYS:
         out.append(f"first seen {age} days ago")
     return tuple(out)
-
-
-def counts(candidate: Candidate) -> tuple[str, ...]:
-    """The counts a paper card shows: upvotes, and listings and sources past one (every
-    paper is in at least one listing of one source: saying so tells nothing)."""
-    out = []
-    if candidate.upvotes:
-        out.append(plural(candidate.upvotes, "upvote"))
-    if candidate.listings > 1:
-        out.append(plural(candidate.listings, "listing"))
-    if candidate.sources > 1:
-        out.append(plural(candidate.sources, "source"))
-    return tuple(out)
