@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,7 +34,7 @@ from digest.mail.transport import (
 )
 from digest.models import ScoredPaper
 from digest.pipeline.pick import require_papers, voted_papers
-from digest.rank.pool import build_pool
+from digest.rank.pool import Pool, build_pool
 from digest.rank.ranker import rank_many
 from digest.state.archive import Archive
 from digest.state.claims import Heartbeat, claimed_batches
@@ -203,9 +203,15 @@ def send_editions(
         archive=store.archive if record and transport and settings.digest.public_url else None,
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
-    # Nobody who left is mailed, nor given a ledger row, whatever the config says.
+    # Nobody who left is mailed, nor given a ledger row, whatever the config says; a row
+    # an earlier run opened for them is closed.
     suppressed = store.audience.suppressed_among([member.email for member in subscribers])
-    run.report.suppressed.extend(m.email for m in subscribers if m.email.lower() in suppressed)
+    gone = [member for member in subscribers if member.email.lower() in suppressed]
+    run.report.suppressed.extend(member.email for member in gone)
+    if run.ledger:
+        for day, group in _editions(gone, now(), edition):
+            emails = [member.email for member in group]
+            store.claims.close(day, emails, reason="unsubscribed or bounced", now=now())
     subscribers = [member for member in subscribers if member.email.lower() not in suppressed]
     heartbeat = Heartbeat(store.claims, run.worker, every=run.lease.total_seconds() / 3, now=now)
     with heartbeat.running() if run.ledger else nullcontext():
@@ -267,30 +273,52 @@ def _plan(
         batches = (tuple(emails[start : start + size]) for start in range(0, len(emails), size))
     handled: set[str] = set()
     for batch in batches:
-        members = [by_email[email] for email in batch]
-        members = _still_mailed(store, run, day, members)
-        addresses = [member.email for member in members]
-        delivered = store.ledger.delivered_ids_of(addresses)
-        tastes = store.votes.tastes(addresses)
-        profiles = [
-            member.profile(delivered[member.email], *_votes(tastes, member.email))
-            for member in members
-        ]
-        handled.update(batch)  # sent now, or suppressed; given back on a stop below
-        voted = voted_papers(store, pool, profiles)
-        for index, picks in enumerate(rank_many(pool, profiles, voted=voted)):
-            if _stopping(run):
-                unsent = [member.email.lower() for member in members[index:]]
-                handled.difference_update(unsent)
-                if run.ledger:
-                    store.claims.release(day, unsent, worker=run.worker, now=run.now())
-                break
-            run.send(_Job(members[index], day, picks))
-            if on_done:
-                on_done(run.report)
+        members = _still_mailed(store, run, day, [by_email[email] for email in batch])
+        handled.update(batch)  # sent now, or suppressed; what is given back leaves below
+        done = 0
+        try:
+            for member, picks in zip(members, _ranked(store, pool, members), strict=True):
+                if _stopping(run):
+                    break
+                done += 1
+                if run.ledger and not store.claims.confirm(
+                    day, member.email, worker=run.worker, now=run.now()
+                ):
+                    # Taken over while this worker was away (paused past its lease).
+                    run.report.held.append(member.email)
+                    continue
+                run.send(_Job(member, day, picks))
+                if on_done:
+                    on_done(run.report)
+        finally:  # a stop, or an error: the batch's unsent claims go back at once
+            unsent = [member.email.lower() for member in members[done:]]
+            handled.difference_update(unsent)
+            _release(store, run, day, unsent)
         if _stopping(run):
             break
     _account(store, run, day, [email for email in by_email if email not in handled], by_email)
+
+
+def _ranked(
+    store: Store, pool: Pool, members: list[Subscriber]
+) -> Iterator[tuple[ScoredPaper, ...]]:
+    """The picks of each member, with what they already received and their votes."""
+    addresses = [member.email for member in members]
+    delivered = store.ledger.delivered_ids_of(addresses)
+    tastes = store.votes.tastes(addresses)
+    profiles = [
+        member.profile(delivered[member.email], *_votes(tastes, member.email)) for member in members
+    ]
+    return rank_many(pool, profiles, voted=voted_papers(store, pool, profiles))
+
+
+def _release(store: Store, run: _Run, day: date, unsent: list[str]) -> None:
+    if not (run.ledger and unsent):
+        return
+    try:
+        store.claims.release(day, unsent, worker=run.worker, now=run.now())
+    except StoreError as error:  # their lease lapses instead, and another sender takes them
+        log.warning("cannot give back %d claims: %s", len(unsent), error)
 
 
 def _still_mailed(

@@ -8,8 +8,11 @@ claim at a time, which is all a file on one machine needs.
 
 A claim is a lease. Its worker renews every claim it holds (`renew`, from a `Heartbeat`
 thread) while it runs; a claim not renewed within the lease is taken over by any worker
-on any host, and one whose process is known dead (on this host) at once. Only the message
-in flight when a worker died can go out twice, with the same Message-ID.
+on any host, and one whose process is known dead (on this host) at once. Before each
+message goes out its worker confirms the row is still its own (`confirm`), so a worker
+that slept past its lease (a paused VM) sends nothing another worker took over: only the
+message in flight when a worker died or stalled can go out twice, with the same
+Message-ID.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from digest.errors import StoreError
 from digest.state.db import Database
-from digest.state.ledger import FAILED, PENDING, SENDING
+from digest.state.ledger import EMPTY, FAILED, PENDING, SENDING
 from digest.state.schema import deliveries, timestamp
 from digest.state.workers import is_dead, this_host
 
 log = logging.getLogger(__name__)
+
+# Addresses per statement where a list of them is written (under every driver's limit).
+_CHUNK = 500
 
 # The rows a batch may take, in subscriber order after the cursor: free ones, ones whose
 # lease lapsed, and ones held on this host, whose process may be known dead (decided row
@@ -73,6 +79,28 @@ _RENEW = (
     update(deliveries)
     .where(deliveries.c.worker == bindparam("holder"), deliveries.c.status == SENDING)
     .values(claimed_at=bindparam("now"))
+)
+# One row still this worker's, its lease renewed: checked right before its message goes
+# out, so a worker that lost its claims (paused past the lease, taken over) sends nothing.
+_CONFIRM = (
+    update(deliveries)
+    .where(
+        deliveries.c.edition == bindparam("row_edition"),
+        deliveries.c.subscriber == bindparam("row_subscriber"),
+        deliveries.c.worker == bindparam("holder"),
+        deliveries.c.status == SENDING,
+    )
+    .values(claimed_at=bindparam("now"))
+)
+# Rows of subscribers no longer mailed (unsubscribed, bounced) that a run opened before.
+_CLOSE = (
+    update(deliveries)
+    .where(
+        deliveries.c.edition == bindparam("row_edition"),
+        deliveries.c.subscriber.in_(bindparam("closed", expanding=True)),
+        deliveries.c.status.in_((PENDING, FAILED)),
+    )
+    .values(status=EMPTY, reply=bindparam("reason"), updated_at=bindparam("now"))
 )
 _RELEASE = (
     update(deliveries)
@@ -187,6 +215,28 @@ class Claims:
         values = {"row_edition": edition.isoformat(), "released": list(subscribers)}
         with self._db.transaction("release ledger claims") as conn:
             conn.execute(_RELEASE, values | {"holder": worker, "now": timestamp(now)})
+
+    def confirm(self, edition: date, subscriber: str, *, worker: str, now: datetime) -> bool:
+        """Whether `worker` still holds this row (renewing its lease): asked right before
+        the message goes out. False when another worker took it over meanwhile."""
+        row = {"row_edition": edition.isoformat(), "row_subscriber": subscriber.lower()}
+        with self._db.transaction("confirm a ledger claim") as conn:
+            updated = conn.execute(_CONFIRM, row | {"holder": worker, "now": timestamp(now)})
+            return bool(updated.rowcount)
+
+    def close(
+        self, edition: date, subscribers: Collection[str], *, reason: str, now: datetime
+    ) -> None:
+        """Close the unfinished rows of subscribers who will not be mailed (empty, with
+        the reason), so that no sender waits for them and `digest status` is true."""
+        emails = sorted({subscriber.lower() for subscriber in subscribers})
+        with self._db.transaction("close ledger rows") as conn:
+            for start in range(0, len(emails), _CHUNK):
+                values = {
+                    "row_edition": edition.isoformat(),
+                    "closed": emails[start : start + _CHUNK],
+                }
+                conn.execute(_CLOSE, values | {"reason": reason, "now": timestamp(now)})
 
     def renew(self, worker: str, *, now: datetime) -> int:
         """Renew the lease of every claim `worker` holds; how many it holds."""

@@ -1,9 +1,9 @@
 """The delivery ledger: every subscriber gets each edition exactly once.
 
-One row per (subscriber, edition). A sender claims a row atomically before it sends
-(pending, failed or abandoned rows only), and marks it sent in its own committed
-transaction as soon as the server accepts the message, recording the papers it
-carried so that ranking never picks them for that subscriber again. A claim left by a
+One row per (subscriber, edition). A sender claims rows atomically before it sends
+(pending, failed or abandoned rows only; in batches, see `claims`), and marks each sent
+in its own committed transaction as soon as the server accepts the message, recording
+the papers it carried so that ranking never picks them for that subscriber again. A claim left by a
 process that died (a SIGKILL mid-send) is taken over by the next run: at most that one
 message in flight may arrive twice, with the same Message-ID.
 """
@@ -134,7 +134,9 @@ class Ledger:
                 "papers": "[]",
                 "updated_at": timestamp(now),
             }
-            for subscriber in subscribers
+            # In one order on every host: two senders inserting the same new rows in
+            # different orders could deadlock on PostgreSQL.
+            for subscriber in sorted({subscriber.lower() for subscriber in subscribers})
         ]
         with self._db.transaction("open the edition in the ledger") as conn:
             statement = self._db.insert(deliveries).on_conflict_do_nothing()

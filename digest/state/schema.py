@@ -144,6 +144,17 @@ deliveries = Table(
 # An edition's rows by status: what senders poll for while others finish (claims.py), and
 # what `digest status` counts, without reading every edition ever sent.
 Index("deliveries_by_edition", deliveries.c.edition, deliveries.c.status)
+# An edition's rows in subscriber order: a batch claim walks it from its cursor and stops
+# after a batch (by the index above, each claim read and sorted the whole edition).
+Index("deliveries_in_order", deliveries.c.edition, deliveries.c.subscriber)
+# The claims being sent, by worker: what a heartbeat renews, without reading the ledger
+# of every edition ever sent (partial: sent rows are most of it).
+Index(
+    "deliveries_sending",
+    deliveries.c.worker,
+    sqlite_where=deliveries.c.status == "sending",
+    postgresql_where=deliveries.c.status == "sending",
+)
 
 # HTTP validators for conditional GET, per URL.
 http_cache = Table(
