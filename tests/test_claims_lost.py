@@ -24,7 +24,7 @@ from digest.mail.message import WireMessage
 from digest.mail.render import Renderer
 from digest.mail.transport import Delivered, SmtpTransport
 from digest.pipeline.collect import collect
-from digest.pipeline.send import send_editions
+from digest.pipeline.send import SendReport, send_editions
 from digest.state.ledger import EMPTY, PENDING, SENDING, SENT
 from digest.state.store import Store
 from digest.subscribers import all_subscribers
@@ -70,6 +70,20 @@ def test_a_claim_taken_over_is_no_longer_confirmed(store: Store) -> None:
     assert store.claims.confirm(EDITION, READERS[0], worker="b:1:1", now=later)
 
 
+def send(settings: Settings, store: Store, transport: Any) -> SendReport:
+    """One run of the edition for every configured reader, at NOW."""
+    return send_editions(
+        settings,
+        store,
+        Renderer.load(),
+        transport,
+        subscribers=all_subscribers(settings),
+        now=lambda: NOW,
+        edition=EDITION,
+        sleep=lambda _seconds: None,
+    )
+
+
 class TakenOverAfterFirst:
     """A transport whose first message is followed by another worker taking every claim
     left: what the sender sees when it wakes from a pause longer than its lease."""
@@ -106,16 +120,7 @@ def test_a_sender_that_lost_its_claims_sends_none_of_them(
             [SourceSpec("seeds", str(shared / "seeds"))], store, settings=settings.collect, now=NOW
         )
         with SmtpTransport(settings.smtp) as inner:
-            report = send_editions(
-                settings,
-                store,
-                Renderer.load(),
-                TakenOverAfterFirst(inner, store),  # type: ignore[arg-type]
-                subscribers=all_subscribers(settings),
-                now=lambda: NOW,
-                edition=EDITION,
-                sleep=lambda _seconds: None,
-            )
+            report = send(settings, store, TakenOverAfterFirst(inner, store))
         rows = {row.subscriber: row.status for row in store.ledger.rows(EDITION)}
     assert report.sent == READERS[:1]
     assert report.held == READERS[1:]  # the other worker's now: it sends them
@@ -135,16 +140,7 @@ def test_rows_of_readers_who_left_since_are_closed_not_left_pending(
         store.ledger.open_edition(EDITION, READERS, now=NOW)  # an earlier run, stopped early
         store.audience.unsubscribe(READERS[0], how="one-click", now=NOW)
         with SmtpTransport(settings.smtp) as transport:
-            report = send_editions(
-                settings,
-                store,
-                Renderer.load(),
-                transport,
-                subscribers=all_subscribers(settings),
-                now=lambda: NOW,
-                edition=EDITION,
-                sleep=lambda _seconds: None,
-            )
+            report = send(settings, store, transport)
         rows = {row.subscriber: row for row in store.ledger.rows(EDITION)}
         left = store.claims.unfinished(EDITION)
     assert report.suppressed == READERS[:1] and sorted(report.sent) == READERS[1:]
