@@ -23,8 +23,8 @@ SUBSCRIBED: Status = "subscribed"
 UNSUBSCRIBED: Status = "unsubscribed"
 BOUNCED: Status = "bounced"
 SUPPRESSED: tuple[Status, ...] = (UNSUBSCRIBED, BOUNCED)
-# Up to this many addresses are looked up by name; more, against the whole list.
-_FEW = 500
+# Addresses looked up per statement (under every driver's limit on parameters).
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +89,17 @@ class Audience:
             return frozenset(found)
 
     def suppressed_among(self, emails: Sequence[str]) -> frozenset[str]:
-        """Which of `emails` must not be mailed (lower case): a query of those few, or
-        the whole suppression list for a long run's list."""
-        wanted = {email.lower() for email in emails}
-        if len(wanted) > _FEW:
-            return self.suppressed() & wanted
-        query = select(audience.c.email).where(
-            audience.c.status.in_(SUPPRESSED), audience.c.email.in_(sorted(wanted))
-        )
+        """Which of `emails` must not be mailed (lower case), looked up by name."""
+        wanted = sorted({email.lower() for email in emails})
+        found: set[str] = set()
         with self._db.reading("read the suppressed addresses") as conn:
-            return frozenset(conn.scalars(query))
+            for start in range(0, len(wanted), _CHUNK):
+                query = select(audience.c.email).where(
+                    audience.c.status.in_(SUPPRESSED),
+                    audience.c.email.in_(wanted[start : start + _CHUNK]),
+                )
+                found.update(conn.scalars(query))
+        return frozenset(found)
 
     def unsubscribe(self, email: str, *, how: str, now: datetime) -> bool:
         """Stop mailing `email`. True if it was mailed until now (False: already not)."""

@@ -12,8 +12,8 @@ from digest.state.db import Database
 from digest.state.schema import timestamp, votes
 
 MORE, LESS = 1, -1
-# Up to this many readers' votes are read by name; more, in one pass over the table.
-_FEW = 500
+# Readers whose votes are read per statement (under every driver's limit on parameters).
+_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +50,16 @@ class Votes:
 
     def tastes(self, emails: Iterable[str]) -> dict[str, Taste]:
         """The votes of each of `emails` that voted (lower-case keys), oldest vote first."""
-        wanted = {email.lower() for email in emails}
+        wanted = sorted({email.lower() for email in emails})
         found: dict[str, tuple[list[str], list[str]]] = {}
-        query = select(votes.c.subscriber, votes.c.paper, votes.c.vote).order_by(
-            votes.c.subscriber, votes.c.voted_at, votes.c.paper
-        )
-        if len(wanted) <= _FEW:  # a send's batch: its readers' rows alone, by primary key
-            query = query.where(votes.c.subscriber.in_(sorted(wanted)))
         with self._db.reading("read the votes") as conn:
-            for subscriber, paper, vote in conn.execute(query):
-                if subscriber in wanted:
+            for start in range(0, len(wanted), _CHUNK):
+                query = (
+                    select(votes.c.subscriber, votes.c.paper, votes.c.vote)
+                    .where(votes.c.subscriber.in_(wanted[start : start + _CHUNK]))
+                    .order_by(votes.c.subscriber, votes.c.voted_at, votes.c.paper)
+                )
+                for subscriber, paper, vote in conn.execute(query):
                     likes, dislikes = found.setdefault(subscriber, ([], []))
                     (likes if vote == MORE else dislikes).append(paper)
         return {email: Taste(tuple(up), tuple(down)) for email, (up, down) in found.items()}
