@@ -21,7 +21,7 @@ with its own copy of the database, so its peak RSS is its own:
              their bytes in a loop; only the loop is timed.
   breakdown  ours again (fresh database copy) under cProfile, which observes every call
              and changes no code. A stage's time is what the send loop (the functions of
-             digest.pipeline.send) spends in its calls into the stage's modules, from
+             digest.pipeline.send and .delivery) spends in its calls into the stage's modules, from
              the profile's caller-to-callee times (digest.mail.compose, which only
              orders render and build, counts as the loop): rank (Papers.candidates,
              Subscriber.profile, build_pool, rank_many), render (Renderer.render), build
@@ -77,7 +77,7 @@ INTERESTS = (
 NAMES = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov")
 # The stages of the breakdown: the modules the send loop calls into, and what they do.
 # compose only calls render, then build: its calls count as the loop's.
-DRIVERS = ("digest.pipeline.send", "digest.mail.compose")
+DRIVERS = ("digest.pipeline.send", "digest.pipeline.delivery", "digest.mail.compose")
 STAGES = {
     "rank": (
         ("digest.state.papers", "digest.subscribers", "digest.rank"),

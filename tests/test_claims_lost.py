@@ -24,7 +24,8 @@ from digest.mail.message import WireMessage
 from digest.mail.render import Renderer
 from digest.mail.transport import Delivered, SmtpTransport
 from digest.pipeline.collect import collect
-from digest.pipeline.send import SendReport, send_editions
+from digest.pipeline.delivery import SendReport
+from digest.pipeline.send import send_editions
 from digest.state.ledger import EMPTY, PENDING, SENDING, SENT
 from digest.state.store import Store
 from digest.subscribers import all_subscribers

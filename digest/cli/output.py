@@ -25,8 +25,8 @@ from digest.models import CollectReport, SourceReport
 
 if TYPE_CHECKING:  # the stages' modules are loaded by the commands that run them
     from digest.pipeline.audience import Member, NoticeReport
+    from digest.pipeline.delivery import SendReport
     from digest.pipeline.pick import Picks
-    from digest.pipeline.send import SendReport
     from digest.state import claims
 
 

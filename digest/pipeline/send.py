@@ -14,103 +14,30 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest.config import Settings, SmtpSettings
+from digest.config import Settings
 from digest.errors import StoreError
-from digest.mail.compose import compose
-from digest.mail.message import WireMessage
-from digest.mail.render import RenderedEmail, Renderer
-from digest.mail.signing import DkimSigner, signer_for
+from digest.mail.render import Renderer
+from digest.mail.signing import signer_for
 from digest.mail.transport import (
-    Delivered,
-    DeliveryFailure,
     OutboxTransport,
     SmtpTransport,
-    TemporaryFailure,
     Transport,
 )
 from digest.models import ScoredPaper
+from digest.pipeline.delivery import DEFAULT_RETRY, Job, RetryPolicy, SendReport, SendRun
 from digest.pipeline.pick import require_papers, voted_papers
 from digest.rank.pool import Pool, build_pool
 from digest.rank.ranker import rank_many
-from digest.state.archive import Archive
 from digest.state.claims import Heartbeat, claimed_batches
-from digest.state.ledger import DEFAULT_LEASE, Ledger
 from digest.state.store import Store
 from digest.state.votes import Taste
 from digest.state.workers import this_worker
 from digest.subscribers import Subscriber
-from digest.text import describe_error, plural
 
 log = logging.getLogger(__name__)
-
-# Subscribers in a row whose messages failed temporarily, retries spent, before a run stops.
-UNREACHABLE_AFTER = 3
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how patiently a temporary failure is retried within one run."""
-
-    attempts: int = 3
-    first_delay: float = 2.0
-    factor: float = 2.0
-
-    @classmethod
-    def from_settings(cls, smtp: SmtpSettings) -> RetryPolicy:
-        return cls(attempts=smtp.attempts, first_delay=smtp.retry_delay)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after the `attempt`-th failure (1-based)."""
-        return self.first_delay * self.factor ** (attempt - 1)
-
-
-@dataclass(slots=True)
-class SendReport:
-    """What a send run did, per subscriber."""
-
-    sent: list[str] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)  # to the outbox, not sent
-    skipped: list[str] = field(default_factory=list)  # sent (or empty) already
-    held: list[str] = field(default_factory=list)  # another sender holds their claim
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    empty: list[tuple[str, str]] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)
-    built: list[str] = field(default_factory=list)  # a dry run's messages, built not sent
-    suppressed: list[str] = field(default_factory=list)  # unsubscribed or bounced: not mailed
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def summary(self) -> str:
-        """The counts of the run, in one line."""
-        parts = [
-            f"{len(self.sent)} sent",
-            f"{len(self.skipped)} skipped as already sent",
-            f"{len(self.held)} held by another sender",
-            f"{len(self.failed)} failed",
-            f"{len(self.empty)} empty",
-        ]
-        if self.suppressed:
-            parts.append(f"{len(self.suppressed)} not mailed (unsubscribed or bounced)")
-        if self.written:
-            parts.insert(0, f"{len(self.written)} written to the outbox")
-        if self.built:
-            parts.append(f"{len(self.built)} built (dry run)")
-        if self.left:
-            parts.append(f"{len(self.left)} left for the next run (stopped)")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    subscriber: Subscriber
-    edition: date
-    picks: tuple[ScoredPaper, ...]
 
 
 def open_transport(
@@ -179,7 +106,7 @@ def send_editions(
     now: Callable[[], datetime],
     edition: date | None = None,
     record: bool = True,
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy = DEFAULT_RETRY,
     sleep: Callable[[float], None],
     should_stop: Callable[[], bool] = lambda: False,
     on_done: Callable[[SendReport], None] | None = None,
@@ -188,7 +115,7 @@ def send_editions(
 
     `transport` None is a dry run: every message is built, none sent, nothing recorded.
     """
-    run = _Run(
+    run = SendRun(
         settings=settings,
         renderer=renderer,
         transport=transport,
@@ -236,14 +163,14 @@ def _editions(
     return sorted(by_day.items())
 
 
-def _stopping(run: _Run) -> bool:
+def _stopping(run: SendRun) -> bool:
     return run.should_stop() or run.server_unreachable
 
 
 def _plan(
     settings: Settings,
     store: Store,
-    run: _Run,
+    run: SendRun,
     day: date,
     group: list[Subscriber],
     on_done: Callable[[SendReport], None] | None,
@@ -287,7 +214,7 @@ def _plan(
                     # Taken over while this worker was away (paused past its lease).
                     run.report.held.append(member.email)
                     continue
-                run.send(_Job(member, day, picks))
+                run.send(Job(member, day, picks))
                 if on_done:
                     on_done(run.report)
         finally:  # a stop, or an error: the batch's unsent claims go back at once
@@ -312,7 +239,7 @@ def _ranked(
     return rank_many(pool, profiles, voted=voted_papers(store, pool, profiles))
 
 
-def _release(store: Store, run: _Run, day: date, unsent: list[str]) -> None:
+def _release(store: Store, run: SendRun, day: date, unsent: list[str]) -> None:
     if not (run.ledger and unsent):
         return
     try:
@@ -322,7 +249,7 @@ def _release(store: Store, run: _Run, day: date, unsent: list[str]) -> None:
 
 
 def _still_mailed(
-    store: Store, run: _Run, day: date, members: list[Subscriber]
+    store: Store, run: SendRun, day: date, members: list[Subscriber]
 ) -> list[Subscriber]:
     """The members not unsubscribed or bounced since the run began (a run over a long
     list takes hours); the others' rows are closed as empty, saying why."""
@@ -343,7 +270,7 @@ def _votes(tastes: dict[str, Taste], email: str) -> tuple[tuple[str, ...], tuple
 
 def _account(
     store: Store,
-    run: _Run,
+    run: SendRun,
     day: date,
     unhandled: list[str],
     by_email: dict[str, Subscriber],
@@ -359,141 +286,3 @@ def _account(
             run.report.left.append(address)
         else:
             run.report.held.append(address)
-
-
-@dataclass(slots=True)
-class _Run:
-    """One send run's parts and its report so far."""
-
-    settings: Settings
-    renderer: Renderer
-    transport: Transport | None
-    ledger: Ledger | None
-    worker: str
-    now: Callable[[], datetime]
-    retry: RetryPolicy
-    sleep: Callable[[float], None]
-    lease: timedelta = DEFAULT_LEASE
-    should_stop: Callable[[], bool] = lambda: False
-    signer: DkimSigner | None = None
-    archive: Archive | None = None  # where "view in browser" copies go, when linked
-    report: SendReport = field(default_factory=SendReport)
-    temporary_failures_in_a_row: int = 0
-
-    @property
-    def writes_files(self) -> bool:
-        """An outbox run: its messages are written, not sent."""
-        return isinstance(self.transport, OutboxTransport)
-
-    @property
-    def server_unreachable(self) -> bool:
-        """Several subscribers in a row failed temporarily with their retries spent (the
-        server is down, refusing or timing out): the rest would too, each after waiting
-        through its retries. Better to stop and leave them to the next run."""
-        return self.temporary_failures_in_a_row >= UNREACHABLE_AFTER
-
-    def send(self, job: _Job) -> None:
-        """Build, send and record one subscriber's edition, its ledger row claimed already."""
-        email, ledger = job.subscriber.email, self.ledger
-        if not job.picks and not job.subscriber.send_empty:
-            reason = "no paper matched the interests and filters"
-            if ledger:
-                ledger.mark_empty(email, job.edition, reason=reason, now=self.now())
-            self.report.empty.append((email, reason))
-            return
-        try:
-            rendered, message = self._build(job)
-        except Exception as error:  # one subscriber's data must never stop the others
-            log.debug("building the message for %s failed", email, exc_info=True)
-            self._fail(job, f"cannot build the message: {describe_error(error)}", attempts=0)
-            return
-        if self.transport is None:
-            self.report.built.append(email)
-            return
-        self._archive(job, rendered)
-        try:
-            delivered, attempts = self._deliver(email, message)
-        except _GaveUp as gave_up:
-            reason = f"{gave_up.failure.reply} (after {plural(gave_up.attempts, 'attempt')})"
-            self._fail(job, reason, attempts=gave_up.attempts)
-            temporary = isinstance(gave_up.failure, TemporaryFailure)
-            self.temporary_failures_in_a_row = (
-                self.temporary_failures_in_a_row + 1 if temporary else 0
-            )
-            return
-        self.temporary_failures_in_a_row = 0
-        if ledger:
-            ledger.mark_sent(
-                email,
-                job.edition,
-                message_id=delivered.message_id,
-                reply=delivered.response,
-                attempts=attempts,
-                papers=rendered.paper_ids,
-                now=self.now(),
-            )
-        (self.report.written if self.writes_files else self.report.sent).append(email)
-
-    def _archive(self, job: _Job, rendered: RenderedEmail) -> None:
-        """Keep the HTML for "view in browser" before sending, so the link works the moment
-        the email arrives. A failure costs that link alone, never the email."""
-        if self.archive is None:
-            return
-        try:
-            self.archive.keep(
-                job.subscriber.email,
-                job.edition,
-                subject=rendered.subject,
-                html=rendered.html,
-                now=self.now(),
-                days=self.settings.digest.archive_days,
-            )
-        except StoreError as error:
-            log.warning("%s: the online copy is not kept: %s", job.subscriber.email, error)
-
-    def _build(self, job: _Job) -> tuple[RenderedEmail, WireMessage]:
-        """One subscriber's email, rendered, and the message that carries it."""
-        return compose(
-            self.renderer,
-            self.settings,
-            edition=job.edition,
-            recipient=job.subscriber.email,
-            name=job.subscriber.name,
-            interests=job.subscriber.interests,
-            picks=job.picks,
-            now=self.now(),
-            signer=self.signer,
-        )
-
-    def _fail(self, job: _Job, reason: str, *, attempts: int) -> None:
-        """Record and report one subscriber's edition as failed; a re-run tries it again."""
-        email = job.subscriber.email
-        if self.ledger:
-            self.ledger.mark_failed(
-                email, job.edition, reply=reason, attempts=attempts, now=self.now()
-            )
-        self.report.failed.append((email, reason))
-
-    def _deliver(self, email: str, message: WireMessage) -> tuple[Delivered, int]:
-        """Send with retries of temporary failures; (what the server said, attempts)."""
-        assert self.transport is not None
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self.transport.send(message), attempt
-            except TemporaryFailure as failure:
-                if attempt >= self.retry.attempts or self.should_stop():
-                    raise _GaveUp(failure, attempt) from failure
-                delay = self.retry.delay(attempt)
-                log.info("%s: %s; retrying in %.1fs", email, failure.reply, delay)
-                self.sleep(delay)
-            except DeliveryFailure as failure:
-                raise _GaveUp(failure, attempt) from failure
-
-
-class _GaveUp(Exception):
-    def __init__(self, failure: DeliveryFailure, attempts: int) -> None:
-        super().__init__(failure.reply)
-        self.failure = failure
-        self.attempts = attempts
