@@ -99,6 +99,8 @@ class SendReport:
 
 @dataclass(frozen=True, slots=True)
 class Job:
+    """One subscriber's edition to send: who, for which date, with which papers."""
+
     subscriber: Subscriber
     edition: date
     picks: tuple[ScoredPaper, ...]

@@ -1,11 +1,13 @@
 """The send run: every subscriber's edition ranked, rendered, sent and recorded, once.
 
-A batch of subscribers at a time: claim their ledger rows (rows sent, empty, or held by
-another live sender are not claimed) and rank the batch; then for each: render, build
-the message, send it with retries for temporary failures, and record the outcome in its
-own transaction right away. A stop request (SIGTERM, Ctrl-C) is honoured between
-messages, never in the middle of one; the claims not yet sent are given back.
-With `record=False` (an outbox, a dry run) the ledger is neither read nor written.
+Readers who unsubscribed or bounced are left out first. Then a batch of subscribers at
+a time: claim their ledger rows (rows sent, empty, or held by another live sender are
+not claimed) and rank the batch with what each already received and their votes; then
+for each, confirmed still this sender's claim, `delivery.SendRun` renders, archives,
+sends with retries and records the outcome in its own transaction right away. A stop
+request (SIGTERM, Ctrl-C) is honoured between messages, never in the middle of one; the
+claims not yet sent are given back. With `record=False` (an outbox, a dry run) the
+ledger is neither read nor written.
 """
 
 from __future__ import annotations
