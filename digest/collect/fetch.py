@@ -134,7 +134,7 @@ def _get(
 ) -> Fetched:
     """The GET as a whole, headers and body, within `DEADLINE_FACTOR` x `timeout`: the
     timeout alone bounds only the wait for each next byte."""
-    deadline = Deadline(DEADLINE_FACTOR * timeout, should_stop)
+    deadline = Deadline(DEADLINE_FACTOR * timeout, should_stop, name="http-deadline")
     connection: list[socket.socket] = []
 
     def trace(event: str, info: dict[str, Any]) -> None:
@@ -153,6 +153,8 @@ def _get(
         if deadline.expired:
             raise SourceError(deadline.describe()) from None
         raise
+    finally:
+        deadline.close()
 
 
 def _exchange(

@@ -13,12 +13,9 @@ from __future__ import annotations
 import hashlib
 import re
 import smtplib
-import socket
 import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
@@ -27,7 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 
 from digest.config import SmtpSettings
-from digest.deadlines import STOP_GRACE_SECONDS, Deadline
+from digest.deadlines import Deadline
 from digest.errors import DigestError
 from digest.files import write_atomically
 from digest.mail.message import WireMessage
@@ -93,68 +90,6 @@ class _Closing:
 
     def close(self) -> None:
         """Release what the transport holds."""
-
-
-# How often the guard of a transport's deadlines looks at the clock and at a stop request.
-GUARD_TICK = 0.1
-
-
-class _GuardedDeadline(Deadline):
-    """The deadline of one step at a time (connecting, one message), as `Deadline`, but
-    guarded by one thread for the transport's life: a guard thread started and joined
-    for every message cost more wall time than the message (0.25 ms on an idle machine,
-    milliseconds on a busy one, where starting a thread waits for it to be scheduled)."""
-
-    def __init__(self, seconds: float, should_stop: Callable[[], bool]) -> None:
-        super().__init__(seconds, should_stop)
-        self._lock = threading.Lock()
-        self._ends_at: float | None = None  # the step's deadline; None between steps
-        self._closed = threading.Event()
-        self._guard_thread: threading.Thread | None = None
-
-    @contextmanager
-    def running(self) -> Iterator[None]:
-        """Guard the block: it has `seconds` to finish."""
-        with self._lock:
-            self.expired = self.cut_by_stop = False
-            self._ends_at = time.monotonic() + self.seconds
-        if self._guard_thread is None:
-            self._closed.clear()
-            self._guard_thread = threading.Thread(
-                target=self._guard_steps, name="smtp-deadline", daemon=True
-            )
-            self._guard_thread.start()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._ends_at = None
-
-    def close(self) -> None:
-        """Stop the guard thread (a later step starts another)."""
-        guard, self._guard_thread = self._guard_thread, None
-        if guard is not None:
-            self._closed.set()
-            guard.join()
-
-    def _guard_steps(self) -> None:
-        while not self._closed.wait(GUARD_TICK):
-            with self._lock:
-                if self._ends_at is not None:
-                    self._check(time.monotonic())
-
-    def _check(self, now: float) -> None:
-        """Called with the lock held: shorten the step on a stop request, end it when
-        its time is up (its socket shut down, so that the blocked read fails at once)."""
-        assert self._ends_at is not None
-        if self._should_stop() and now + STOP_GRACE_SECONDS < self._ends_at:
-            self._ends_at, self.cut_by_stop = now + STOP_GRACE_SECONDS, True
-        if now >= self._ends_at:
-            self.expired, self._ends_at = True, None
-            sock = self._socket_of()
-            if sock is not None:
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Dropped(Exception):
@@ -241,7 +176,7 @@ class SmtpTransport(_Closing):
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self._settings = settings
-        self._deadline = _GuardedDeadline(settings.timeout, should_stop)
+        self._deadline = Deadline(settings.timeout, should_stop, name="smtp-deadline")
         self._server = f"{settings.host}:{settings.port}"
         self._password = _password(settings, password, allow_insecure_auth)
         if rate_limit is not None and rate_limit <= 0:
