@@ -51,14 +51,8 @@ def voted_papers(store: Store, pool: Pool, profiles: Iterable[Profile]) -> dict[
     """The stored papers the profiles' votes name that are not among the candidates (a
     liked paper older than the edition's window still tells its taste), by vote key:
     what `rank` and `rank_many` take as `voted`."""
-    found: dict[str, Paper] = {}
     votes = (vote for profile in profiles for vote in (*profile.likes, *profile.dislikes))
-    for key in vote_keys(votes):
-        if key not in pool.keys:
-            paper = store.papers.find(key)
-            if paper is not None:
-                found[key] = paper
-    return found
+    return store.papers.find_many([key for key in vote_keys(votes) if key not in pool.keys])
 
 
 def collect_and_rank(
