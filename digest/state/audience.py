@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from digest.state.db import Database
+from digest.state.db import Database, chunks
 from digest.state.schema import audience, timestamp
 
 Status = Literal["subscribed", "unsubscribed", "bounced"]
@@ -23,8 +23,6 @@ SUBSCRIBED: Status = "subscribed"
 UNSUBSCRIBED: Status = "unsubscribed"
 BOUNCED: Status = "bounced"
 SUPPRESSED: tuple[Status, ...] = (UNSUBSCRIBED, BOUNCED)
-# Addresses looked up per statement (under every driver's limit on parameters).
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +91,9 @@ class Audience:
         wanted = sorted({email.lower() for email in emails})
         found: set[str] = set()
         with self._db.reading("read the suppressed addresses") as conn:
-            for start in range(0, len(wanted), _CHUNK):
+            for chunk in chunks(wanted):
                 query = select(audience.c.email).where(
-                    audience.c.status.in_(SUPPRESSED),
-                    audience.c.email.in_(wanted[start : start + _CHUNK]),
+                    audience.c.status.in_(SUPPRESSED), audience.c.email.in_(chunk)
                 )
                 found.update(conn.scalars(query))
         return frozenset(found)

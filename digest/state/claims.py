@@ -27,15 +27,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from digest.errors import StoreError
-from digest.state.db import Database
+from digest.state.db import Database, chunks
 from digest.state.ledger import EMPTY, FAILED, PENDING, SENDING
 from digest.state.schema import deliveries, timestamp
 from digest.state.workers import is_dead, this_host
 
 log = logging.getLogger(__name__)
 
-# Addresses per statement where a list of them is written (under every driver's limit).
-_CHUNK = 500
 
 # The rows a batch may take, in subscriber order after the cursor: free ones, ones whose
 # lease lapsed, and ones held on this host, whose process may be known dead (decided row
@@ -231,10 +229,10 @@ class Claims:
         the reason), so that no sender waits for them and `digest status` is true."""
         emails = sorted({subscriber.lower() for subscriber in subscribers})
         with self._db.transaction("close ledger rows") as conn:
-            for start in range(0, len(emails), _CHUNK):
+            for chunk in chunks(emails):
                 values = {
                     "row_edition": edition.isoformat(),
-                    "closed": emails[start : start + _CHUNK],
+                    "closed": list(chunk),
                 }
                 conn.execute(_CLOSE, values | {"reason": reason, "now": timestamp(now)})
 

@@ -121,6 +121,16 @@ class Database:
             )
 
 
+# Values bound in one IN (...) list: far under SQLite's 32,766 and PostgreSQL's 65,535.
+IN_CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """`items` in slices of at most `size`, one per statement of an IN (...) lookup."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def execute_many(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Run `statement` once per row, handing the rows to the driver as they are.
 

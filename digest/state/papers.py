@@ -21,7 +21,7 @@ from sqlalchemy.sql import Select
 
 from digest.identity import identity_keys
 from digest.models import Candidate, Paper, Sighting, StoreResult
-from digest.state.db import Database, execute_many
+from digest.state.db import Database, chunks, execute_many
 from digest.state.paper_batch import Keyed, PaperBatch
 from digest.state.schema import (
     paper_from_row,
@@ -56,11 +56,6 @@ def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         raise DBAPIError.instance(statement, None, error, driver_error) from None
     finally:
         cursor.close()
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class Papers:
@@ -130,7 +125,7 @@ class Papers:
         statement text per call, and compiling 4,096 parameters costs more than the
         lookup itself.
         """
-        for chunk in _chunks(values, LOOKUP_CHUNK):
+        for chunk in chunks(values, LOOKUP_CHUNK):
             size = 1 << (len(chunk) - 1).bit_length()
             padded = [*chunk, *[chunk[-1]] * (size - len(chunk))]
             sql, positional = self._lookup_sql(conn, name, query, column, size)

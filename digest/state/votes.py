@@ -8,12 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from digest.state.db import Database
+from digest.state.db import Database, chunks
 from digest.state.schema import timestamp, votes
 
 MORE, LESS = 1, -1
-# Readers whose votes are read per statement (under every driver's limit on parameters).
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +51,10 @@ class Votes:
         wanted = sorted({email.lower() for email in emails})
         found: dict[str, tuple[list[str], list[str]]] = {}
         with self._db.reading("read the votes") as conn:
-            for start in range(0, len(wanted), _CHUNK):
+            for chunk in chunks(wanted):
                 query = (
                     select(votes.c.subscriber, votes.c.paper, votes.c.vote)
-                    .where(votes.c.subscriber.in_(wanted[start : start + _CHUNK]))
+                    .where(votes.c.subscriber.in_(chunk))
                     .order_by(votes.c.subscriber, votes.c.voted_at, votes.c.paper)
                 )
                 for subscriber, paper, vote in conn.execute(query):
