@@ -41,6 +41,7 @@ second.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import cProfile
 import gc
@@ -97,12 +98,20 @@ STAGES = {
 # -- the SMTP sink, in its own process ----------------------------------------------------
 
 
-def _sink_main(conn: multiprocessing.connection.Connection) -> None:
-    """Serve SMTP on 127.0.0.1 until told to stop over `conn`; answer each command with
+def _sink_main(conn: multiprocessing.connection.Connection, latency: float) -> None:
+    """Serve SMTP on 127.0.0.1 until told to stop over `conn`, waiting `latency` seconds
+    before answering each message (as a distant relay does); answer each command with
     (messages counted, this process's CPU seconds)."""
+    from aiosmtpd.smtp import SMTP, Envelope
+
     from tests.smtpserver import CountingHandler, SmtpServer
 
-    with SmtpServer(CountingHandler()) as server:
+    class SlowCountingHandler(CountingHandler):
+        async def reply(self, server: SMTP, envelope: Envelope, number: int) -> str:
+            await asyncio.sleep(latency)
+            return await super().reply(server, envelope, number)
+
+    with SmtpServer(SlowCountingHandler() if latency else CountingHandler()) as server:
         conn.send(server.port)
         while True:
             command = conn.recv()
@@ -112,17 +121,21 @@ def _sink_main(conn: multiprocessing.connection.Connection) -> None:
 
 
 class Sink:
-    """The sink process: `port`, `stats()` (messages counted, its CPU seconds), `stop()`."""
+    """The sink process: `port`, `stats()` (messages counted, its CPU seconds), `count()`,
+    `stop()`; `latency` seconds before each answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_sink_main, args=(child,), daemon=True)
+        self._process = context.Process(target=_sink_main, args=(child, latency), daemon=True)
         self._process.start()
         if not self._conn.poll(30):
             self._process.kill()
             raise SystemExit("the SMTP sink did not start")
         self.port: int = self._conn.recv()
+
+    def count(self) -> int:
+        return self.stats()[0]
 
     def stats(self) -> tuple[int, float]:
         self._conn.send("count")
@@ -164,8 +177,16 @@ def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
         )
     if report.failed:
         raise SystemExit("collecting the seed dumps failed")
+    config = write_config(folder, subscribers=subscribers, port=port)
+    return database, config
+
+
+def write_config(folder: Path, *, subscribers: int, port: int, extra: tuple[str, ...] = ()) -> Path:
+    """A digest.toml of `subscribers` readers with 1-3 seed interests each (the same ones
+    every run), sending to the sink on `port`; `extra` lines go in first."""
     rng = random.Random(20260312)
     lines = [
+        *extra,
         "[digest]",
         'sender = "Paper Digest <digest@example.org>"',
         "[smtp]",
@@ -182,7 +203,7 @@ def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
         lines.append(f"interests = {json.dumps(interests)}")
     config = folder / "digest.toml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return database, config
+    return config
 
 
 def copy_database(source: Path, target: Path) -> Path:

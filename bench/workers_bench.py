@@ -24,12 +24,8 @@ machines would.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing
-import multiprocessing.connection
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -37,80 +33,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.send_bench import INTERESTS, NAMES
+from bench.send_bench import Sink, write_config
 from tests.pgserver import MISSING, PostgresServer, server_in_temp_folder
 from tests.seeds import SEEDS
 
 EDITION = "2026-03-12"  # the listing date of the seed dumps
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _sink_main(conn: multiprocessing.connection.Connection, latency: float) -> None:
-    from aiosmtpd.smtp import SMTP, Envelope
-
-    from tests.smtpserver import CountingHandler, SmtpServer
-
-    class SlowCountingHandler(CountingHandler):
-        async def reply(self, server: SMTP, envelope: Envelope, number: int) -> str:
-            await asyncio.sleep(latency)
-            return await super().reply(server, envelope, number)
-
-    with SmtpServer(SlowCountingHandler()) as server:
-        conn.send(server.port)
-        while conn.recv() != "stop":
-            conn.send(server.handler.data_count)
-        conn.send(server.handler.data_count)
-
-
-class Sink:
-    """The SMTP sink process: `port`, `count()` of messages accepted, `stop()`."""
-
-    def __init__(self, latency: float) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_sink_main, args=(child, latency), daemon=True)
-        self._process.start()
-        if not self._conn.poll(30):
-            self._process.kill()
-            raise SystemExit("the SMTP sink did not start")
-        self.port: int = self._conn.recv()
-
-    def count(self) -> int:
-        self._conn.send("count")
-        return int(self._conn.recv())
-
-    def stop(self) -> None:
-        if self._process.is_alive():
-            self._conn.send("stop")
-            self._conn.recv()
-            self._process.join(10)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-
-
-def write_config(folder: Path, *, subscribers: int, port: int, batch: int) -> Path:
-    rng = random.Random(20260312)
-    lines = [
-        "[digest]",
-        'sender = "Paper Digest <digest@example.org>"',
-        "[delivery]",
-        f"batch_size = {batch}",
-        "[smtp]",
-        'host = "127.0.0.1"',
-        f"port = {port}",
-        'security = "none"',
-        "timeout = 30",
-    ]
-    for number in range(subscribers):
-        interests = rng.sample(INTERESTS, rng.choice((1, 1, 2, 2, 3)))
-        lines += ["[[subscribers]]", f'email = "reader{number:05d}@example.org"']
-        if number % 3:
-            lines.append(f'name = "{NAMES[number % len(NAMES)]}"')
-        lines.append(f"interests = {json.dumps(interests)}")
-    config = folder / "digest.toml"
-    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return config
 
 
 def collect_seeds(url: str) -> None:
@@ -177,7 +105,10 @@ def measure(subscribers: int, counts: list[int], batch: int, latency: float) -> 
         collect_seeds(url)
         with tempfile.TemporaryDirectory(prefix="workers-bench-") as folder:
             config = write_config(
-                Path(folder), subscribers=subscribers, port=sink.port, batch=batch
+                Path(folder),
+                subscribers=subscribers,
+                port=sink.port,
+                extra=("[delivery]", f"batch_size = {batch}"),
             )
             for workers in counts:
                 empty_ledger(server)
