@@ -44,6 +44,23 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
+Newsroom = tuple[SmtpServer, Settings, Store]
+
+
+@pytest.fixture
+def newsroom(
+    tmp_path: Path, shared: Path, smtp_server: Callable[..., SmtpServer]
+) -> Iterator[Newsroom]:
+    """A recording SMTP server, a config of READERS sending to it, and a SQLite database
+    of the collected seed dumps."""
+    server = smtp_server(RecordingHandler())
+    settings = settings_for(server.port)
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        seeds = SourceSpec("seeds", str(shared / "seeds"))
+        collect([seeds], store, settings=settings.collect, now=NOW)
+        yield server, settings, store
+
+
 def settings_for(port: int) -> Settings:
     return Settings.model_validate(
         {
@@ -111,39 +128,25 @@ class TakenOverAfterFirst:
         self.inner.close()
 
 
-def test_a_sender_that_lost_its_claims_sends_none_of_them(
-    tmp_path: Path, shared: Path, smtp_server: Callable[..., SmtpServer]
-) -> None:
-    server = smtp_server(RecordingHandler())
-    settings = settings_for(server.port)
-    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
-        collect(
-            [SourceSpec("seeds", str(shared / "seeds"))], store, settings=settings.collect, now=NOW
-        )
-        with SmtpTransport(settings.smtp) as inner:
-            report = send(settings, store, TakenOverAfterFirst(inner, store))
-        rows = {row.subscriber: row.status for row in store.ledger.rows(EDITION)}
+def test_a_sender_that_lost_its_claims_sends_none_of_them(newsroom: Newsroom) -> None:
+    server, settings, store = newsroom
+    with SmtpTransport(settings.smtp) as inner:
+        report = send(settings, store, TakenOverAfterFirst(inner, store))
+    rows = {row.subscriber: row.status for row in store.ledger.rows(EDITION)}
     assert report.sent == READERS[:1]
     assert report.held == READERS[1:]  # the other worker's now: it sends them
     assert len(server.received) == 1
     assert rows == {READERS[0]: SENT} | dict.fromkeys(READERS[1:], SENDING)
 
 
-def test_rows_of_readers_who_left_since_are_closed_not_left_pending(
-    tmp_path: Path, shared: Path, smtp_server: Callable[..., SmtpServer]
-) -> None:
-    server = smtp_server(RecordingHandler())
-    settings = settings_for(server.port)
-    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
-        collect(
-            [SourceSpec("seeds", str(shared / "seeds"))], store, settings=settings.collect, now=NOW
-        )
-        store.ledger.open_edition(EDITION, READERS, now=NOW)  # an earlier run, stopped early
-        store.audience.unsubscribe(READERS[0], how="one-click", now=NOW)
-        with SmtpTransport(settings.smtp) as transport:
-            report = send(settings, store, transport)
-        rows = {row.subscriber: row for row in store.ledger.rows(EDITION)}
-        left = store.claims.unfinished(EDITION)
+def test_rows_of_readers_who_left_since_are_closed_not_left_pending(newsroom: Newsroom) -> None:
+    server, settings, store = newsroom
+    store.ledger.open_edition(EDITION, READERS, now=NOW)  # an earlier run, stopped early
+    store.audience.unsubscribe(READERS[0], how="one-click", now=NOW)
+    with SmtpTransport(settings.smtp) as transport:
+        report = send(settings, store, transport)
+    rows = {row.subscriber: row for row in store.ledger.rows(EDITION)}
+    left = store.claims.unfinished(EDITION)
     assert report.suppressed == READERS[:1] and sorted(report.sent) == READERS[1:]
     assert (rows[READERS[0]].status, rows[READERS[0]].reply) == (EMPTY, "unsubscribed or bounced")
     assert left == frozenset() and PENDING not in {row.status for row in rows.values()}
