@@ -227,24 +227,23 @@ def _votes(votes: tuple[str, ...]) -> tuple[str, ...]:
         raise click.BadParameter(str(error)) from error
 
 
+def _vote_option(flag: str, name: str, help_text: str) -> Callable[[_F], _F]:
+    """A repeatable option of paper votes, each checked to name a paper."""
+    return click.option(
+        flag,
+        name,
+        multiple=True,
+        callback=lambda _ctx, _param, votes: _votes(votes),
+        help=help_text,
+    )
+
+
 @main.command()
 @_reader_options("Rank", 'Rank for these phrases: "graph neural networks, link prediction".')
 @click.option("--limit", type=click.IntRange(1, 100), help="At most this many papers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the picks as one JSON object.")
-@click.option(
-    "--like",
-    "likes",
-    multiple=True,
-    callback=lambda _ctx, _param, votes: _votes(votes),
-    help="A paper you like (arXiv id, DOI or paper id); repeatable.",
-)
-@click.option(
-    "--dislike",
-    "dislikes",
-    multiple=True,
-    callback=lambda _ctx, _param, votes: _votes(votes),
-    help="A paper you do not want more of; repeatable.",
-)
+@_vote_option("--like", "likes", "A paper you like (arXiv id, DOI or paper id); repeatable.")
+@_vote_option("--dislike", "dislikes", "A paper you do not want more of; repeatable.")
 @_common_options
 @_fail_cleanly
 def rank(
