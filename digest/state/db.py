@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Table, create_engine, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from digest.errors import ForeignDatabaseError, StoreError
 from digest.state.schema import SCHEMA_VERSION, meta, metadata
@@ -97,6 +97,14 @@ class Database:
         """An INSERT for `table` with this database's upsert clauses (ON CONFLICT ...)."""
         return self._insert(table)
 
+    def insert_new(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Rows whose keys no stored row holds: by COPY on PostgreSQL, where a statement per
+        row (even pipelined) cost more than the rest of the batch; else `execute_many`."""
+        if self.dialect == "postgresql":
+            _copy(conn, table, rows)
+        else:
+            execute_many(conn, insert(table), rows)
+
     def _insert_for(self, dialect: str) -> Any:
         if dialect == "postgresql":
             return postgresql.insert
@@ -154,6 +162,25 @@ def _add_new_indexes(conn: Connection) -> None:
     for table in metadata.sorted_tables:
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+
+
+def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """`rows` into `table` by PostgreSQL's COPY, a driver's error raised as SQLAlchemy's
+    (so that `Database.transaction` names it like any other)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    driver_error = conn.dialect.loaded_dbapi.Error
+    cursor: Any = conn.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+    except driver_error as error:
+        raise DBAPIError.instance(statement, None, error, driver_error) from None
+    finally:
+        cursor.close()
 
 
 def _reason(error: Exception) -> str:

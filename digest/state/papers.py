@@ -14,9 +14,8 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, CursorResult
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 from digest.identity import identity_keys
@@ -37,25 +36,6 @@ from digest.state.schema import (
 # parameters, and large enough that a batch of 20,000 keys takes a handful of queries. A
 # power of two, as lookups are padded to one (see `_rows_in`).
 LOOKUP_CHUNK = 4096
-
-
-def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """`rows` into `table` by PostgreSQL's COPY, a driver's error raised as SQLAlchemy's
-    (so that `Database.transaction` names it like any other)."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    driver_error = conn.dialect.loaded_dbapi.Error
-    cursor: Any = conn.connection.cursor()
-    try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row[column] for column in columns])
-    except driver_error as error:
-        raise DBAPIError.instance(statement, None, error, driver_error) from None
-    finally:
-        cursor.close()
 
 
 class Papers:
@@ -148,28 +128,20 @@ class Papers:
             paper_row(paper, canonical) | {"id": paper_id, "first_seen": stamp, "updated_at": stamp}
             for paper_id, paper, canonical in batch.created()
         ]
-        self._insert_new(conn, papers, created)
+        self._db.insert_new(conn, papers, created)
         changed = [
             paper_row(paper, canonical) | {"updated_at": stamp, "row_id": paper_id}
             for paper_id, paper, canonical in batch.changed()
         ]
         execute_many(conn, update(papers).where(papers.c.id == bindparam("row_id")), changed)
         # Keys no paper held at the lookup: this transaction has held the write lock since.
-        self._insert_new(conn, paper_keys, batch.new_keys())
+        self._db.insert_new(conn, paper_keys, batch.new_keys())
         of_new, of_stored = batch.sightings()
         timestamps = functools.cache(timestamp)  # a batch's sightings share one or two
         for row in (*of_new, *of_stored):
             row["seen_at"] = timestamps(row["seen_at"])
-        self._insert_new(conn, sightings, of_new)
+        self._db.insert_new(conn, sightings, of_new)
         self._upsert_sightings(conn, of_stored)
-
-    def _insert_new(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Rows whose keys no stored row holds: by COPY on PostgreSQL, where a statement per
-        row (even pipelined) cost more than the rest of the batch."""
-        if self._db.dialect == "postgresql":
-            _copy(conn, table, rows)
-        else:
-            execute_many(conn, insert(table), rows)
 
     def _upsert_sightings(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         statement = self._db.insert(sightings)
