@@ -28,6 +28,8 @@ def compose(
     """The email and its message as it goes on the wire, DKIM-signed when a signer is
     given; without a recipient (a preview), to a placeholder address and without the
     reader's links (view in browser, votes)."""
+    # Signed once, for both the footer and the List-Unsubscribe header.
+    unsubscribe = links.unsubscribe_url(settings.digest, recipient)
     rendered = renderer.render(
         Digest(
             edition=edition,
@@ -38,10 +40,10 @@ def compose(
             online_url=links.online_url(settings.digest, recipient, edition) if recipient else None,
             votes=_votes(settings, recipient),
         ),
-        envelope.footer(settings, recipient),
+        envelope.footer(settings, unsubscribe),
     )
     message = build_message(
-        envelope.envelope(settings, recipient, name, edition),
+        envelope.envelope(settings, recipient, name, edition, unsubscribe),
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,

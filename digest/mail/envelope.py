@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.links import unsubscribe_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +52,15 @@ def unsubscribe_mailto(sender: str) -> str:
     return f"mailto:{sender_address(sender).addr_spec}?subject={quote('unsubscribe')}"
 
 
-def footer(settings: Settings, recipient: str | None) -> Footer:
-    """The footer every email carries: who sends it, how to manage or leave it."""
+def footer(settings: Settings, unsubscribe: str | None) -> Footer:
+    """The footer every email carries: who sends it, how to manage or leave it (the
+    one-click link `unsubscribe`, else a mailto to the sender)."""
     name, address = parseaddr(settings.digest.sender)
     return Footer(
         sender_name=name or address,
         contact=settings.digest.contact,
         manage_url=settings.digest.manage_url,
-        unsubscribe_url=unsubscribe_url(settings.digest, recipient)
-        or unsubscribe_mailto(settings.digest.sender),
+        unsubscribe_url=unsubscribe or unsubscribe_mailto(settings.digest.sender),
     )
 
 
@@ -83,16 +82,20 @@ def preview_recipient(sender: str) -> str:
 
 
 def envelope(
-    settings: Settings, recipient: str | None, recipient_name: str | None, edition: date
+    settings: Settings,
+    recipient: str | None,
+    recipient_name: str | None,
+    edition: date,
+    unsubscribe: str | None,
 ) -> Envelope:
-    """From the config's sender to the recipient; a preview without one goes to
-    `preview_recipient`."""
+    """From the config's sender to the recipient, with the one-click link `unsubscribe`;
+    a preview without one goes to `preview_recipient`."""
     to = recipient or preview_recipient(settings.digest.sender)
     return Envelope(
         sender=settings.digest.sender,
         recipient=to,
         recipient_name=recipient_name,
         edition=edition,
-        unsubscribe_url=unsubscribe_url(settings.digest, recipient),
+        unsubscribe_url=unsubscribe,
         feedback_id=settings.digest.feedback_id,
     )
