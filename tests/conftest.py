@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.environment import WORDS_ONLY
 from tests.golden import SHARED
 from tests.httpserver import feed_server  # noqa: F401  (the local feed server fixture)
 from tests.pgserver import postgres_server, postgres_url  # noqa: F401  (PostgreSQL fixtures)
 from tests.smtpserver import smtp_server, tls_files  # noqa: F401  (local SMTP server fixtures)
+
+# Set here, so that the commands tests start inherit it too.
+os.environ.update(WORDS_ONLY)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

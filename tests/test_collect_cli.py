@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from digest.state.store import Store
+from tests.environment import clean_environment
 from tests.httpserver import FeedServer
 
 SEED_PAPERS = {
@@ -26,7 +27,7 @@ SEED_PAPERS = {
 def digest(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment = clean_environment()
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "digest", *args],
@@ -247,7 +248,7 @@ def test_tracebacks_appear_only_with_verbose(tmp_path: Path) -> None:
 def run_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str]:
     """Run `digest` with a pseudo-terminal as stdin, stdout and stderr; return all it wrote."""
     controller, terminal = pty.openpty()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment = clean_environment()
     process = subprocess.Popen(
         [sys.executable, "-m", "digest", *args],
         cwd=cwd,

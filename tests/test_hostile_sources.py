@@ -17,6 +17,7 @@ from digest.collect.fetch import fetch
 from digest.collect.locate import is_url
 from digest.errors import SourceError
 from digest.models import HttpValidators
+from tests.environment import clean_environment
 from tests.httpserver import FeedServer
 from tests.test_collect_cli import collect_json
 
@@ -52,7 +53,7 @@ def test_a_dripping_source_fails_alone_and_the_sources_after_it_are_stored(
 def test_sigterm_stops_a_collect_within_seconds_and_prints_its_report(
     tmp_path: Path, shared: Path, feed_server: FeedServer
 ) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment = clean_environment()
     sources = [str(shared / "seeds" / SEED), feed_server.url("/drip"), str(shared / "seeds")]
     process = subprocess.Popen(
         [sys.executable, "-m", "digest", "collect", "--json", *sources],

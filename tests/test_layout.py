@@ -21,7 +21,8 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "jinja2": ("digest/mail/render.py", "digest/web/pages.py"),
     "starlette": "digest/web/",
     "uvicorn": "digest/web/server.py",
-    "threadpoolctl": "digest/rank/text_index.py",
+    # BLAS on one thread, for the eigensolver and the sentence encoder.
+    "threadpoolctl": ("digest/rank/text_index.py", "digest/rank/encoder.py"),
     "apscheduler": "digest/pipeline/schedule.py",
     "httpx": "digest/collect/fetch.py",
     "feedparser": "digest/collect/feed.py",
@@ -29,6 +30,9 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "numpy": "digest/rank/",
     "scipy": "digest/rank/",
     "Stemmer": "digest/rank/text_index.py",
+    # The sentence encoder's tokenizer and weights.
+    "tokenizers": "digest/rank/encoder.py",
+    "safetensors": "digest/rank/encoder.py",
     "pydantic": "digest/config.py",
     "pydantic_settings": "digest/config.py",
     "rich": "digest/cli/output.py",

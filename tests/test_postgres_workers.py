@@ -4,7 +4,6 @@ PostgreSQL, each as a host of its own, and one of them killed mid-run."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 from digest.state.ledger import SENT
 from digest.state.store import Store
+from tests.environment import clean_environment
 from tests.seeds import INTERESTS
 from tests.smtpserver import RecordingHandler, SmtpServer
 from tests.test_collect_cli import digest
@@ -49,7 +49,7 @@ def write_config(folder: Path, server: SmtpServer, *, batch: int) -> Path:
 
 
 def start_sender(folder: Path, url: str, host: str) -> subprocess.Popen[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment = clean_environment()
     return subprocess.Popen(
         [sys.executable, "-m", "digest", "send", "--date", EDITION, "--json", "--db", url],
         cwd=folder,

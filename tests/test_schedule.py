@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from digest.pipeline.schedule import Due, Runner, Slot, catch_up, slots
 from digest.pipeline.send import send_editions
 from digest.state.store import Store
 from digest.subscribers import find_subscriber
+from tests.environment import clean_environment
 from tests.smtpserver import RecordingHandler, SmtpServer
 from tests.test_send_cli import wait_for
 
@@ -256,7 +256,7 @@ send_at = "{send_at}"
 """,
         encoding="utf-8",
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment = clean_environment()
     process = subprocess.Popen(
         [sys.executable, "-m", "digest", "schedule"],
         cwd=tmp_path,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 
 from digest.state.ledger import SENT
 from digest.state.store import Store
+from tests.environment import clean_environment
 from tests.seeds import INTERESTS
 from tests.smtpserver import (
     DropConnectionHandler,
@@ -202,7 +202,7 @@ def test_outbox_and_dry_run_record_nothing(newsroom: Path, smtp_server: StartSer
 
 
 def start_send(folder: Path) -> subprocess.Popen[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environment = clean_environment()
     return subprocess.Popen(
         [sys.executable, "-m", "digest", "send", "--date", EDITION, "--json"],
         cwd=folder,

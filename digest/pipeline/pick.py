@@ -13,7 +13,9 @@ from digest.config import CollectSettings, Settings
 from digest.errors import DigestError
 from digest.models import CollectReport, Paper, Profile, ScoredPaper
 from digest.pipeline.collect import collect
-from digest.rank.pool import Pool, build_pool
+from digest.pipeline.pool import encoder_for, stored_pool
+from digest.rank.encoder import Encoder
+from digest.rank.pool import Pool
 from digest.rank.ranker import rank
 from digest.rank.votes import vote_keys
 from digest.state.store import Store
@@ -40,10 +42,15 @@ def require_papers(store: Store) -> None:
 
 
 def rank_stored(
-    store: Store, profile: Profile, *, edition: date, days: int | None
+    store: Store,
+    profile: Profile,
+    *,
+    edition: date,
+    days: int | None,
+    encoder: Encoder | None = None,
 ) -> tuple[ScoredPaper, ...]:
     """One profile's picks among the stored candidates of an edition."""
-    pool = build_pool(store.papers.candidates(until=edition, days=days), today=edition)
+    pool = stored_pool(store, until=edition, days=days, encoder=encoder)
     return rank(pool, profile, voted=voted_papers(store, pool, [profile]))
 
 
@@ -62,6 +69,7 @@ def collect_and_rank(
     settings: CollectSettings,
     now: datetime,
     edition: date,
+    encoder: Encoder | None,
 ) -> tuple[CollectReport, tuple[ScoredPaper, ...]]:
     """Collect the sources into a throwaway database and rank all they hold: no state kept."""
     with (
@@ -69,7 +77,7 @@ def collect_and_rank(
         Store(f"sqlite:///{Path(scratch) / 'digest.db'}") as store,
     ):
         report = collect(specs, store, settings=settings, now=now)
-        return report, rank_stored(store, profile, edition=edition, days=None)
+        return report, rank_stored(store, profile, edition=edition, days=None, encoder=encoder)
 
 
 def pick_papers(
@@ -92,6 +100,7 @@ def pick_papers(
     subscriber's own votes.
     """
     timezone = subscriber.timezone if subscriber else settings.digest.timezone
+    encoder = encoder_for(settings.digest.semantic_model)
     day = edition or edition_date(now, timezone)
 
     def profile(delivered: frozenset[str]) -> Profile:
@@ -105,12 +114,19 @@ def pick_papers(
     if sources:
         specs = [SourceSpec(name=source, location=source) for source in sources]
         report, papers = collect_and_rank(
-            specs, profile(frozenset()), settings=settings.collect, now=now, edition=day
+            specs,
+            profile(frozenset()),
+            settings=settings.collect,
+            now=now,
+            edition=day,
+            encoder=encoder,
         )
         return Picks(profile(frozenset()), day, papers, report)
     with Store(settings.state.url) as store:
         require_papers(store)
         delivered = store.ledger.delivered_ids(subscriber.email) if subscriber else frozenset()
         reader = profile(delivered)
-        papers = rank_stored(store, reader, edition=day, days=settings.digest.candidate_days)
+        papers = rank_stored(
+            store, reader, edition=day, days=settings.digest.candidate_days, encoder=encoder
+        )
     return Picks(reader, day, papers)

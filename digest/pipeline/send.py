@@ -31,7 +31,8 @@ from digest.mail.transport import (
 from digest.models import ScoredPaper
 from digest.pipeline.delivery import DEFAULT_RETRY, Job, RetryPolicy, SendReport, SendRun
 from digest.pipeline.pick import require_papers, voted_papers
-from digest.rank.pool import Pool, build_pool
+from digest.pipeline.pool import encoder_for, stored_pool
+from digest.rank.pool import Pool
 from digest.rank.ranker import rank_many
 from digest.state.claims import Heartbeat, claimed_batches
 from digest.state.store import Store
@@ -180,8 +181,12 @@ def _plan(
     """Send one edition date: claim a batch of its subscribers (all of them, a batch at a
     time, without a ledger), rank the batch over the day's pool, send it, claim the next.
     A worker ranks and renders only what it claimed; a stop gives back the rest."""
-    candidates = store.papers.candidates(until=day, days=settings.digest.candidate_days)
-    pool = build_pool(candidates, today=day)
+    pool = stored_pool(
+        store,
+        until=day,
+        days=settings.digest.candidate_days,
+        encoder=encoder_for(settings.digest.semantic_model),
+    )
     by_email = {member.email.lower(): member for member in group}
     size = settings.delivery.batch_size
     if run.ledger:

@@ -6,12 +6,17 @@ similarities that likes and dislikes spread by, the signals of each paper (`sign
 weighted into one base score, which papers carry which category and author, and every
 identity key of every paper (a vote may name a paper by its arXiv id, DOI or title key).
 Candidates are kept in id order; document i of every array is candidate i.
+
+Given the sentence encoder (`encoder`, `semantic`), the topical similarities come from
+the papers' embeddings instead of latent semantic analysis of the pool, and interest
+phrases are embedded too. `vectors` may hold papers' embeddings already made (the
+database keeps them, `digest.state.vectors`): only the others are encoded.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,9 +26,17 @@ from scipy import sparse
 
 from digest.identity import identity_keys
 from digest.models import Candidate
+from digest.rank.encoder import Encoder
 from digest.rank.relevance import PhraseTable, quantize
+from digest.rank.semantic import Embedding, embedded_similarities, paper_text, pool_vectors
 from digest.rank.signals import signals
-from digest.rank.text_index import Similarities, build_index, similarities
+from digest.rank.text_index import (
+    LATENT_SHARE,
+    Similarities,
+    build_index,
+    similarities,
+    vectorize,
+)
 
 # The signals' weights in every score (see `digest.rank.ranker`): together at most 0.35.
 TRENDING_WEIGHT = 0.2
@@ -76,10 +89,22 @@ class Pool:
     position: dict[str, int]
     similar: Similarities
     keys: dict[str, int]
+    embedding: Embedding | None = None
 
     @property
     def size(self) -> int:
         return len(self.candidates)
+
+    def topical_to(self, papers: Sequence[tuple[str, str]]) -> NDArray[np.float64]:
+        """(title, abstract) pairs outside the pool x documents: their topical similarity
+        to the pool's documents, as `similar.topical` measures it inside."""
+        index = self.phrases.index
+        cosines = np.asarray((vectorize(index, papers) @ index.vectors.T).toarray())
+        if self.embedding is None:
+            return self.similar.topical_to(cosines.astype(np.float64))
+        meaning = self.embedding.cosines_of([paper_text(*pair) for pair in papers])
+        topical: NDArray[np.float64] = (1.0 - LATENT_SHARE) * cosines + LATENT_SHARE * meaning
+        return topical
 
 
 def normalize_name(name: str) -> str:
@@ -111,15 +136,30 @@ def _labels(per_document: Sequence[Iterable[str]]) -> Labels:
     return Labels(columns, matrix)
 
 
-def build_pool(candidates: Sequence[Candidate], *, today: date) -> Pool:
+def build_pool(
+    candidates: Sequence[Candidate],
+    *,
+    today: date,
+    encoder: Encoder | None = None,
+    vectors: Mapping[str, NDArray[np.float32]] | None = None,
+) -> Pool:
     """Index the candidates of an edition once. Of two candidates with one id, the first
-    is kept."""
+    is kept. With `encoder`, papers are compared by meaning too (`vectors`: embeddings
+    already made, by candidate id)."""
     unique: dict[str, Candidate] = {}
     for candidate in candidates:
         unique.setdefault(candidate.id, candidate)
     ordered = tuple(unique[key] for key in sorted(unique))
-    index = build_index([(c.paper.title, c.paper.abstract) for c in ordered])
-    similar = similarities(index)
+    texts = [(c.paper.title, c.paper.abstract) for c in ordered]
+    index = build_index(texts)
+    embedding = None
+    if encoder is None or not ordered:
+        similar = similarities(index)
+    else:
+        papers = [(c.id, c.paper.title, c.paper.abstract) for c in ordered]
+        embedded = pool_vectors(encoder.encode, papers, vectors or {})
+        embedding = Embedding(encoder, embedded, texts)
+        similar = embedded_similarities(index, embedded)
     found = [signals(candidate, today) for candidate in ordered]
     base = np.array(
         [
@@ -131,7 +171,7 @@ def build_pool(candidates: Sequence[Candidate], *, today: date) -> Pool:
     return Pool(
         candidates=ordered,
         today=today,
-        phrases=PhraseTable(index, similar.topical),
+        phrases=PhraseTable(index, similar.topical, embedding),
         cosine=similar.cosine,
         base=quantize(base),
         signal_reasons=tuple(s.reasons for s in found),
@@ -143,6 +183,7 @@ def build_pool(candidates: Sequence[Candidate], *, today: date) -> Pool:
         position={c.id: i for i, c in enumerate(ordered)},
         similar=similar,
         keys=_identity_positions(ordered),
+        embedding=embedding,
     )
 
 

@@ -45,7 +45,6 @@ from scipy import sparse
 from digest.models import Paper, Profile
 from digest.rank.pool import Pool
 from digest.rank.relevance import Z_FLOOR, Z_FULL, feedback_relevance, quantize
-from digest.rank.text_index import vectorize
 from digest.rank.votes import vote_keys
 
 # What an interest phrase is matched by (`relevance.PhraseTable.key`).
@@ -155,10 +154,8 @@ class _Items:
             rows[list(items)] = self.pool.similar.topical[list(docs)]
         outside = [item for item, doc in enumerate(self.docs) if doc is None]
         if outside:
-            index = self.pool.phrases.index
             texts = [(self.papers[item].title, self.papers[item].abstract) for item in outside]
-            cosines = np.asarray((vectorize(index, texts) @ index.vectors.T).toarray())
-            rows[outside] = self.pool.similar.topical_to(cosines.astype(np.float64))
+            rows[outside] = self.pool.topical_to(texts)
         return rows
 
 

@@ -65,6 +65,11 @@ def stems(words: Iterable[str]) -> list[str]:
     return list(_stemmer().stemWords(kept))
 
 
+def words_of(text: str) -> list[str]:
+    """The words of a text as the index reads them (NFKC, letters and digits)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text))
+
+
 def _words(text: str) -> list[re.Match[str]]:
     return list(_WORD.finditer(unicodedata.normalize("NFKC", text)))
 

@@ -239,3 +239,16 @@ archive = Table(
     Column("archived_at", Text, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# Each paper's sentence embedding (`digest.rank.semantic`), made once: float32 bytes.
+# `model` names the encoder and `text` is a digest of what it read, so that another
+# model, or a paper whose title or abstract changed, is encoded again.
+paper_vectors = Table(
+    "paper_vectors",
+    metadata,
+    Column("paper", String(200), primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("text", String(32), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)

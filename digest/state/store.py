@@ -10,6 +10,7 @@ from digest.state.db import Database
 from digest.state.http_cache import HttpCache
 from digest.state.ledger import Ledger
 from digest.state.papers import Papers
+from digest.state.vectors import PaperVectors
 from digest.state.votes import Votes
 
 
@@ -25,6 +26,7 @@ class Store:
         self.audience = Audience(self.db)
         self.votes = Votes(self.db)
         self.archive = Archive(self.db)
+        self.vectors = PaperVectors(self.db)
 
     def close(self) -> None:
         self.db.close()

