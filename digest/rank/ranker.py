@@ -208,7 +208,7 @@ def _rank_batch(
     tastes = taste(pool, profiles, voted)
     if tastes is not None:
         keys = [interests.keys_of(row) for row in range(len(profiles))]
-        tastes.adjust(pool, relevance, keys)
+        tastes.adjust(relevance, keys)
         wants_topics[tastes.rows] |= np.array([bool(liked) for liked in tastes.liked])
         eligible[tastes.rows] &= ~tastes.voted
     pinned = pool.authors.hits([author_names(p.authors) for p in profiles], pool.size)

@@ -18,9 +18,6 @@ Two parts, each in [0, 1]:
   no semantic relevance: a single word of it ("graph" of "graph neural networks") is
   not enough to seed a topic; with it, the phrase's embedding alone scores.
 
-A reader who liked papers gets true relevance feedback (`feedback_relevance`): the liked
-papers join the phrase's seeds, each counting as much as one of them.
-
 relevance = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * semantic. Values are rounded
 to multiples of 2**-20 so that any sum of them is exact, whatever its order: a profile
 scores the same alone or in a batch.
@@ -108,9 +105,7 @@ def match_row(index: TextIndex, stems: tuple[str, ...]) -> PhraseRow:
 class Basis:
     """What a phrase's relevance starts from: its lexical scores (as a sparse row: the
     documents it matches and their scores), the ids of its words, its pseudo-relevant
-    seeds, and every document's closeness to the phrase itself (weighted). Kept per
-    phrase so that relevance feedback (`feedback_relevance`) can start from it again
-    without matching the phrase twice."""
+    seeds, and every document's closeness to the phrase itself (weighted)."""
 
     matched: NDArray[np.int32]
     scores: NDArray[np.float32]
@@ -206,55 +201,6 @@ def _seeds(index: TextIndex, lexical: NDArray[np.float64], words: list[int]) -> 
     return np.concatenate([seeds, _ranked(cosines, SEEDS - len(seeds))])
 
 
-@dataclass(frozen=True, slots=True)
-class PhraseParts:
-    """What relevance feedback on one phrase reuses for every reader: its lexical scores,
-    its pseudo-relevant seeds, the sum of their topical rows, and the documents' cosine
-    to the phrase's words (weighted by `QUERY_WEIGHT`)."""
-
-    lexical: NDArray[np.float64]
-    seeds: NDArray[np.int64]
-    seed_sum: NDArray[np.float64]
-    query: NDArray[np.float64]
-
-
-def phrase_parts(index: TextIndex, topical: NDArray[np.float32], basis: Basis) -> PhraseParts:
-    return PhraseParts(
-        lexical=basis.lexical(index.size),
-        seeds=basis.seeds,
-        seed_sum=topical[basis.seeds].astype(np.float64).sum(axis=0),
-        query=basis.query,
-    )
-
-
-def feedback_relevance(
-    parts: PhraseParts,
-    topical: NDArray[np.float32],
-    liked: NDArray[np.int64],
-    outside: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """Relevance of every document to a phrase for a reader who liked some papers:
-    relevance feedback, the liked papers of the pool (`liked`, documents) and those
-    outside it (`outside`, their topical rows) joining the phrase's pseudo-relevant
-    seeds, each seed as much as another. The lexical part is the phrase's own."""
-    seeded = set(parts.seeds.tolist())
-    extra = np.array([doc for doc in liked.tolist() if doc not in seeded], dtype=np.int64)
-    seeds = np.concatenate([parts.seeds, extra])
-    count = len(seeds) + len(outside)
-    if count == 0:
-        return quantize(LEXICAL_SHARE * parts.lexical)
-    total = parts.seed_sum + topical[extra].astype(np.float64).sum(axis=0) + outside.sum(axis=0)
-    to_seeds = total / count
-    # A seed is scored against the others: its likeness to itself proves nothing.
-    if count > 1:
-        own = topical[seeds, seeds].astype(np.float64)
-        to_seeds[seeds] = (total[seeds] - own) / (count - 1)
-    else:
-        to_seeds[seeds] = np.delete(to_seeds, seeds).max(initial=0.0)
-    semantic = _standardized(to_seeds + parts.query)
-    return quantize(LEXICAL_SHARE * parts.lexical + (1.0 - LEXICAL_SHARE) * semantic)
-
-
 def _semantic(
     topical: NDArray[np.float32], seeds: NDArray[np.int64], query: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -298,8 +244,6 @@ class PhraseTable:
     _keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _rows: dict[tuple[str, ...], PhraseRow] = field(default_factory=dict)
     _matches: dict[tuple[str, ...], PhraseRow] = field(default_factory=dict)
-    _bases: dict[tuple[str, ...], Basis] = field(default_factory=dict)
-    _parts: dict[tuple[str, ...], PhraseParts] = field(default_factory=dict)
 
     def key(self, phrase: str) -> tuple[str, ...]:
         """What a phrase is matched by: two phrases with one key are one interest."""
@@ -311,20 +255,8 @@ class PhraseTable:
     def row(self, key: tuple[str, ...]) -> PhraseRow:
         found = self._rows.get(key)
         if found is None:
-            found = self._rows[key] = phrase_row(self.index, self.topical, key, self._basis(key))
-        return found
-
-    def parts(self, key: tuple[str, ...]) -> PhraseParts:
-        """What relevance feedback on this phrase starts from (`feedback_relevance`)."""
-        found = self._parts.get(key)
-        if found is None:
-            found = self._parts[key] = phrase_parts(self.index, self.topical, self._basis(key))
-        return found
-
-    def _basis(self, key: tuple[str, ...]) -> Basis:
-        found = self._bases.get(key)
-        if found is None:
-            found = self._bases[key] = phrase_basis(self.index, key, self.embedding)
+            basis = phrase_basis(self.index, key, self.embedding)
+            found = self._rows[key] = phrase_row(self.index, self.topical, key, basis)
         return found
 
     def matches(self, key: tuple[str, ...]) -> PhraseRow:

@@ -1,16 +1,18 @@
 """A reader's taste from their likes and dislikes: a per-reader model over the pool.
 
 A few votes support Rocchio's model, relevance feedback in the pool's topical space
-(TF-IDF cosine and latent semantic projection, `text_index.Similarities`):
+(TF-IDF cosine with latent semantic analysis or sentence embeddings, `pool`):
 
-- with interests, the liked papers join each interest's pseudo-relevant seeds
-  (`relevance.feedback_relevance`): the papers the reader said are theirs define the
-  topic alongside the best matches of the phrase, and every paper is scored by its
-  closeness to all of them;
-- without interests, every paper is scored by its mean topical similarity to the liked
-  papers, standardized over the pool's other papers (`Z_FLOOR` standard deviations
-  above the mean starts to count, `Z_FULL` counts fully, as for a phrase's semantic
-  relevance), times `LIKE_WEIGHT`;
+- every paper is scored by its mean topical similarity to the liked papers,
+  standardized over the pool's other papers (`Z_FLOOR` standard deviations above the
+  mean starts to count, `Z_FULL` counts fully, as for a phrase's semantic relevance);
+- a reader with interests gets that closeness, times `LIKE_BONUS`, on top of the
+  relevance of their interests: the likes add the papers like them, and never take away
+  what the interests found (an earlier version let the liked papers join each phrase's
+  pseudo-relevant seeds; with three likes it moved the phrase's topic toward them and
+  lost more than it found: on the judged seed pool, mean nDCG@10 0.827 against this
+  rule's 0.856 with the sentence encoder, 0.802 against 0.793 without);
+- a reader with no interests gets that closeness times `LIKE_WEIGHT` as relevance;
 - dislikes are scored the same way (closeness to the disliked papers, standardized);
   a paper loses up to `DISLIKE_WEIGHT` of its score by as much as it is closer to the
   disliked papers than to the liked ones (Rocchio's contrast of relevant and
@@ -44,7 +46,7 @@ from scipy import sparse
 
 from digest.models import Paper, Profile
 from digest.rank.pool import Pool
-from digest.rank.relevance import Z_FLOOR, Z_FULL, feedback_relevance, quantize
+from digest.rank.relevance import Z_FLOOR, Z_FULL, quantize
 from digest.rank.votes import vote_keys
 
 # What an interest phrase is matched by (`relevance.PhraseTable.key`).
@@ -52,6 +54,10 @@ Key = tuple[str, ...]
 # Without interests, a paper just like the liked ones counts as much as a full match of
 # one interest would.
 LIKE_WEIGHT = 1.0
+# With interests, a paper just like the liked ones gains a quarter of that: enough to
+# lift it among papers of like relevance, not to outweigh an interest (0.5 and 1.0
+# scored lower on the judged set: 0.840 and 0.817).
+LIKE_BONUS = 0.25
 # A paper just like the disliked ones, and unlike the liked ones, loses half its score.
 DISLIKE_WEIGHT = 0.5
 
@@ -77,27 +83,16 @@ class Taste:
     closeness: NDArray[np.float64]
     titles: list[str]
 
-    def adjust(
-        self, pool: Pool, relevance: NDArray[np.float64], interests: Sequence[Sequence[Key]]
-    ) -> None:
-        """Add the voters' taste to their rows of relevance (in place): with interests, each
-        interest's relevance with the liked papers as feedback; without, closeness to the
-        liked papers. `interests[row]` are the phrase keys of reader `row` of the
-        batch."""
-        phrases = pool.phrases
+    def adjust(self, relevance: NDArray[np.float64], interests: Sequence[Sequence[Key]]) -> None:
+        """Add the voters' taste to their rows of relevance (in place): with interests,
+        `LIKE_BONUS` times closeness to the liked papers; without, `LIKE_WEIGHT` times
+        it. `interests[row]` are the phrase keys of reader `row` of the batch."""
         for at, row in enumerate(self.rows.tolist()):
-            liked = self.liked[at]
-            inside = np.array(
-                [doc for doc in (self.docs[item] for item in liked) if doc is not None],
-                dtype=np.int64,
-            )
-            outside = self.closeness[[item for item in liked if self.docs[item] is None]]
-            if liked and interests[row]:
-                relevance[row] = 0.0
-                for key in interests[row]:
-                    parts = phrases.parts(key)
-                    relevance[row] += feedback_relevance(parts, phrases.topical, inside, outside)
-            elif liked:
+            if not self.liked[at]:
+                continue
+            if interests[row]:
+                relevance[row] = quantize(relevance[row] + LIKE_BONUS * self.like[at])
+            else:
                 relevance[row] = LIKE_WEIGHT * self.like[at]
 
     def damping(self) -> NDArray[np.float64]:
