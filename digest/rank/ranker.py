@@ -126,7 +126,7 @@ def _interests(pool: Pool, profiles: Sequence[Profile]) -> _Interests:
             if key:
                 mine.setdefault(columns.setdefault(key, len(columns)), text.strip())
         per_profile.append(list(mine.items()))
-    return _Interests([pool.phrases.row(key) for key in columns], list(columns), per_profile)
+    return _Interests(pool.phrases.rows(list(columns)), list(columns), per_profile)
 
 
 def _rows_matrix(

@@ -25,6 +25,7 @@ scores the same alone or in a batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,12 +105,11 @@ def match_row(index: TextIndex, stems: tuple[str, ...]) -> PhraseRow:
 @dataclass(frozen=True, slots=True)
 class Basis:
     """What a phrase's relevance starts from: its lexical scores (as a sparse row: the
-    documents it matches and their scores), the ids of its words, its pseudo-relevant
-    seeds, and every document's closeness to the phrase itself (weighted)."""
+    documents it matches and their scores), its pseudo-relevant seeds, and every
+    document's closeness to the phrase itself (weighted)."""
 
     matched: NDArray[np.int32]
     scores: NDArray[np.float32]
-    words: list[int]
     seeds: NDArray[np.int64]
     query: NDArray[np.float64]
     # Whether `query` is the phrase embedding's: meaningful even without seeds.
@@ -135,7 +135,7 @@ def phrase_basis(
     else:
         query = EMBEDDED_QUERY_WEIGHT * embedding.phrase_cosines(stems)
     seeds = _seeds(index, lexical, words)
-    return Basis(matched, scores, words, seeds, query, embedded=embedding is not None)
+    return Basis(matched, scores, seeds, query, embedded=embedding is not None)
 
 
 def phrase_row(
@@ -251,6 +251,12 @@ class PhraseTable:
         if found is None:
             found = self._keys[phrase] = phrase_stems(self.index, phrase)
         return found
+
+    def rows(self, keys: Sequence[tuple[str, ...]]) -> list[PhraseRow]:
+        """The rows of these phrase keys (their embeddings made together)."""
+        if self.embedding is not None:
+            self.embedding.prepare([key for key in keys if key not in self._rows])
+        return [self.row(key) for key in keys]
 
     def row(self, key: tuple[str, ...]) -> PhraseRow:
         found = self._rows.get(key)
