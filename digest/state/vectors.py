@@ -1,10 +1,12 @@
 """Papers' sentence embeddings, kept so that each paper is encoded once in its life.
 
-Encoding is the dearest step of ranking with the sentence encoder (about 45 ms a paper
-on one core here, `digest.rank.encoder`); a paper stays a candidate for days and is
-ranked on every send, so its vector is made the first time and read afterwards. A
-stored vector counts only for the same model and the same text (`text_digest`). A
-vector is kept as the bytes `digest.rank.semantic` makes of it.
+Encoding is the dearest step of ranking with the sentence encoder (70-150 ms a paper on
+this 2-core machine, `digest.rank.encoder`); a paper stays a candidate for days and is
+ranked on every send, so its vector is made the first time and read afterwards (1,536
+bytes a paper). Two senders that save one paper's vector at once both write it (the last
+one stays), taking the rows in one order (the caller sorts them), so they cannot
+deadlock. A stored vector counts only for the same model and the same text
+(`text_digest`). A vector is kept as the bytes `digest.rank.semantic` makes of it.
 """
 
 from __future__ import annotations
