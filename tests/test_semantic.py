@@ -282,3 +282,21 @@ def test_rank_by_meaning_from_the_command_line_keeps_the_vectors(
     grades = load_judgments()["traffic"].grades
     picked = [paper["id"] for paper in json.loads(first.stdout)["papers"]]
     assert len(picked) == 5 and all(grades[paper] >= 1 for paper in picked[:3])
+
+
+class FailingEncoder:
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        raise RuntimeError("the model broke")
+
+
+def test_an_encoder_that_fails_leaves_the_edition_ranked_by_words(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        spec = SourceSpec(name="seeds", location=str(SEEDS))
+        collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, tzinfo=UTC))
+        with caplog.at_level(logging.WARNING):
+            pool = stored_pool(store, until=EDITION, days=None, encoder=FailingEncoder())  # type: ignore[arg-type]
+        assert pool.embedding is None and pool.size > 100
+        assert "failed (RuntimeError('the model broke')); ranking by words" in caplog.text
+        assert store.vectors.find(VECTORS_ID, {pool.candidates[0].id: "x"}) == {}

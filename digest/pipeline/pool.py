@@ -48,7 +48,12 @@ def stored_pool(store: Store, *, until: date, days: int | None, encoder: Encoder
     }
     missing = sorted(set(texts) - set(known))
     if missing:
-        fresh = encoder.encode([texts[paper] for paper in missing])
+        try:
+            fresh = encoder.encode([texts[paper] for paper in missing])
+        except Exception as error:
+            # The edition goes out ranked by words rather than not at all.
+            log.warning("encoding %d papers failed (%r); ranking by words", len(missing), error)
+            return build_pool(candidates, today=until)
         store.vectors.save(
             VECTORS_ID,
             ((paper, texts[paper], to_bytes(fresh[i])) for i, paper in enumerate(missing)),
