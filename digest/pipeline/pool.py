@@ -4,6 +4,7 @@ their embeddings, each paper encoded once and kept (`digest.state.vectors`)."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 
 from digest.errors import DigestError
@@ -48,12 +49,15 @@ def stored_pool(store: Store, *, until: date, days: int | None, encoder: Encoder
     }
     missing = sorted(set(texts) - set(known))
     if missing:
+        log.info("encoding %d papers (%d read back)", len(missing), len(known))
+        started = time.perf_counter()
         try:
             fresh = encoder.encode([texts[paper] for paper in missing])
         except Exception as error:
             # The edition goes out ranked by words rather than not at all.
             log.warning("encoding %d papers failed (%r); ranking by words", len(missing), error)
             return build_pool(candidates, today=until)
+        log.info("encoded %d papers in %.1f s", len(missing), time.perf_counter() - started)
         store.vectors.save(
             VECTORS_ID,
             ((paper, texts[paper], to_bytes(fresh[i])) for i, paper in enumerate(missing)),
