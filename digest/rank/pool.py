@@ -31,10 +31,10 @@ from digest.rank.relevance import PhraseTable, quantize
 from digest.rank.semantic import Embedding, embedded_similarities, paper_text, pool_vectors
 from digest.rank.signals import signals
 from digest.rank.text_index import (
-    LATENT_SHARE,
     Similarities,
     build_index,
     similarities,
+    topical_blend,
     vectorize,
 )
 
@@ -103,8 +103,7 @@ class Pool:
         if self.embedding is None:
             return self.similar.topical_to(cosines.astype(np.float64))
         meaning = self.embedding.cosines_of([paper_text(*pair) for pair in papers])
-        topical: NDArray[np.float64] = (1.0 - LATENT_SHARE) * cosines + LATENT_SHARE * meaning
-        return topical
+        return topical_blend(cosines, meaning)
 
 
 def normalize_name(name: str) -> str:

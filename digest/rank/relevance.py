@@ -102,59 +102,28 @@ def match_row(index: TextIndex, stems: tuple[str, ...]) -> PhraseRow:
     return PhraseRow(matched, _NO_DOCS, _NO_VALUES, _NO_VALUES)
 
 
-@dataclass(frozen=True, slots=True)
-class Basis:
-    """What a phrase's relevance starts from: its lexical scores (as a sparse row: the
-    documents it matches and their scores), its pseudo-relevant seeds, and every
-    document's closeness to the phrase itself (weighted)."""
-
-    matched: NDArray[np.int32]
-    scores: NDArray[np.float32]
-    seeds: NDArray[np.int64]
-    query: NDArray[np.float64]
-    # Whether `query` is the phrase embedding's: meaningful even without seeds.
-    embedded: bool
-
-    def lexical(self, size: int) -> NDArray[np.float64]:
-        lexical = np.zeros(size)
-        lexical[self.matched] = self.scores
-        return lexical
-
-
-def phrase_basis(
-    index: TextIndex, stems: tuple[str, ...], embedding: Embedding | None = None
-) -> Basis:
-    terms = phrase_terms(index, stems)
-    lexical = lexical_scores(index, terms) if terms else np.zeros(index.size)
-    words = sorted({index.vocabulary[stem] for stem in stems if stem in index.vocabulary})
-    matched = np.flatnonzero(lexical).astype(np.int32)
-    # Multiples of 2**-20 under 2 are exact in float32.
-    scores = lexical[matched].astype(np.float32)
-    if embedding is None:
-        query = QUERY_WEIGHT * _query_cosines(index, words)
-    else:
-        query = EMBEDDED_QUERY_WEIGHT * embedding.phrase_cosines(stems)
-    seeds = _seeds(index, lexical, words)
-    return Basis(matched, scores, seeds, query, embedded=embedding is not None)
-
-
 def phrase_row(
     index: TextIndex,
     topical: NDArray[np.float32],
     stems: tuple[str, ...],
-    basis: Basis | None = None,
+    embedding: Embedding | None = None,
 ) -> PhraseRow:
     """Lexical and semantic relevance of every document to the phrase with these stems
-    (`basis`: the phrase's, when it is at hand)."""
+    (with `embedding`, the phrase's meaning counts too)."""
     if index.size == 0:
         return EMPTY_ROW
-    basis = basis or phrase_basis(index, stems)
-    lexical = basis.lexical(index.size)
-    if len(basis.seeds) == 0 and basis.embedded:
+    terms = phrase_terms(index, stems)
+    lexical = lexical_scores(index, terms) if terms else np.zeros(index.size)
+    words = sorted({index.vocabulary[stem] for stem in stems if stem in index.vocabulary})
+    seeds = _seeds(index, lexical, words)
+    if embedding is None:
+        semantic = _semantic(topical, seeds, QUERY_WEIGHT * _query_cosines(index, words))
+    elif len(seeds) == 0:
         # No paper says the phrase or all its words, but its meaning is known.
-        semantic = _standardized(basis.query)
+        semantic = _standardized(EMBEDDED_QUERY_WEIGHT * embedding.phrase_cosines(stems))
     else:
-        semantic = _semantic(topical, basis.seeds, basis.query)
+        query = EMBEDDED_QUERY_WEIGHT * embedding.phrase_cosines(stems)
+        semantic = _semantic(topical, seeds, query)
     relevance = quantize(LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * semantic)
     docs = np.flatnonzero(relevance).astype(np.int32)
     matched = np.flatnonzero(lexical).astype(np.int32)
@@ -261,8 +230,7 @@ class PhraseTable:
     def row(self, key: tuple[str, ...]) -> PhraseRow:
         found = self._rows.get(key)
         if found is None:
-            basis = phrase_basis(self.index, key, self.embedding)
-            found = self._rows[key] = phrase_row(self.index, self.topical, key, basis)
+            found = self._rows[key] = phrase_row(self.index, self.topical, key, self.embedding)
         return found
 
     def matches(self, key: tuple[str, ...]) -> PhraseRow:

@@ -22,11 +22,12 @@ from numpy.typing import NDArray
 
 from digest.rank.encoder import Encoder
 from digest.rank.text_index import (
-    LATENT_SHARE,
     STOP_WORDS,
     Similarities,
     TextIndex,
     stems,
+    topical_blend,
+    word_cosines,
     words_of,
 )
 
@@ -117,9 +118,8 @@ class Embedding:
 def embedded_similarities(index: TextIndex, vectors: NDArray[np.float32]) -> Similarities:
     """The pool's similarities with embeddings in place of latent semantic analysis:
     `topical` is half TF-IDF cosine, half embedding cosine (see `Similarities`)."""
-    gram = np.asarray((index.vectors @ index.vectors.T).toarray(), dtype=np.float64)
-    meaning = (vectors @ vectors.T).astype(np.float64)
-    topical = (1.0 - LATENT_SHARE) * gram + LATENT_SHARE * meaning
+    gram = word_cosines(index)
+    topical = topical_blend(gram, (vectors @ vectors.T).astype(np.float64))
     empty = np.zeros((0, 0))
     return Similarities(
         cosine=gram.astype(np.float32),

@@ -67,7 +67,7 @@ def stems(words: Iterable[str]) -> list[str]:
 
 def words_of(text: str) -> list[str]:
     """The words of a text as the index reads them (NFKC, letters and digits)."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text))
+    return [match.group() for match in _words(text)]
 
 
 def _words(text: str) -> list[re.Match[str]]:
@@ -334,15 +334,24 @@ class Similarities:
         embedding = cosines @ self.to_latent
         norms = np.linalg.norm(embedding, axis=1)
         embedding /= np.where(norms > 0, norms, 1.0)[:, None]
-        topical: NDArray[np.float64] = (1.0 - LATENT_SHARE) * cosines + LATENT_SHARE * (
-            embedding @ self.latent.T
-        )
-        return topical
+        return topical_blend(cosines, embedding @ self.latent.T)
+
+
+def topical_blend(words: NDArray[np.float64], meaning: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Topical similarity: `LATENT_SHARE` of it by meaning (the latent projection, or
+    sentence embeddings), the rest by shared words (TF-IDF cosine)."""
+    blended: NDArray[np.float64] = (1.0 - LATENT_SHARE) * words + LATENT_SHARE * meaning
+    return blended
+
+
+def word_cosines(index: TextIndex) -> NDArray[np.float64]:
+    """Documents x documents: the TF-IDF cosine of every pair of the pool."""
+    return np.asarray((index.vectors @ index.vectors.T).toarray(), dtype=np.float64)
 
 
 def similarities(index: TextIndex) -> Similarities:
     """The similarities of the pool's documents (see `Similarities`)."""
-    gram = np.asarray((index.vectors @ index.vectors.T).toarray(), dtype=np.float64)
+    gram = word_cosines(index)
     if index.size == 0:
         empty = np.zeros((0, 0), dtype=np.float32)
         return Similarities(empty, empty, np.zeros((0, 0)), np.zeros((0, 0)))
@@ -354,7 +363,7 @@ def similarities(index: TextIndex) -> Similarities:
     norms = np.linalg.norm(embedding, axis=1)
     embedding /= np.where(norms > 0, norms, 1.0)[:, None]
     latent = embedding @ embedding.T
-    topical = (1.0 - LATENT_SHARE) * gram + LATENT_SHARE * latent
+    topical = topical_blend(gram, latent)
     scale = np.divide(1.0, singular, out=np.zeros_like(singular), where=singular > 1e-9)
     return Similarities(
         cosine=gram.astype(np.float32),
