@@ -196,15 +196,22 @@ def evaluate(
                 "p": precision_at_k(ranked, judged.grades, k),
                 "ndcg": ndcg_at_k(ranked, judged.grades, k),
             }
+    results["mean"] = _means(results, list(rankers))
+    return results
+
+
+def _means(
+    results: Mapping[str, Mapping[str, Mapping[str, float]]], rankers: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """Each ranker's metrics averaged over the profiles of `results`."""
     profiles = list(results.values())
-    results["mean"] = {
-        ranker_name: {
-            metric: sum(profile[ranker_name][metric] for profile in profiles) / len(profiles)
+    return {
+        ranker: {
+            metric: sum(profile[ranker][metric] for profile in profiles) / len(profiles)
             for metric in METRICS
         }
-        for ranker_name in rankers
+        for ranker in rankers
     }
-    return results
 
 
 def votes_of(judged: Judged, shown_first: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -243,14 +250,7 @@ def evaluate_votes(
                 "likes": len(likes),
                 "dislikes": len(dislikes),
             }
-    profiles = list(results.values())
-    results["mean"] = {
-        ranker_name: {
-            metric: sum(profile[ranker_name][metric] for profile in profiles) / len(profiles)
-            for metric in METRICS
-        }
-        for ranker_name in VOTE_RANKERS
-    }
+    results["mean"] = _means(results, VOTE_RANKERS)
     return results
 
 

@@ -158,8 +158,8 @@ class Sink:
 # -- the folder: database and config ------------------------------------------------------
 
 
-def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
-    """Collect the seeds into a database and write a config of `subscribers` readers."""
+def collect_seeds(url: str) -> None:
+    """Collect the seed dumps into the database at `url`."""
     from digest.collect.locate import SourceSpec
     from digest.config import CollectSettings
     from digest.pipeline.collect import collect
@@ -167,8 +167,7 @@ def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
 
     if not any(SEEDS.glob("*.txt")):
         raise SystemExit(f"no seed dumps in {SEEDS}")
-    database = folder / "seeds.db"
-    with Store(f"sqlite:///{database}") as store:
+    with Store(url) as store:
         report = collect(
             [SourceSpec(name="seeds", location=str(SEEDS))],
             store,
@@ -177,6 +176,12 @@ def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
         )
     if report.failed:
         raise SystemExit("collecting the seed dumps failed")
+
+
+def prepare(folder: Path, subscribers: int, port: int) -> tuple[Path, Path]:
+    """Collect the seeds into a database and write a config of `subscribers` readers."""
+    database = folder / "seeds.db"
+    collect_seeds(f"sqlite:///{database}")
     config = write_config(folder, subscribers=subscribers, port=port)
     return database, config
 

@@ -33,31 +33,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.send_bench import Sink, write_config
+from bench.send_bench import Sink, collect_seeds, write_config
 from tests.pgserver import MISSING, PostgresServer, server_in_temp_folder
-from tests.seeds import SEEDS
 
 EDITION = "2026-03-12"  # the listing date of the seed dumps
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def collect_seeds(url: str) -> None:
-    from datetime import UTC, datetime
-
-    from digest.collect.locate import SourceSpec
-    from digest.config import CollectSettings
-    from digest.pipeline.collect import collect
-    from digest.state.store import Store
-
-    with Store(url) as store:
-        report = collect(
-            [SourceSpec(name="seeds", location=str(SEEDS))],
-            store,
-            settings=CollectSettings(),
-            now=datetime.now(UTC),
-        )
-    if report.failed:
-        raise SystemExit("collecting the seed dumps failed")
 
 
 def empty_ledger(server: PostgresServer) -> None:
