@@ -46,6 +46,19 @@ def seed_candidates(seeds: Path, *, today: date, first_seen: datetime) -> list[C
     return list(found.values())
 
 
+def seed_candidates_seen_once(seeds: Path, *, today: date, first_seen: datetime) -> list[Candidate]:
+    """One candidate per distinct paper of the dumps in `seeds`, as if each were seen once:
+    one source, one listing, its first position; no trending signal separates them."""
+    found: dict[str, Candidate] = {}
+    for path in sorted(seeds.glob("*.txt")):
+        for entry in parse_dump(path.read_bytes(), today=today).entries:
+            key = canonical_id(entry.paper)
+            found.setdefault(
+                key, Candidate(key, entry.paper, 1, 1, entry.position, None, first_seen)
+            )
+    return list(found.values())
+
+
 def seed_papers(seeds: Path, *, today: date) -> list[Paper]:
     """The distinct papers of the dumps in `seeds`, in the order first seen."""
     midnight = datetime.combine(today, time(), UTC)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from digest.collect.dump import parse_dump
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile, ScoredPaper
 from digest.rank.pool import Pool, build_pool
 from digest.rank.ranker import rank, rank_many
 from digest.rank.text_index import build_index, phrase_counts, phrase_stems, phrase_terms
+from tests.seeds import seed_candidates_seen_once
 
 TODAY = date(2026, 3, 14)
 
@@ -122,15 +122,9 @@ def reasons_of(picks: tuple[ScoredPaper, ...], title: str) -> tuple[str, ...]:
 @pytest.fixture(scope="module")
 def seed_pool(shared: Path) -> Pool:
     """Every distinct paper of the seed dumps, as the quality evaluation sees them."""
-    found: dict[str, Candidate] = {}
-    for path in sorted((shared / "seeds").glob("*.txt")):
-        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
-            key = canonical_id(entry.paper)
-            first_seen = datetime(2026, 3, 12, tzinfo=UTC)
-            found.setdefault(
-                key, Candidate(key, entry.paper, 1, 1, entry.position, None, first_seen)
-            )
-    return build_pool(list(found.values()), today=TODAY)
+    first_seen = datetime(2026, 3, 12, tzinfo=UTC)
+    candidates = seed_candidates_seen_once(shared / "seeds", today=TODAY, first_seen=first_seen)
+    return build_pool(candidates, today=TODAY)
 
 
 # Phrase matching

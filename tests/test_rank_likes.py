@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digest.collect.dump import parse_dump
 from digest.config import Settings, SubscriberSettings
 from digest.errors import ConfigError
 from digest.identity import canonical_id
@@ -19,6 +18,7 @@ from digest.rank.ranker import rank, rank_many
 from digest.rank.text_index import vectorize
 from digest.rank.votes import check_vote, vote_key, vote_keys
 from digest.subscribers import resolve
+from tests.seeds import seed_candidates_seen_once
 
 TODAY = date(2026, 3, 14)
 VIDEO = ("video understanding",)
@@ -27,13 +27,9 @@ VIDEO = ("video understanding",)
 @pytest.fixture(scope="module")
 def seed_pool(shared: Path) -> Pool:
     """Every distinct paper of the seed dumps."""
-    found: dict[str, Candidate] = {}
-    for path in sorted((shared / "seeds").glob("*.txt")):
-        for entry in parse_dump(path.read_bytes(), today=TODAY).entries:
-            key = canonical_id(entry.paper)
-            seen = datetime(2026, 3, 12, tzinfo=UTC)
-            found.setdefault(key, Candidate(key, entry.paper, 1, 1, entry.position, None, seen))
-    return build_pool(list(found.values()), today=TODAY)
+    first_seen = datetime(2026, 3, 12, tzinfo=UTC)
+    candidates = seed_candidates_seen_once(shared / "seeds", today=TODAY, first_seen=first_seen)
+    return build_pool(candidates, today=TODAY)
 
 
 def id_of(pool: Pool, title: str) -> str:
