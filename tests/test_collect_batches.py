@@ -4,7 +4,6 @@ each alone in order, and a source the database refuses still fails alone."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import count
@@ -22,6 +21,7 @@ from digest.pipeline import collect as pipeline
 from digest.state import papers as papers_module
 from digest.state.schema import paper_keys, papers, sightings
 from digest.state.store import Store
+from tests.test_collect_cli import database_refusing_sources
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 NewDatabase = Callable[[], str]
@@ -196,13 +196,7 @@ def test_a_source_the_database_refuses_in_a_batch_fails_alone_and_the_rest_are_k
     refused.write_bytes(files[0].read_bytes())
     with Store(f"sqlite:///{tmp_path / 'reference.db'}") as reference:
         collect_files(reference, files)
-    url = f"sqlite:///{tmp_path / 'refusing.db'}"
-    Store(url).close()
-    with sqlite3.connect(tmp_path / "refusing.db") as connection:
-        connection.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON sightings WHEN NEW.location LIKE '%refused%'"
-            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
+    url = database_refusing_sources(tmp_path / "refusing.db")
     batching(monkeypatch, papers=10**9)
     with Store(url) as store:
         report = collect_files(store, [*files[:3], refused, *files[3:]])

@@ -40,6 +40,19 @@ def digest(
     )
 
 
+def database_refusing_sources(path: Path) -> str:
+    """A new SQLite database at `path` (its URL) that fails, as a full disk would, to store
+    the sightings of any source whose location says "refused"."""
+    url = f"sqlite:///{path}"
+    Store(url).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON sightings WHEN NEW.location LIKE '%refused%'"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    return url
+
+
 def collect_json(*args: str, cwd: Path) -> tuple[int, dict[str, Any], str]:
     result = digest("collect", "--json", *args, cwd=cwd)
     return result.returncode, json.loads(result.stdout), result.stderr
@@ -419,13 +432,7 @@ def test_bad_entries_are_skipped_or_mended_with_a_warning_and_the_rest_is_stored
 def test_a_source_the_database_refuses_fails_alone_and_the_run_goes_on(
     tmp_path: Path, shared: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'd.db'}"
-    Store(url).close()
-    with sqlite3.connect(tmp_path / "d.db") as connection:
-        connection.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON sightings WHEN NEW.location LIKE '%refused%'"
-            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
+    url = database_refusing_sources(tmp_path / "d.db")
     refused = tmp_path / "refused.txt"
     refused.write_bytes((shared / "seeds" / "000_ce849831d427977b.txt").read_bytes())
     hf = shared / "feeds" / "hf_daily_papers_api_2026-06-12.json"
