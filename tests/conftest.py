@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ from tests.smtpserver import smtp_server, tls_files  # noqa: F401  (local SMTP s
 
 # Set here, so that the commands tests start inherit it too.
 os.environ.update(WORDS_ONLY)
+# The user's cache (vectors kept by previews, `digest.state.vector_cache`) is never the
+# real one: one folder per test process, gone with it.
+_CACHE = tempfile.TemporaryDirectory(prefix="digest-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE.name
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -140,7 +140,8 @@ def test_bad_inputs_fail_alone_with_one_line_each_and_exit_1(
 def test_the_json_report_has_the_documented_shape(tmp_path: Path, bad_inputs: Path) -> None:
     code, report, _ = collect_json(str(bad_inputs), cwd=tmp_path)
     assert code == 1
-    assert set(report) == {"sources", "new", "seen_before", "total"}
+    assert set(report) == {"sources", "new", "seen_before", "total", "encoded"}
+    assert report["encoded"] == 0, "ranking by words: nothing to encode"
     for source in report["sources"]:
         assert {"source", "kind", "papers", "warnings", "errors"} <= set(source)
     assert report["total"] == report["new"] + report["seen_before"] == 129

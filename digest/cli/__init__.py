@@ -178,7 +178,8 @@ def collect(
 ) -> None:
     """Read dumps and feeds (files, directories, globs, URLs) and store their papers.
 
-    Without SOURCE, reads the sources in the config. Exits 1 when some source failed.
+    Without SOURCE, reads the sources in the config. With the sentence encoder, then
+    encodes the papers the next editions rank. Exits 1 when some source failed.
     """
     from digest.config import load_config
 
@@ -186,6 +187,7 @@ def collect(
     from digest.cli import output
     from digest.collect.locate import SourceSpec
     from digest.pipeline.collect import collect, configured_sources
+    from digest.pipeline.pool import encode_recent, encoder_for
     from digest.pipeline.stopping import stop_on_signals
     from digest.state.store import Store
 
@@ -196,24 +198,37 @@ def collect(
         raise DigestError(
             "nothing to collect", hint="give SOURCE arguments or add [[sources]] to the config"
         )
+    # Before reading anything: a model named in the config that does not load stops here.
+    encoder = encoder_for(settings.digest.semantic_model)
+    now = _now()
     with (
         Store(settings.state.url) as store,
         stop_on_signals("storing what was read, then stopping") as stop,
-        output.progress_bar(enabled=not as_json) as progress,
     ):
-        report = collect(
-            specs,
-            store,
-            settings=settings.collect,
-            now=_now(),
-            on_planned=progress.planned,
-            on_source=progress.advance,
-            should_stop=stop.is_set,
-        )
+        with output.progress_bar(enabled=not as_json) as progress:
+            report = collect(
+                specs,
+                store,
+                settings=settings.collect,
+                now=now,
+                on_planned=progress.planned,
+                on_source=progress.advance,
+                should_stop=stop.is_set,
+            )
+        encoded = None
+        if encoder is not None and not stop.is_set():
+            encoded = encode_recent(
+                store,
+                encoder,
+                now=now,
+                days=settings.digest.candidate_days,
+                on_start=None if as_json else output.print_encoding,
+                should_stop=stop.is_set,
+            )
     if as_json:
-        output.echo_json(output.collect_json(report))
+        output.echo_json(output.collect_json(report, encoded))
     else:
-        output.print_collect_report(report)
+        output.print_collect_report(report, encoded)
     sys.exit(1 if report.failed else 0)
 
 

@@ -22,11 +22,13 @@ from digest.config import DEFAULT_CONFIG, Settings, display_url
 from digest.errors import DigestError
 from digest.mail.display import paper_url
 from digest.models import CollectReport, SourceReport
+from digest.text import plural
 
 if TYPE_CHECKING:  # the stages' modules are loaded by the commands that run them
     from digest.pipeline.audience import Member, NoticeReport
     from digest.pipeline.delivery import SendReport
     from digest.pipeline.pick import Picks
+    from digest.pipeline.pool import Embeddings
     from digest.state import claims
 
 
@@ -168,12 +170,15 @@ def echo_json(data: dict[str, Any]) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def collect_json(report: CollectReport) -> dict[str, Any]:
+def collect_json(report: CollectReport, encoded: Embeddings | None = None) -> dict[str, Any]:
+    """The report; "encoded": the papers encoded for ranking by meaning (0 without the
+    sentence encoder)."""
     return {
         "sources": [asdict(source) for source in report.sources],
         "new": report.new,
         "seen_before": report.seen_before,
         "total": report.total,
+        "encoded": encoded.encoded if encoded else 0,
     }
 
 
@@ -193,7 +198,7 @@ def print_problems(report: CollectReport) -> None:
             click.echo(f"error: {source.location}: {error}", err=True)
 
 
-def print_collect_report(report: CollectReport) -> None:
+def print_collect_report(report: CollectReport, encoded: Embeddings | None = None) -> None:
     table = Table(box=None, pad_edge=False)
     for header, justify in (
         ("source", "left"),
@@ -214,6 +219,16 @@ def print_collect_report(report: CollectReport) -> None:
     console().print(table)
     print_problems(report)
     click.echo(f"{report.new} new, {report.seen_before} seen before, {report.total} papers in all")
+    if encoded and encoded.encoded:
+        click.echo(
+            f"{plural(encoded.encoded, 'paper')} encoded for ranking by meaning "
+            f"in {encoded.seconds:.1f} s"
+        )
+
+
+def print_encoding(count: int) -> None:
+    """Said before the encoder starts: on a small machine it takes a while."""
+    click.echo(f"encoding {plural(count, 'paper')} for ranking by meaning...", err=True)
 
 
 class SendProgress:

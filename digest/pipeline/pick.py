@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +20,8 @@ from digest.rank.pool import Pool
 from digest.rank.ranker import rank
 from digest.rank.votes import vote_keys
 from digest.state.store import Store
+from digest.state.vector_cache import open_vector_cache
+from digest.state.vectors import VectorStore
 from digest.subscribers import Subscriber, edition_date, interests_profile
 
 
@@ -48,9 +51,11 @@ def rank_stored(
     edition: date,
     days: int | None,
     encoder: Encoder | None = None,
+    vectors: VectorStore | None = None,
 ) -> tuple[ScoredPaper, ...]:
-    """One profile's picks among the stored candidates of an edition."""
-    pool = stored_pool(store, until=edition, days=days, encoder=encoder)
+    """One profile's picks among the stored candidates of an edition (`vectors`: where
+    papers' embeddings are kept, when not in `store`)."""
+    pool = stored_pool(store, until=edition, days=days, encoder=encoder, vectors=vectors)
     return rank(pool, profile, voted=voted_papers(store, pool, [profile]))
 
 
@@ -71,13 +76,19 @@ def collect_and_rank(
     edition: date,
     encoder: Encoder | None,
 ) -> tuple[CollectReport, tuple[ScoredPaper, ...]]:
-    """Collect the sources into a throwaway database and rank all they hold: no state kept."""
+    """Collect the sources into a throwaway database and rank all they hold: no state kept
+    but the papers' embeddings, in the user's cache (`vector_cache`), so that previewing
+    the same feed again does not encode it again."""
     with (
         tempfile.TemporaryDirectory(prefix="digest-") as scratch,
         Store(f"sqlite:///{Path(scratch) / 'digest.db'}") as store,
+        open_vector_cache(now.date()) if encoder else nullcontext() as cache,
     ):
         report = collect(specs, store, settings=settings, now=now)
-        return report, rank_stored(store, profile, edition=edition, days=None, encoder=encoder)
+        papers = rank_stored(
+            store, profile, edition=edition, days=None, encoder=encoder, vectors=cache
+        )
+        return report, papers
 
 
 def pick_papers(

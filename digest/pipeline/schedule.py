@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from digest.config import Settings
 from digest.mail.render import Renderer
 from digest.pipeline.collect import collect, configured_sources
+from digest.pipeline.pool import encode_recent, encoder_for
 from digest.pipeline.send import run_send
 from digest.pipeline.stopping import stop_on_signals
 from digest.state.store import Store
@@ -255,6 +256,16 @@ def run_schedule(
             for problem in (*source.warnings, *source.errors):
                 log.warning("%s: %s", source.location, problem)
         log.info("collected %d new papers, %d seen before", report.new, report.seen_before)
+        # The encoder's work now, once, rather than in the sends (preflight checked it loads).
+        encoder = encoder_for(settings.digest.semantic_model)
+        if encoder is not None:
+            encode_recent(
+                store,
+                encoder,
+                now=now(),
+                days=settings.digest.candidate_days,
+                should_stop=stop.is_set,
+            )
 
     def send_edition(emails: Sequence[str], edition: date) -> None:
         report = run_send(

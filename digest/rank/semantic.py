@@ -31,6 +31,8 @@ from digest.rank.text_index import (
     words_of,
 )
 
+# One paper's embedding.
+Vector = NDArray[np.float32]
 # Texts in, unit vectors out: `Encoder.encode`, or a cache in front of it.
 Encode = Callable[[Sequence[str]], NDArray[np.float32]]
 

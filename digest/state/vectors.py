@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -23,6 +24,15 @@ from digest.state.schema import paper_vectors
 def text_digest(text: str) -> str:
     """A short digest of the text a vector was made from."""
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class VectorStore(Protocol):
+    """Where vectors are kept: the database (`PaperVectors`) or the user's cache
+    (`digest.state.vector_cache`)."""
+
+    def find(self, model: str, texts: Mapping[str, str]) -> dict[str, bytes]: ...
+
+    def save(self, model: str, items: Iterable[tuple[str, str, bytes]]) -> None: ...
 
 
 class PaperVectors:
