@@ -28,7 +28,7 @@ from digest.models import Candidate, Profile
 from digest.pipeline.collect import collect
 from digest.pipeline.pool import embeddings, encoder_for, stored_pool
 from digest.rank.encoder import VECTORS_ID, Encoder, ModelError, find_model, load_encoder
-from digest.rank.pool import build_pool
+from digest.rank.pool import Pool, build_pool
 from digest.rank.ranker import rank, rank_many
 from digest.rank.semantic import paper_text
 from digest.state.store import Store
@@ -378,3 +378,29 @@ def test_vectors_the_database_refuses_to_keep_still_rank_the_edition(
         pool = stored_pool(store, until=EDITION, days=2, encoder=encoder)
     assert pool.embedding is not None and pool.size > 100, "ranked by meaning all the same"
     assert "vectors failed" in caplog.text and "database or disk is full" in caplog.text
+
+
+class _EmbeddedRanker:
+    """bench.relevance_eval's ranker interface over a pool built with known vectors."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    def rank(self, name: str, interests: Sequence[str], k: int) -> list[str]:
+        profile = Profile(name=name, interests=tuple(interests), max_papers=k)
+        return [pick.candidate.id for pick in rank(self.pool, profile)]
+
+
+def test_with_the_encoder_every_judged_profile_ranks_as_well_as_plain_bm25(
+    encoder: Encoder, seed_pool: list[Candidate], seed_vectors: dict[str, NDArray[np.float32]]
+) -> None:
+    from bench import relevance_eval as ev
+
+    pool = build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors)
+    rankers = {"bm25": ev.Bm25Baseline(seed_pool), "ours": _EmbeddedRanker(pool)}
+    results = ev.evaluate(rankers, load_judgments(), ev.K)  # type: ignore[arg-type]
+    below = {
+        name for name, scores in results.items() if scores["ours"]["ndcg"] < scores["bm25"]["ndcg"]
+    }
+    assert below == set()
+    assert results["mean"]["ours"]["ndcg"] > 0.85

@@ -9,7 +9,8 @@ A paper's score, rounded to 4 decimals, is
     relevance + 1.0 * pinned author + 0.2 * trending + 0.1 * freshness + 0.05 * code
 
 - relevance: the sum over the profile's distinct interests of each interest's relevance
-  in [0, 1] (`digest.relevance`: 0.6 lexical phrase match + 0.4 semantic closeness), so
+  in [0, 1] (`digest.relevance`: 0.6 lexical phrase match + 0.4 semantic closeness, with
+  a share for the phrase's words said apart), so
   an on-topic paper with the phrase in its title scores about 0.8 to 0.95 per interest;
 - pinned author: 1 when a pinned author wrote the paper, as much as a perfect match;
 - trending, freshness, code: `digest.signals`, each in [0, 1]: together at most 0.35,
@@ -33,9 +34,9 @@ marginal relevance (`digest.selection`), so that near-identical papers do not bo
 the email; the picks are then listed best score first. Ties always break on the
 candidate id, ascending.
 
-Likes and dislikes (`digest.rank.taste`): for a reader who liked papers, each interest's
-relevance takes the liked papers as feedback (they join the phrase's seeds); without
-interests, closeness to the liked papers is the relevance (up to 1). A paper closer to
+Likes and dislikes (`digest.rank.taste`): for a reader who liked papers, closeness to
+them adds up to 0.25 to the interests' relevance; without interests, it is the
+relevance (up to 1). A paper closer to
 the disliked papers than to the liked ones loses up to half its score (pinned authors
 aside): pushed down, never out. A paper voted on is never picked again. Readers
 without votes rank exactly as if votes did not exist.

@@ -18,9 +18,18 @@ Two parts, each in [0, 1]:
   no semantic relevance: a single word of it ("graph" of "graph neural networks") is
   not enough to seed a topic; with it, the phrase's embedding alone scores.
 
-relevance = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * semantic. Values are rounded
-to multiples of 2**-20 so that any sum of them is exact, whatever its order: a profile
-scores the same alone or in a batch.
+topic = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * semantic says whether a document
+is about the phrase at all. Among the documents it finds (topic > 0), those that say the
+phrase's words more often, apart or together, come first: relevance = (1 - WORDS_SHARE) *
+topic + WORDS_SHARE * words, where words is BM25 of the phrase's separate words (the
+idf-weighted mean of each word's saturated, title-weighted frequency, in [0, 1)). It is
+what plain BM25 gets right and a phrase match misses ("memory-efficient training" for
+a paper on training GNNs that exceed CPU memory): on the judged seed pool, mean nDCG@10
+0.846 -> 0.860 with the sentence encoder and 0.812 -> 0.823 by words, and the memory
+profile from below BM25 to above it. It only reorders: a document the topic does not
+find (one that merely says "training") stays out. Values are rounded to multiples of
+2**-20 so that any sum of them is exact, whatever its order: a profile scores the same
+alone or in a batch.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from numpy.typing import NDArray
 
 from digest.rank.semantic import Embedding
 from digest.rank.text_index import (
+    TITLE,
     TITLE_WEIGHT,
     TextIndex,
     near_counts,
@@ -57,6 +67,9 @@ Z_FULL = 4.0
 # Documents kept per phrase by semantic relevance: a digest needs far fewer.
 SEMANTIC_KEEP = 100
 LEXICAL_SHARE = 0.6
+# 0.10-0.17 all lift every judged profile to BM25 or above with the encoder (0.25 costs
+# video and compression 0.03-0.06).
+WORDS_SHARE = 0.15
 _QUANTUM = 2.0**20
 
 
@@ -124,13 +137,37 @@ def phrase_row(
     else:
         query = EMBEDDED_QUERY_WEIGHT * embedding.phrase_cosines(stems)
         semantic = _semantic(topical, seeds, query)
-    relevance = quantize(LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * semantic)
+    topic = LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * semantic
+    relevance = np.zeros(index.size)
+    found = topic > 0
+    if found.any():
+        words_part = _word_scores(index, words)[found]
+        relevance[found] = (1.0 - WORDS_SHARE) * topic[found] + WORDS_SHARE * words_part
+    relevance = quantize(relevance)
     docs = np.flatnonzero(relevance).astype(np.int32)
     matched = np.flatnonzero(lexical).astype(np.int32)
     # Multiples of 2**-20 under 2 are exact in float32: half the memory of a memo row.
     return PhraseRow(
         matched, docs, relevance[docs].astype(np.float32), semantic[docs].astype(np.float32)
     )
+
+
+def _word_scores(index: TextIndex, words: list[int]) -> NDArray[np.float64]:
+    """BM25 of the phrase's words, each counted wherever it is (a title occurrence worth
+    `TITLE_WEIGHT`), saturated and length-normalized as `lexical_scores`, averaged with
+    their idf as weights: in [0, 1)."""
+    if not words:
+        return np.zeros(index.size)
+    norm = K1 * (1.0 - B + B * index.lengths / max(float(index.lengths.mean()), 1.0))
+    total = np.zeros(index.size)
+    for word in words:
+        segments = index.segment_of[positions(index, word)]
+        in_title = segments % 2 == TITLE
+        tf = np.bincount(
+            segments // 2, weights=np.where(in_title, TITLE_WEIGHT, 1.0), minlength=index.size
+        )
+        total += index.idf[word] * tf / (tf + norm)
+    return total / float(index.idf[words].sum())
 
 
 def _ranked(values: NDArray[np.float64], count: int) -> NDArray[np.int64]:
