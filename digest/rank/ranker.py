@@ -10,8 +10,8 @@ A paper's score, rounded to 4 decimals, is
 
 - relevance: the sum over the profile's distinct interests of each interest's relevance
   in [0, 1] (`digest.relevance`: 0.6 lexical phrase match + 0.4 semantic closeness, with
-  a share for the phrase's words said apart), so
-  an on-topic paper with the phrase in its title scores about 0.8 to 0.95 per interest;
+  a share for the phrase's words said apart): a paper with the phrase in its title
+  scores 0.45 to 0.87 for that interest (10th to 90th percentile on the seed papers);
 - pinned author: 1 when a pinned author wrote the paper, as much as a perfect match;
 - trending, freshness, code: `digest.signals`, each in [0, 1]: together at most 0.35,
   they order papers of like relevance and never outweigh a real difference of it.
@@ -35,11 +35,10 @@ the email; the picks are then listed best score first. Ties always break on the
 candidate id, ascending.
 
 Likes and dislikes (`digest.rank.taste`): for a reader who liked papers, closeness to
-them adds up to 0.25 to the interests' relevance; without interests, it is the
-relevance (up to 1). A paper closer to
-the disliked papers than to the liked ones loses up to half its score (pinned authors
-aside): pushed down, never out. A paper voted on is never picked again. Readers
-without votes rank exactly as if votes did not exist.
+them adds up to 0.25 to the interests' relevance; without interests, it is the relevance
+(up to 1). A paper closer to the disliked papers than to the liked ones loses up to half
+its score (pinned authors aside): pushed down, never out. A paper voted on is never
+picked again. Readers without votes rank exactly as if votes did not exist.
 
 Every pick says why: "matches: <interests>" (the phrase, or its words close together,
 is in the title or abstract), "related to: <interests>" (semantic relevance alone),

@@ -24,7 +24,11 @@ the judged seed pool, with each profile's first three clearly relevant papers as
 and the whole pool as weighted negatives, an L2 logistic regression over TF-IDF, over
 the latent projection or over both ranked the remaining papers no better than the
 centroid (mean nDCG@10 0.65-0.71 against 0.72), and it needs an iterative fit per
-reader where this is a sparse product per batch.
+reader where this is a sparse product per batch. With the sentence encoder, the same
+regression over the embeddings (balanced weights, Newton's method, C from 0.1 to 100)
+scored 0.853-0.857 against the centroid's 0.856, 0.03-0.07 lower on compression:
+regularized enough to learn from three papers, its weights are the liked papers' mean
+less the pool's, which is what the centroid standardized over the pool already is.
 
 A vote names a paper by any of its ids (`votes`). A paper of the pool is found by its
 identity keys; a liked paper no longer in the pool still counts when the caller passes

@@ -64,25 +64,25 @@ class VectorCache:
         for paper, text in texts.items():
             by_digest.setdefault(text_digest(text), []).append(paper)
         digests = sorted(by_digest)
+        chunks = [digests[start : start + _CHUNK] for start in range(0, len(digests), _CHUNK)]
         found: dict[str, bytes] = {}
         try:
-            with self._conn:
-                for start in range(0, len(digests), _CHUNK):
-                    chunk = digests[start : start + _CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    rows = self._conn.execute(
-                        f"SELECT text, vector FROM vectors WHERE model = ? AND text IN ({marks})",
-                        [model, *chunk],
-                    ).fetchall()
-                    for digest, vector in rows:
-                        found.update(dict.fromkeys(by_digest[digest], bytes(vector)))
-                    # What was read stays: `used` is what keeps a vector past KEEP_DAYS.
-                    self._conn.execute(
-                        f"UPDATE vectors SET used = ? WHERE model = ? AND text IN ({marks})",
-                        [self._today, model, *chunk],
-                    )
+            for chunk in chunks:
+                query = f"SELECT text, vector FROM vectors WHERE model = ? AND text IN {_in(chunk)}"
+                rows = self._conn.execute(query, [model, *chunk]).fetchall()
+                for digest, vector in rows:
+                    found.update(dict.fromkeys(by_digest[digest], bytes(vector)))
         except sqlite3.Error as error:
-            log.warning("the vector cache could not be read (%s); encoding again", error)
+            log.warning("the vector cache could not be read (%s): encoding again", error)
+            return {}
+        try:
+            # What was read stays: `used` is what keeps a vector past KEEP_DAYS.
+            with self._conn:
+                for chunk in chunks:
+                    update = f"UPDATE vectors SET used = ? WHERE model = ? AND text IN {_in(chunk)}"
+                    self._conn.execute(update, [self._today, model, *chunk])
+        except sqlite3.Error as error:
+            log.warning("the vector cache could not be written (%s)", error)
         return found
 
     def save(self, model: str, items: Iterable[tuple[str, str, bytes]]) -> None:
@@ -93,6 +93,11 @@ class VectorCache:
                 self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
         except sqlite3.Error as error:
             log.warning("the vector cache could not be written (%s)", error)
+
+
+def _in(values: list[str]) -> str:
+    """The placeholders of an IN list of these values: (?,?,...)."""
+    return f"({','.join('?' * len(values))})"
 
 
 @contextmanager
