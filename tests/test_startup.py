@@ -61,3 +61,15 @@ def test_a_command_loads_what_it_runs(tmp_path: Path, shared: Path) -> None:
     )
     assert code == 0
     assert {"numpy", "scipy", "sqlalchemy", "pydantic"} <= modules
+
+
+def test_collecting_for_ranking_by_words_loads_no_ranking_library(
+    tmp_path: Path, shared: Path
+) -> None:
+    """`digest collect` encodes papers only with the sentence encoder; ranking by words
+    (the tests' setting) it stores papers and nothing of NumPy or SciPy loads."""
+    dump = next((shared / "seeds").glob("*.txt"))
+    code, modules = imported_modules("collect", str(dump), "--db", "digest.db", cwd=tmp_path)
+    assert code == 0
+    assert "sqlalchemy" in modules, "the papers were stored"
+    assert not modules & {"numpy", "scipy", "threadpoolctl"}

@@ -187,7 +187,6 @@ def collect(
     from digest.cli import output
     from digest.collect.locate import SourceSpec
     from digest.pipeline.collect import collect, configured_sources
-    from digest.pipeline.pool import encode_recent, encoder_for
     from digest.pipeline.stopping import stop_on_signals
     from digest.state.store import Store
 
@@ -199,7 +198,12 @@ def collect(
             "nothing to collect", hint="give SOURCE arguments or add [[sources]] to the config"
         )
     # Before reading anything: a model named in the config that does not load stops here.
-    encoder = encoder_for(settings.digest.semantic_model)
+    # Ranking by words ("off") never loads the ranking libraries.
+    encoder = None
+    if settings.digest.semantic_model != "off":
+        from digest.pipeline.pool import encode_recent, encoder_for
+
+        encoder = encoder_for(settings.digest.semantic_model)
     now = _now()
     with (
         Store(settings.state.url) as store,
