@@ -13,7 +13,7 @@ import logging
 import shutil
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,7 +34,9 @@ from digest.rank.ranker import rank, rank_many
 from digest.rank.semantic import paper_text
 from digest.state.store import Store
 from tests.seeds import SEEDS
+from tests.smtpserver import RecordingHandler, SmtpServer
 from tests.test_collect_cli import digest
+from tests.test_schedule import run_schedule_until_sent
 
 REFERENCE = Path(__file__).parent / "data" / "encoder" / "reference.json"
 MODEL = find_model("auto")
@@ -442,3 +444,16 @@ def test_two_processes_encoding_one_day_at_once_share_the_work(
         assert np.allclose(a.by_id[paper], b.by_id[paper], atol=1e-5)
     assert len(papers) <= a.encoded + b.encoded < 1.5 * len(papers), (a.encoded, b.encoded)
     assert a.encoded > 0 and b.encoded > 0, "both took a share"
+
+
+def test_the_scheduler_encodes_while_collecting_and_its_send_reads_the_vectors_back(
+    encoder: Encoder, tmp_path: Path, shared: Path, smtp_server: Callable[..., SmtpServer]
+) -> None:
+    server = smtp_server(RecordingHandler())
+    meaning = {"DIGEST_DIGEST__SEMANTIC_MODEL": "auto"}
+    code, log_text = run_schedule_until_sent(tmp_path, shared, server, env=meaning)
+    assert code == 0, log_text
+    encoding = [line for line in log_text.splitlines() if "encoding " in line]
+    assert len(encoding) == 1, log_text
+    collected = log_text.index("collected 204 new papers")
+    assert collected < log_text.index(encoding[0]) < log_text.index("sending the edition of")
