@@ -131,7 +131,7 @@ def test_the_setting_chooses_the_model(tmp_path: Path) -> None:
 def test_a_broken_model_found_by_auto_is_skipped_but_a_named_one_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("digest.pipeline.pool.find_model", lambda setting: tmp_path)
+    monkeypatch.setattr("digest.rank.encoder.find_model", lambda setting: tmp_path)
     with caplog.at_level(logging.WARNING):
         assert encoder_for("auto") is None
     assert "ranking without it" in caplog.text

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from digest.errors import DigestError, StoreError
 from digest.models import Candidate
-from digest.rank.encoder import AUTO, VECTORS_ID, Encoder, ModelError, cached_encoder, find_model
+from digest.rank.encoder import AUTO, VECTORS_ID, Encoder, ModelError, setting_encoder
 from digest.rank.pool import Pool, build_pool
 from digest.rank.semantic import Vector, from_bytes, paper_text, to_bytes
 from digest.state.store import Store
@@ -33,11 +33,8 @@ def encoder_for(setting: str) -> Encoder | None:
     """The sentence encoder digest.semantic_model asks for. A model that "auto" finds
     but cannot load is skipped with a warning (ranking falls back to latent semantic
     analysis); a folder named in the config must load."""
-    directory = find_model(setting)
-    if directory is None:
-        return None
     try:
-        return cached_encoder(directory)
+        return setting_encoder(setting)
     except ModelError as error:
         if setting == AUTO:
             log.warning("%s; ranking without it", error)

@@ -25,13 +25,10 @@ def preflight(settings: Settings) -> list[str]:
 def _encoder_problems(setting: str) -> list[str]:
     """A model that does not load: a send would fail on a named one, and rank by words
     alone (with a warning) without the one "auto" found."""
-    from digest.rank.encoder import ModelError, cached_encoder, find_model
+    from digest.rank.encoder import ModelError, setting_encoder
 
-    directory = find_model(setting)
-    if directory is None:
-        return []
     try:
-        cached_encoder(directory)
+        setting_encoder(setting)
     except ModelError as error:
         return [f"digest.semantic_model: {error}"]
     return []

@@ -226,6 +226,13 @@ def find_model(setting: str = AUTO) -> Path | None:
     return None
 
 
+def setting_encoder(setting: str = AUTO) -> Encoder | None:
+    """The loaded model the digest.semantic_model setting names (`find_model`), once per
+    process; None when it names none. ModelError when its files do not load."""
+    directory = find_model(setting)
+    return None if directory is None else cached_encoder(directory)
+
+
 @functools.cache
 def cached_encoder(directory: Path) -> Encoder:
     """`load_encoder`, once per process: a send ranks many batches with one model."""
