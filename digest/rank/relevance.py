@@ -138,12 +138,10 @@ def phrase_row(
     seeds = _seeds(index, lexical, words)
     if embedding is None:
         semantic = _semantic(topical, seeds, QUERY_WEIGHT * _query_cosines(index, words))
-    elif len(seeds) == 0:
-        # No paper says the phrase or all its words, but its meaning is known.
-        semantic = _standardized(EMBEDDED_QUERY_WEIGHT * embedding.phrase_cosines(stems))
     else:
         query = EMBEDDED_QUERY_WEIGHT * embedding.phrase_cosines(stems)
-        semantic = _semantic(topical, seeds, query)
+        # With no seed (no paper says the phrase or all its words), its meaning alone.
+        semantic = _semantic(topical, seeds, query) if len(seeds) else _standardized(query)
     topic = LEXICAL_SHARE * lexical + (1.0 - LEXICAL_SHARE) * semantic
     relevance = np.zeros(index.size)
     found = topic > 0
