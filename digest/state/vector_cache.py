@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
+from digest.state.db import chunks
 from digest.state.vectors import text_digest
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,6 @@ log = logging.getLogger(__name__)
 APP = "paper-digest"
 FILE = "vectors.sqlite"
 KEEP_DAYS = 30
-# Well under SQLite's 32,766 variables a statement.
-_CHUNK = 900
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
@@ -64,10 +63,10 @@ class VectorCache:
         for paper, text in texts.items():
             by_digest.setdefault(text_digest(text), []).append(paper)
         digests = sorted(by_digest)
-        chunks = [digests[start : start + _CHUNK] for start in range(0, len(digests), _CHUNK)]
+        slices = list(chunks(digests))
         found: dict[str, bytes] = {}
         try:
-            for chunk in chunks:
+            for chunk in slices:
                 query = f"SELECT text, vector FROM vectors WHERE model = ? AND text IN {_in(chunk)}"
                 rows = self._conn.execute(query, [model, *chunk]).fetchall()
                 for digest, vector in rows:
@@ -78,7 +77,7 @@ class VectorCache:
         try:
             # What was read stays: `used` is what keeps a vector past KEEP_DAYS.
             with self._conn:
-                for chunk in chunks:
+                for chunk in slices:
                     update = f"UPDATE vectors SET used = ? WHERE model = ? AND text IN {_in(chunk)}"
                     self._conn.execute(update, [self._today, model, *chunk])
         except sqlite3.Error as error:
@@ -95,7 +94,7 @@ class VectorCache:
             log.warning("the vector cache could not be written (%s)", error)
 
 
-def _in(values: list[str]) -> str:
+def _in(values: Sequence[str]) -> str:
     """The placeholders of an IN list of these values: (?,?,...)."""
     return f"({','.join('?' * len(values))})"
 
