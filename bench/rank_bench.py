@@ -36,10 +36,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from bench.common import peak_mb
+from bench.common import encoder_of, peak_mb
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile
-from digest.rank.encoder import Encoder, find_model, load_encoder
+from digest.rank.encoder import Encoder
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank_many
 from digest.rank.semantic import paper_text
@@ -173,12 +173,9 @@ def _encoded(
     setting: str, candidates: list[Candidate]
 ) -> tuple[Encoder | None, dict[str, NDArray[np.float32]] | None]:
     """The encoder the setting names and every candidate's vector, or (None, None)."""
-    directory = find_model(setting)
-    if directory is None:
-        if setting != "off":
-            raise SystemExit(f"--semantic-model {setting}: the model is not installed")
+    encoder = encoder_of(setting)
+    if encoder is None:
         return None, None
-    encoder = load_encoder(directory)
     started = time.perf_counter()
     texts = [paper_text(c.paper.title, c.paper.abstract) for c in candidates]
     vectors = dict(zip([c.id for c in candidates], encoder.encode(texts), strict=True))

@@ -43,6 +43,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import encoder_of
 from digest.models import Candidate
 from tests.seeds import SEEDS, seed_candidates
 
@@ -143,7 +144,6 @@ class OurRanker:
 
     def __init__(self, pool: Sequence[Candidate], model: str = "off") -> None:
         try:
-            from digest.rank.encoder import find_model, load_encoder
             from digest.rank.pool import build_pool
             from digest.rank.ranker import rank
         except ImportError as error:
@@ -156,11 +156,7 @@ class OurRanker:
 
         self._rank = rank
         self._profile = Profile
-        directory = find_model(model)
-        if model != "off" and directory is None:
-            raise SystemExit(f"--semantic-model {model}: the model is not installed")
-        encoder = None if directory is None else load_encoder(directory)
-        self._pool = build_pool(pool, today=TODAY, encoder=encoder)
+        self._pool = build_pool(pool, today=TODAY, encoder=encoder_of(model))
 
     def rank(
         self,
