@@ -40,16 +40,23 @@ def digest(
     )
 
 
+def refuse_inserts(path: Path, table: str, when: str = "") -> None:
+    """Make the SQLite database at `path` fail, as a full disk would, to insert rows into
+    `table` (those matching the SQL condition `when`, if given)."""
+    condition = f" WHEN {when}" if when else ""
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table}{condition}"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+
+
 def database_refusing_sources(path: Path) -> str:
     """A new SQLite database at `path` (its URL) that fails, as a full disk would, to store
     the sightings of any source whose location says "refused"."""
     url = f"sqlite:///{path}"
     Store(url).close()
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON sightings WHEN NEW.location LIKE '%refused%'"
-            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
+    refuse_inserts(path, "sightings", "NEW.location LIKE '%refused%'")
     return url
 
 

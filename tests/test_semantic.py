@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -36,7 +35,7 @@ from digest.rank.semantic import paper_text
 from digest.state.store import Store
 from tests.seeds import SEEDS
 from tests.smtpserver import RecordingHandler, SmtpServer
-from tests.test_collect_cli import digest
+from tests.test_collect_cli import digest, refuse_inserts
 from tests.test_schedule import run_schedule_until_sent
 
 REFERENCE = Path(__file__).parent / "data" / "encoder" / "reference.json"
@@ -67,6 +66,12 @@ def seed_vectors(encoder: Encoder, seed_pool: list[Candidate]) -> dict[str, NDAr
     """The seed papers' vectors, encoded once for the module (about 14 s here)."""
     texts = [paper_text(c.paper.title, c.paper.abstract) for c in seed_pool]
     return dict(zip([c.id for c in seed_pool], encoder.encode(texts), strict=True))
+
+
+def collect_into(store: Store, location: Path) -> None:
+    """Store the papers of a dump or folder of dumps, collected on the edition's day."""
+    spec = SourceSpec(name="seeds", location=str(location))
+    collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, 6, tzinfo=UTC))
 
 
 class CountingEncoder:
@@ -250,10 +255,8 @@ def test_each_paper_is_encoded_once_and_its_vector_counts_for_its_text_and_model
 ) -> None:
     url = f"sqlite:///{tmp_path / 'digest.db'}"
     counting = CountingEncoder(encoder)
-    now = datetime(2026, 11, 21, 6, tzinfo=UTC)
     with Store(url) as store:
-        spec = SourceSpec(name="seeds", location=str(ONE_DUMP))
-        collect([spec], store, settings=CollectSettings(), now=now)
+        collect_into(store, ONE_DUMP)
         first = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
         encoded = len(counting.texts)
         assert encoded == first.size == 48
@@ -300,8 +303,7 @@ def test_an_encoder_that_fails_leaves_the_edition_ranked_by_words(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
-        spec = SourceSpec(name="seeds", location=str(SEEDS))
-        collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, tzinfo=UTC))
+        collect_into(store, SEEDS)
         with caplog.at_level(logging.WARNING):
             pool = stored_pool(store, until=EDITION, days=None, encoder=FailingEncoder())  # type: ignore[arg-type]
         assert pool.embedding is None and pool.size > 100
@@ -356,8 +358,7 @@ def test_a_stopped_encoding_keeps_what_it_encoded(
     monkeypatch.setattr("digest.pipeline.pool.SAVE_EVERY", 8)
     counting = CountingEncoder(encoder)
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
-        spec = SourceSpec(name="seeds", location=str(SEEDS))
-        collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, tzinfo=UTC))
+        collect_into(store, SEEDS)
         candidates = store.papers.candidates(until=EDITION, days=None)[:40]
         asked = iter([False, False, True])
         stopped = embeddings(store.vectors, counting, candidates, should_stop=lambda: next(asked))  # type: ignore[arg-type]
@@ -373,13 +374,8 @@ def test_vectors_the_database_refuses_to_keep_still_rank_the_edition(
 ) -> None:
     path = tmp_path / "digest.db"
     with Store(f"sqlite:///{path}") as store:
-        spec = SourceSpec(name="seeds", location=str(ONE_DUMP))
-        collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, tzinfo=UTC))
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "CREATE TRIGGER full BEFORE INSERT ON paper_vectors"
-            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-        )
+        collect_into(store, ONE_DUMP)
+    refuse_inserts(path, "paper_vectors")
     with Store(f"sqlite:///{path}") as store, caplog.at_level(logging.WARNING):
         pool = stored_pool(store, until=EDITION, days=None, encoder=encoder)
     assert pool.embedding is not None and pool.size == 48, "ranked by meaning all the same"
@@ -422,8 +418,7 @@ def test_two_processes_encoding_one_day_at_once_share_the_work(
     monkeypatch.setattr("digest.pipeline.pool.SAVE_EVERY", 2)
     url = f"sqlite:///{tmp_path / 'digest.db'}"
     with Store(url) as store:
-        spec = SourceSpec(name="seeds", location=str(ONE_DUMP))
-        collect([spec], store, settings=CollectSettings(), now=datetime(2026, 11, 21, tzinfo=UTC))
+        collect_into(store, ONE_DUMP)
         candidates = store.papers.candidates(until=EDITION, days=None)
     together = threading.Barrier(2)
     found: dict[str, Embeddings] = {}
