@@ -80,9 +80,16 @@ def make_candidates(count: int, rng: random.Random) -> list[Candidate]:
 
 
 def interest_phrases(papers: list[Paper], rng: random.Random, count: int = 3000) -> list[str]:
-    """2-3 word spans of real titles: the kind of phrase people write as interests."""
+    """2-3 word spans of real titles: the kind of phrase people write as interests
+    (`count` of them, or every span there is when the titles hold fewer)."""
+    spans = {
+        " ".join(words[start : start + size]).strip(":,.").lower()
+        for words in (paper.title.split() for paper in papers)
+        for size in (2, 3)
+        for start in range(len(words) - size + 1)
+    }
     phrases: set[str] = set()
-    while len(phrases) < count:
+    while len(phrases) < min(count, len(spans)):
         words = rng.choice(papers).title.split()
         size = rng.choice((2, 2, 3))
         if len(words) >= size:
