@@ -1,6 +1,7 @@
 """Ranking quality on the seed papers, against hand-made relevance judgments.
 
 Run by hand:  .venv/bin/python -m bench.relevance_eval [--json] [--baseline-only] [--votes]
+                  [--wordings] [--semantic-model auto]
 
 The pool is every distinct paper of the seed dumps (../shared/seeds/*.txt), one
 per canonical id (tests.seeds.seed_candidates). tests/data/relevance/judgments.json
@@ -29,6 +30,15 @@ that no profile was tuned to (`votes_of`):
 and four rankers on the remaining papers (the voted ones leave the judgments and
 every ranking): bm25, phrases (ours, interests only), +likes (interests and the 3
 likes), +dislikes (interests, the 3 likes and the dislikes).
+
+--wordings scores two things a reader's own wording tests, neither tuned to:
+
+  reworded   each profile asked in other words (`REWORDINGS`: one wording per profile,
+             written once, scored against the profile's judgments as they are)
+  off topic  interests the pool holds nothing about (`OFF_TOPIC`: no seed paper's
+             title or abstract is on them): how many papers each gets, where the right
+             number is 0. BM25 has no threshold; its count is the papers holding any
+             word of the phrase, up to k.
 """
 
 from __future__ import annotations
@@ -57,6 +67,26 @@ VOTE_RANKERS = ("bm25", "phrases", "+likes", "+dislikes")
 VOTES = 3
 # Dislikes are drawn from this many of the phrase ranking's first picks.
 SHOWN = 20
+# Each profile's interests said in other words.
+REWORDINGS = {
+    "gnn": ("graph representation learning",),
+    "video": ("video comprehension",),
+    "compression": ("network pruning and quantization",),
+    "recsys": ("recommendation engines",),
+    "diffusion": ("denoising generative models",),
+    "medical": ("radiology scans",),
+    "traffic": ("internet packet classification",),
+    "memory": ("reducing GPU memory during training",),
+}
+# Fields no seed paper is about (checked against every title and abstract).
+OFF_TOPIC = (
+    "protein folding",
+    "quantum error correction",
+    "galaxy classification",
+    "stock price prediction",
+    "legal documents",
+    "music generation",
+)
 METRICS = ("p", "ndcg")
 
 _TOKEN = re.compile(r"\w+")
@@ -138,6 +168,10 @@ class Bm25Baseline:
         order = sorted(range(len(self._ids)), key=lambda index: -float(scores[index]))
         return [self._ids[index] for index in order[:k]]
 
+    def matching(self, interests: Sequence[str]) -> int:
+        """How many papers hold a word of the interests (a positive score)."""
+        return int((self._bm25.get_scores(tokenize(" ".join(interests))) > 0).sum())
+
 
 class OurRanker:
     """digest.rank, fed the seed pool as candidates with neutral freshness."""
@@ -194,6 +228,30 @@ def evaluate(
             }
     results["mean"] = _means(results, list(rankers))
     return results
+
+
+def evaluate_rewordings(
+    rankers: Mapping[str, Bm25Baseline | OurRanker], judgments: Mapping[str, Judged], k: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """`evaluate` with each profile's interests in other words (`REWORDINGS`)."""
+    reworded = {
+        name: Judged(REWORDINGS[name], judged.grades)
+        for name, judged in judgments.items()
+        if name in REWORDINGS
+    }
+    return evaluate(rankers, reworded, k)
+
+
+def off_topic_picks(bm25: Bm25Baseline, ours: OurRanker, k: int) -> dict[str, dict[str, int]]:
+    """{phrase: {"bm25": papers with a word of it (up to k), "ours": our picks}} for
+    each of `OFF_TOPIC`."""
+    return {
+        phrase: {
+            "bm25": min(bm25.matching([phrase]), k),
+            "ours": len(ours.rank("off topic", [phrase], k)),
+        }
+        for phrase in OFF_TOPIC
+    }
 
 
 def _means(
@@ -283,6 +341,13 @@ def table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> s
     return _aligned(rows)
 
 
+def off_topic_table(picks: Mapping[str, Mapping[str, int]], k: int) -> str:
+    rows = [["interest", f"BM25 (any word, up to {k})", "ours"]]
+    rows += [[phrase, str(found["bm25"]), str(found["ours"])] for phrase, found in picks.items()]
+    rows.append(["total", *(str(sum(f[r] for f in picks.values())) for r in ("bm25", "ours"))])
+    return _aligned(rows)
+
+
 def _aligned(rows: list[list[str]]) -> str:
     """Rows as text columns, the first left-aligned, a rule above the last row."""
     headers = rows[0]
@@ -303,6 +368,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument("--baseline-only", action="store_true", help="skip our ranker")
     parser.add_argument("--votes", action="store_true", help="score likes and dislikes too")
+    parser.add_argument(
+        "--wordings", action="store_true", help="score reworded and off-topic interests too"
+    )
     parser.add_argument(
         "--semantic-model",
         default="off",
@@ -332,10 +400,19 @@ def main() -> None:
         bm25, ours = rankers["bm25"], rankers["ours"]
         assert isinstance(bm25, Bm25Baseline) and isinstance(ours, OurRanker)
         voting = evaluate_votes(bm25, ours, judgments, K)
+    reworded = off_topic = None
+    if args.wordings and not args.baseline_only:
+        bm25, ours = rankers["bm25"], rankers["ours"]
+        assert isinstance(bm25, Bm25Baseline) and isinstance(ours, OurRanker)
+        reworded = evaluate_rewordings(rankers, judgments, K)
+        off_topic = off_topic_picks(bm25, ours, K)
     if args.json:
         found: dict[str, Any] = {"k": K, "papers": len(pool), "results": results}
         if voting is not None:
             found["votes"] = voting
+        if reworded is not None:
+            found["reworded"] = reworded
+            found["off_topic"] = off_topic
         print(json.dumps(found, indent=2))
         return
     print(f"{len(pool)} papers, {len(judgments)} profiles, k = {K}")
@@ -343,6 +420,11 @@ def main() -> None:
     if voting is not None:
         print(f"\nwith votes, on the papers left once they are taken out (k = {K}):")
         print(votes_table(voting, K))
+    if reworded is not None and off_topic is not None:
+        print(f"\neach profile in other words (`REWORDINGS`, k = {K}):")
+        print(table(reworded, K))
+        print("\ninterests the pool holds nothing about: papers picked (right: 0)")
+        print(off_topic_table(off_topic, K))
 
 
 if __name__ == "__main__":

@@ -444,3 +444,50 @@ def test_by_words_every_judged_profile_but_traffic_ranks_as_well_as_plain_bm25(
     }
     assert below == {"traffic"}
     assert results["mean"]["ours"]["ndcg"] > 0.8
+
+
+def test_interests_the_pool_holds_nothing_about_get_no_papers_by_words(shared: Path) -> None:
+    """Scores standardized over the pool leave a tail for any phrase. No seed paper is
+    about these fields (bench.relevance_eval.OFF_TOPIC); each has a word no paper says
+    ("protein" is said, in a GNN paper's list of datasets, "folding" is not) or no
+    two words any paper holds together: nothing is sent on them, where BM25 has papers
+    holding one of their words for each."""
+    from bench import relevance_eval as ev
+
+    pool = ev.load_pool(shared / "seeds")
+    picks = ev.off_topic_picks(ev.Bm25Baseline(pool), ev.OurRanker(pool, "off"), ev.K)
+    assert {phrase: found["ours"] for phrase, found in picks.items()} == dict.fromkeys(
+        ev.OFF_TOPIC, 0
+    )
+    assert all(found["bm25"] > 0 for found in picks.values())
+
+
+def test_a_phrase_no_paper_holds_every_word_of_is_seeded_by_papers_with_most_of_them(
+    shared: Path,
+) -> None:
+    """No seed paper has all of "network pruning and quantization": the papers with two
+    of its three words stand for the topic, and the reader gets pruning and quantization
+    papers instead of nothing."""
+    from bench import relevance_eval as ev
+
+    pool = build_pool(ev.load_pool(shared / "seeds"), today=ev.TODAY)
+    reader = Profile("r", interests=("network pruning and quantization",), max_papers=10)
+    grades = ev.load_judgments()["compression"].grades
+    picked = [grades[pick.candidate.id] for pick in rank(pool, reader)]
+    assert len(picked) == 10 and sum(grade >= 1 for grade in picked) >= 9
+
+
+def test_by_words_the_profiles_reworded_rank_as_well_as_plain_bm25_on_average(
+    shared: Path,
+) -> None:
+    """Each judged profile asked in other words (bench.relevance_eval.REWORDINGS). By
+    words one wording still finds nothing ("radiology scans": no paper says either
+    word with another of the phrase), and the mean stays at or above BM25's."""
+    from bench import relevance_eval as ev
+
+    pool = ev.load_pool(shared / "seeds")
+    rankers = {"bm25": ev.Bm25Baseline(pool), "ours": ev.OurRanker(pool, "off")}
+    results = ev.evaluate_rewordings(rankers, ev.load_judgments(), ev.K)
+    nothing = {name for name, scores in results.items() if scores["ours"]["p"] == 0}
+    assert nothing == {"medical"}
+    assert results["mean"]["ours"]["ndcg"] >= results["mean"]["bm25"]["ndcg"]
