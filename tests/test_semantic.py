@@ -27,7 +27,7 @@ from digest.config import CollectSettings, load_config
 from digest.errors import DigestError
 from digest.models import Candidate, Profile
 from digest.pipeline.collect import collect
-from digest.pipeline.pool import Embeddings, embeddings, encoder_for, stored_pool
+from digest.pipeline.pool import Embeddings, KeptEncoder, embeddings, encoder_for, stored_pool
 from digest.rank.encoder import VECTORS_ID, Encoder, ModelError, find_model, load_encoder
 from digest.rank.pool import Pool, build_pool
 from digest.rank.ranker import rank, rank_many
@@ -378,10 +378,43 @@ def test_vectors_the_database_refuses_to_keep_still_rank_the_edition(
     with Store(f"sqlite:///{path}") as store:
         collect_into(store, ONE_DUMP)
     refuse_inserts(path, "paper_vectors")
+    reader = Profile(name="r", interests=("graph neural networks",), max_papers=5)
     with Store(f"sqlite:///{path}") as store, caplog.at_level(logging.WARNING):
         pool = stored_pool(store, until=EDITION, days=None, encoder=encoder)
+        picks = rank(pool, reader)
     assert pool.embedding is not None and pool.size == 48, "ranked by meaning all the same"
-    assert "vectors failed" in caplog.text and "database or disk is full" in caplog.text
+    assert len(picks) == 5
+    assert "keeping 48 papers' vectors failed" in caplog.text
+    assert "keeping the vectors of 1 texts failed" in caplog.text, "the phrase's"
+    assert "database or disk is full" in caplog.text
+
+
+def test_the_readers_phrases_are_encoded_once_and_read_back_by_the_next_send(
+    encoder: Encoder, tmp_path: Path
+) -> None:
+    """A list's interests are much the same every day: the first send encodes each phrase
+    and keeps its vector beside the papers'; the next send reads it back, and every
+    reader gets the same picks."""
+    counting = CountingEncoder(encoder)
+    readers = [
+        Profile(name="a", interests=("graph neural networks", "video understanding")),
+        Profile(name="b", interests=("Graph Neural Network",)),
+    ]
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        collect_into(store, ONE_DUMP)
+        pool = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        first = list(rank_many(pool, readers))
+        assert len(counting.texts) == 48 + 2, "the papers, then one text per phrase key"
+        pool = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        second = list(rank_many(pool, readers))
+        assert len(counting.texts) == 48 + 2, "the next send encoded nothing"
+        assert KeptEncoder(encoder, store.vectors).encode([]).shape == (0, 384)
+    assert first[0] and [(p.candidate.id, p.score) for p in first[1]] == [
+        (p.candidate.id, p.score) for p in second[1]
+    ]
+    assert [(p.candidate.id, p.score) for p in first[0]] == [
+        (p.candidate.id, p.score) for p in second[0]
+    ]
 
 
 class _EmbeddedRanker:

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -80,6 +81,13 @@ class _Layer:
     down: NDArray[np.float32]
     down_bias: NDArray[np.float32]
     norm2: tuple[NDArray[np.float32], NDArray[np.float32]]
+
+
+class TextEncoder(Protocol):
+    """What ranking needs of an encoder: texts in, unit vectors out (`Encoder`, or one
+    that keeps what it encoded, `digest.pipeline.pool.KeptEncoder`)."""
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -26,7 +26,7 @@ from scipy import sparse
 
 from digest.identity import identity_keys
 from digest.models import Candidate
-from digest.rank.encoder import Encoder
+from digest.rank.encoder import TextEncoder
 from digest.rank.relevance import PhraseTable, quantize
 from digest.rank.semantic import Embedding, embedded_similarities, paper_text, pool_vectors
 from digest.rank.signals import signals
@@ -139,7 +139,7 @@ def build_pool(
     candidates: Sequence[Candidate],
     *,
     today: date,
-    encoder: Encoder | None = None,
+    encoder: TextEncoder | None = None,
     vectors: Mapping[str, NDArray[np.float32]] | None = None,
 ) -> Pool:
     """Index the candidates of an edition once. Of two candidates with one id, the first

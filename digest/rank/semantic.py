@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from digest.rank.encoder import Encoder
+from digest.rank.encoder import TextEncoder
 from digest.rank.text_index import (
     STOP_WORDS,
     Similarities,
@@ -33,6 +33,8 @@ from digest.rank.text_index import (
 
 # One paper's embedding.
 Vector = NDArray[np.float32]
+# Several texts' embeddings, one row each.
+Vectors = NDArray[np.float32]
 # Texts in, unit vectors out: `Encoder.encode`, or a cache in front of it.
 Encode = Callable[[Sequence[str]], NDArray[np.float32]]
 
@@ -44,6 +46,11 @@ def to_bytes(vector: NDArray[np.float32]) -> bytes:
 
 def from_bytes(blob: bytes) -> NDArray[np.float32]:
     return np.frombuffer(blob, dtype=np.float32)
+
+
+def stacked(vectors: Sequence[Vector]) -> Vectors:
+    """Vectors as the rows of one matrix, as `Encoder.encode` gives them."""
+    return np.array(vectors, dtype=np.float32)
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -62,7 +69,7 @@ class Embedding:
     the order they are asked in. Memos only: not thread-safe.
     """
 
-    encoder: Encoder
+    encoder: TextEncoder
     vectors: NDArray[np.float32]
     texts: Sequence[tuple[str, str]]
     _words: dict[str, str] | None = None

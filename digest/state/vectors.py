@@ -6,7 +6,9 @@ ranked on every send, so its vector is made the first time and read afterwards (
 bytes a paper). Two senders that save one paper's vector at once both write it (the last
 one stays), taking the rows in one order (the caller sorts them), so they cannot
 deadlock. A stored vector counts only for the same model and the same text
-(`text_digest`). A vector is kept as the bytes `digest.rank.semantic` makes of it.
+(`text_digest`). A vector is kept as the bytes `digest.rank.semantic` makes of it. The
+readers' interest phrases are kept here too, under `text:` keys of their own
+(`digest.pipeline.pool.KeptEncoder`): encoded on the first send that asks, read back after.
 """
 
 from __future__ import annotations
