@@ -82,8 +82,9 @@ def stored_pool(
 class KeptEncoder:
     """The encoder, keeping what it encodes in `vectors` by a digest of the text: a list's
     interest phrases are much the same from one day to the next, and encoding them is
-    most of what ranking by meaning costs a large list (3,000 distinct phrases: 12 s of a
-    send to 100,000 readers). A store that fails only means encoding (logged)."""
+    most of what ranking by meaning adds to a large list's send (3,000 distinct phrases:
+    7.6 s of CPU for 100,000 readers, `bench.rank_bench --keep-phrases`). A store that
+    fails only means encoding (logged)."""
 
     encoder: Encoder
     vectors: VectorStore
