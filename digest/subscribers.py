@@ -11,14 +11,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import get_args
 from zoneinfo import ZoneInfo
 
-from digest.config import Settings, SubscriberSettings
+from digest.config import Settings, SubscriberSettings, Weekday
 from digest.errors import DigestError
 from digest.models import Profile
 from digest.rank.votes import vote_key
 
 _PHRASE_SEPARATOR = re.compile(r"[,;\n]+")
+_WEEKDAYS = get_args(Weekday)  # in date.weekday() order
+# A weekly edition ranks at least this many days of candidates: the week since the last.
+WEEK_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,16 @@ class Subscriber:
     def edition(self, now: datetime) -> date:
         """Today's edition for this subscriber: the date it is where they live."""
         return edition_date(now, self.timezone)
+
+    def due(self, edition: date) -> bool:
+        """Whether this subscriber gets the edition of that date: every day for a daily
+        digest, only on their weekday for a weekly one."""
+        return self.weekday is None or _WEEKDAYS.index(self.weekday) == edition.weekday()
+
+    def candidate_days(self, days: int) -> int:
+        """How many days of candidates this subscriber's edition ranks: the digest's
+        `candidate_days`, or for a weekly digest the week since the last one."""
+        return days if self.weekday is None else max(days, WEEK_DAYS)
 
     def profile(
         self,

@@ -287,3 +287,62 @@ def test_a_server_that_stays_unreachable_stops_the_run_early(
     assert len(report["failed"]) == 3, "three in a row, then the run stops"
     assert all("cannot connect" in failure["reason"] for failure in report["failed"])
     assert sorted(report["left"]) == subscribers(6)[3:]
+
+
+def weekly_dump(folder: Path, day: str, title: str) -> None:
+    """A listing dump of one graph-neural-network paper listed on `day` ("Mar 6")."""
+    abstract = (
+        "We study graph neural networks and propose a message passing method that performs "
+        "well on many node classification benchmarks, with extensive experiments."
+    )
+    text = f"new\n\nSubscribe\n\n{day}\n\n{title}\n\n{abstract}\n"
+    (folder / f"dump {day}.txt").write_text(text, encoding="utf-8")
+
+
+def test_a_weekly_reader_gets_the_edition_of_their_day_alone_and_the_whole_week_in_it(
+    tmp_path: Path, smtp_server: StartServer
+) -> None:
+    """`digest send` from cron runs every day: a daily reader gets each edition, a weekly
+    one only the edition of their weekday (not a ledger row on the others), and theirs
+    ranks the papers of the week since the last one, not the last two days."""
+    server = smtp_server(RecordingHandler())
+    weekly_dump(tmp_path, "Mar 6", "Graph Neural Networks Listed Last Friday")
+    weekly_dump(tmp_path, "Mar 12", "Graph Neural Networks Listed This Thursday")
+    readers = {"daily@example.org": None, "thursday@example.org": "thu", "fri@example.org": "fri"}
+    lines = [
+        "[digest]",
+        'sender = "Paper Digest <digest@example.org>"',
+        "[smtp]",
+        f'host = "{server.host}"',
+        f"port = {server.port}",
+        'security = "none"',
+        "[[sources]]",
+        'name = "dumps"',
+        'location = "dump *.txt"',
+    ]
+    for email, weekday in readers.items():
+        lines += ["[[subscribers]]", f'email = "{email}"', 'interests = ["graph neural networks"]']
+        lines += [f'frequency = "weekly"\nweekday = "{weekday}"'] if weekday else []
+    (tmp_path / "digest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    collected = digest("collect", cwd=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    preview = digest(
+        "rank", "--subscriber", "thursday@example.org", "--date", EDITION, "--json", cwd=tmp_path
+    )
+    assert len(json.loads(preview.stdout)["papers"]) == 2, "a preview ranks what the send does"
+
+    report = send(tmp_path)  # 2026-03-12, a Thursday
+
+    assert report["exit"] == 0
+    assert sorted(report["sent"]) == ["daily@example.org", "thursday@example.org"]
+    assert report["not_due"] == ["fri@example.org"]
+    assert set(ledger_statuses(tmp_path)) == {"daily@example.org", "thursday@example.org"}
+    bodies = {}
+    for received in server.received:
+        body = received.parsed().get_body(("plain",))
+        assert body is not None
+        bodies[received.rcpt_tos[0]] = body.get_content()
+    assert "Listed This Thursday" in bodies["daily@example.org"]
+    assert "Listed Last Friday" not in bodies["daily@example.org"], "two days of candidates"
+    assert "Listed Last Friday" in bodies["thursday@example.org"], "the week since the last"
+    assert "Listed This Thursday" in bodies["thursday@example.org"]

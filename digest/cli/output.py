@@ -272,6 +272,7 @@ def send_json(report: SendReport) -> dict[str, Any]:
         "left": report.left,
         "built": report.built,
         "suppressed": report.suppressed,
+        "not_due": report.not_due,
     }
 
 

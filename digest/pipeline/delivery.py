@@ -72,6 +72,7 @@ class SendReport:
     left: list[str] = field(default_factory=list)
     built: list[str] = field(default_factory=list)  # a dry run's messages, built not sent
     suppressed: list[str] = field(default_factory=list)  # unsubscribed or bounced: not mailed
+    not_due: list[str] = field(default_factory=list)  # weekly, on another day: not mailed
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,8 @@ class SendReport:
         ]
         if self.suppressed:
             parts.append(f"{len(self.suppressed)} not mailed (unsubscribed or bounced)")
+        if self.not_due:
+            parts.append(f"{len(self.not_due)} not due (weekly, on another day)")
         if self.written:
             parts.insert(0, f"{len(self.written)} written to the outbox")
         if self.built:

@@ -137,7 +137,12 @@ def pick_papers(
         require_papers(store)
         delivered = store.ledger.delivered_ids(subscriber.email) if subscriber else frozenset()
         reader = profile(delivered)
+        days = settings.digest.candidate_days
         papers = rank_stored(
-            store, reader, edition=day, days=settings.digest.candidate_days, encoder=encoder
+            store,
+            reader,
+            edition=day,
+            days=subscriber.candidate_days(days) if subscriber else days,
+            encoder=encoder,
         )
     return Picks(reader, day, papers)

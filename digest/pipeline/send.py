@@ -146,10 +146,13 @@ def send_editions(
     heartbeat = Heartbeat(store.claims, run.worker, every=run.lease.total_seconds() / 3, now=now)
     with heartbeat.running() if run.ledger else nullcontext():
         for day, group in _editions(subscribers, now(), edition):
-            if _stopping(run):
-                run.report.left.extend(member.email for member in group)
-            else:
-                _plan(settings, store, run, day, group, on_done)
+            # A weekly reader's edition is on their day alone, whoever runs the send.
+            run.report.not_due.extend(member.email for member in group if not member.due(day))
+            for days, members in _windows([m for m in group if m.due(day)], settings):
+                if _stopping(run):
+                    run.report.left.extend(member.email for member in members)
+                else:
+                    _plan(settings, store, run, day, days, members, on_done)
     if run.report.left:
         why = "the server keeps failing" if run.server_unreachable else "on request"
         log.warning("stopping %s: %d editions left for the next run", why, len(run.report.left))
@@ -166,6 +169,18 @@ def _editions(
     return sorted(by_day.items())
 
 
+def _windows(
+    subscribers: Sequence[Subscriber], settings: Settings
+) -> list[tuple[int, list[Subscriber]]]:
+    """The subscribers by how many days of candidates their edition ranks (a weekly
+    reader's covers the week since the last one)."""
+    by_days: dict[int, list[Subscriber]] = {}
+    for subscriber in subscribers:
+        days = subscriber.candidate_days(settings.digest.candidate_days)
+        by_days.setdefault(days, []).append(subscriber)
+    return sorted(by_days.items())
+
+
 def _stopping(run: SendRun) -> bool:
     return run.should_stop() or run.server_unreachable
 
@@ -175,17 +190,16 @@ def _plan(
     store: Store,
     run: SendRun,
     day: date,
+    days: int,
     group: list[Subscriber],
     on_done: Callable[[SendReport], None] | None,
 ) -> None:
-    """Send one edition date: claim a batch of its subscribers (all of them, a batch at a
-    time, without a ledger), rank the batch over the day's pool, send it, claim the next.
-    A worker ranks and renders only what it claimed; a stop gives back the rest."""
+    """Send one edition date to subscribers whose edition ranks the candidates of `days`
+    days: claim a batch of them (all of them, a batch at a time, without a ledger), rank
+    the batch over that pool, send it, claim the next. A worker ranks and renders only
+    what it claimed; a stop gives back the rest."""
     pool = stored_pool(
-        store,
-        until=day,
-        days=settings.digest.candidate_days,
-        encoder=encoder_for(settings.digest.semantic_model),
+        store, until=day, days=days, encoder=encoder_for(settings.digest.semantic_model)
     )
     by_email = {member.email.lower(): member for member in group}
     size = settings.delivery.batch_size
