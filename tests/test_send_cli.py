@@ -39,8 +39,9 @@ def subscribers(count: int) -> list[str]:
     return [f"reader{number:02d}@example.org" for number in range(count)]
 
 
-def write_config(folder: Path, server: SmtpServer, count: int, **smtp: Any) -> None:
-    lines = [
+def sender_lines(server: SmtpServer, **smtp: Any) -> list[str]:
+    """The config's [digest] and [smtp] tables for sending through `server`."""
+    return [
         "[digest]",
         'sender = "Paper Digest <digest@example.org>"',
         "[smtp]",
@@ -51,6 +52,10 @@ def write_config(folder: Path, server: SmtpServer, count: int, **smtp: Any) -> N
         "retry_delay = 0.05",
         *(f"{key} = {json.dumps(value)}" for key, value in smtp.items()),
     ]
+
+
+def write_config(folder: Path, server: SmtpServer, count: int, **smtp: Any) -> None:
+    lines = sender_lines(server, **smtp)
     for number, email in enumerate(subscribers(count)):
         interest = INTERESTS[number % len(INTERESTS)]
         lines += ["[[subscribers]]", f'email = "{email}"', f'interests = ["{interest}"]']
@@ -309,17 +314,7 @@ def test_a_weekly_reader_gets_the_edition_of_their_day_alone_and_the_whole_week_
     weekly_dump(tmp_path, "Mar 6", "Graph Neural Networks Listed Last Friday")
     weekly_dump(tmp_path, "Mar 12", "Graph Neural Networks Listed This Thursday")
     readers = {"daily@example.org": None, "thursday@example.org": "thu", "fri@example.org": "fri"}
-    lines = [
-        "[digest]",
-        'sender = "Paper Digest <digest@example.org>"',
-        "[smtp]",
-        f'host = "{server.host}"',
-        f"port = {server.port}",
-        'security = "none"',
-        "[[sources]]",
-        'name = "dumps"',
-        'location = "dump *.txt"',
-    ]
+    lines = [*sender_lines(server), "[[sources]]", 'name = "dumps"', 'location = "dump *.txt"']
     for email, weekday in readers.items():
         lines += ["[[subscribers]]", f'email = "{email}"', 'interests = ["graph neural networks"]']
         lines += [f'frequency = "weekly"\nweekday = "{weekday}"'] if weekday else []
