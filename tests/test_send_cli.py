@@ -40,17 +40,21 @@ def subscribers(count: int) -> list[str]:
 
 
 def sender_lines(server: SmtpServer, **smtp: Any) -> list[str]:
-    """The config's [digest] and [smtp] tables for sending through `server`."""
+    """The config's [digest] and [smtp] tables for sending through `server` (`smtp`: other
+    settings, or these overridden)."""
+    settings = {
+        "host": server.host,
+        "port": server.port,
+        "security": server.security,
+        "timeout": 5,
+        "retry_delay": 0.05,
+    }
+    settings.update(smtp)
     return [
         "[digest]",
         'sender = "Paper Digest <digest@example.org>"',
         "[smtp]",
-        f'host = "{server.host}"',
-        f"port = {server.port}",
-        f'security = "{server.security}"',
-        "timeout = 5",
-        "retry_delay = 0.05",
-        *(f"{key} = {json.dumps(value)}" for key, value in smtp.items()),
+        *(f"{key} = {json.dumps(value)}" for key, value in settings.items()),
     ]
 
 
@@ -189,6 +193,25 @@ def test_starttls_and_auth_with_a_self_signed_certificate(
     report = send(newsroom, env={"DIGEST_SMTP__PASSWORD": "s3cret"})
     assert (report["exit"], len(report["sent"])) == (0, 2)
     assert all(message.tls and message.login == "digest" for message in server.received)
+
+
+def test_a_server_that_cannot_be_used_stops_the_run_and_gives_every_claim_back(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """A server without STARTTLS, asked for it: nothing can go out. The run says why
+    (in its report too), exits 1, and leaves no claim behind, not even the edition it
+    was sending: another host's send (which cannot tell that the first process is gone)
+    sends them all at once, instead of waiting out a lease."""
+    server = smtp_server(RecordingHandler())
+    write_config(newsroom, server, 3, security="starttls")
+    report = send(newsroom)
+    assert report["exit"] == 1 and report["sent"] == []
+    assert "does not offer STARTTLS" in report["error"]
+    assert sorted(report["left"]) == subscribers(3)
+    assert set(ledger_statuses(newsroom).values()) == {"pending"}
+    write_config(newsroom, server, 3)
+    again = send(newsroom, env={"DIGEST_WORKER_HOST": "another-host"})
+    assert (again["exit"], sorted(again["sent"]), again["error"]) == (0, subscribers(3), None)
 
 
 def test_outbox_and_dry_run_record_nothing(newsroom: Path, smtp_server: StartServer) -> None:

@@ -94,6 +94,26 @@ def test_check_catches_what_send_would_fail_on(tmp_path: Path) -> None:
     assert (code, errors) == (0, [])
 
 
+def test_check_loads_the_dkim_key_and_ca_file_a_send_would_use(tmp_path: Path) -> None:
+    """Files that are there but hold no key or no certificate stop a send at its first
+    message: check names them."""
+    (tmp_path / "dkim.pem").write_text("garbage\n", encoding="utf-8")
+    (tmp_path / "ca.pem").write_text("garbage\n", encoding="utf-8")
+    code, errors = check_with(
+        tmp_path,
+        '[dkim]\ndomain = "example.org"\nselector = "s1"\nprivate_key_file = "dkim.pem"\n'
+        '[smtp]\nca_file = "ca.pem"\n',
+    )
+    assert code == 2
+    assert (
+        errors[0] == f"error: dkim.private_key_file: {tmp_path / 'dkim.pem'}: not a PEM private key"
+    )
+    assert errors[1].startswith(
+        f"error: smtp.ca_file: {tmp_path / 'ca.pem'}: not a PEM file of CA certificates ("
+    )
+    assert len(errors) == 2
+
+
 def test_check_loads_the_templates_it_is_given(tmp_path: Path) -> None:
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "digest.txt").write_text("{% if %}\n", encoding="utf-8")

@@ -273,6 +273,7 @@ def send_json(report: SendReport) -> dict[str, Any]:
         "built": report.built,
         "suppressed": report.suppressed,
         "not_due": report.not_due,
+        "error": report.error or None,
     }
 
 
@@ -283,6 +284,8 @@ def print_send_report(report: SendReport) -> None:
     for email, reason in report.empty:
         click.echo(f"empty: {email}: {reason}", err=True)
     click.echo(report.summary())
+    if report.error:
+        click.echo(f"error: {report.error}", err=True)
 
 
 # The states of an edition's rows, in the order they are shown.

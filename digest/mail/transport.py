@@ -66,6 +66,11 @@ class PermanentFailure(DeliveryFailure):
     """A 5xx reply for this message or recipient: sending it again would fail again."""
 
 
+class ServerUnusable(DigestError):
+    """The server cannot be used at all (TLS, STARTTLS, the login, a refusal at connect):
+    no message went out, and the next would meet the same, so the run stops."""
+
+
 class Transport(Protocol):
     """Where finished messages go."""
 
@@ -260,30 +265,30 @@ class SmtpTransport(_Closing):
         if isinstance(error, smtplib.SMTPAuthenticationError):
             if 400 <= error.smtp_code < 500:
                 return self._temporary(_reply(error), message_id)
-            return DigestError(
+            return ServerUnusable(
                 f"{self._server} refused the login of {self._settings.username!r}: {_reply(error)}",
                 "check smtp.username and DIGEST_SMTP__PASSWORD",
             )
         if isinstance(error, smtplib.SMTPResponseException):
             if 400 <= error.smtp_code < 500:
                 return self._temporary(_reply(error), message_id)
-            return DigestError(f"{self._server} refused the connection: {_reply(error)}")
+            return ServerUnusable(f"{self._server} refused the connection: {_reply(error)}")
         if isinstance(error, smtplib.SMTPNotSupportedError):
-            return DigestError(
+            return ServerUnusable(
                 f"{self._server} does not offer SMTP AUTH",
                 "unset smtp.username, or use the server's submission port",
             )
         if isinstance(error, ssl.SSLCertVerificationError):
-            return DigestError(
+            return ServerUnusable(
                 f"{self._server}: TLS certificate not trusted ({error.verify_message})"
             )
         if isinstance(error, ssl.SSLError):
-            return DigestError(f"{self._server}: TLS failed ({error.reason})", self._tls_hint())
+            return ServerUnusable(f"{self._server}: TLS failed ({error.reason})", self._tls_hint())
         return self._temporary(self._connection_reply(error, "cannot connect"), message_id)
 
     def _connect(self) -> _TrackedSMTP:
         settings = self._settings
-        context = self._tls_context or ssl.create_default_context(cafile=self._settings.ca_file)
+        context = self._tls_context or tls_context(self._settings)
         address = (settings.host, settings.port, self._local_hostname)
         smtp = (
             _TrackedSMTPSSL(
@@ -305,7 +310,7 @@ class SmtpTransport(_Closing):
     def _starttls(self, smtp: _TrackedSMTP, context: ssl.SSLContext) -> None:
         smtp.ehlo()
         if not smtp.has_extn("starttls"):
-            raise DigestError(
+            raise ServerUnusable(
                 f'{self._server} does not offer STARTTLS: set smtp.security = "ssl" '
                 f'for port 465 or "none"'
             )
@@ -421,6 +426,18 @@ def eml_name(message_id: str) -> str:
     if name != bare or not name:
         name += "_" + hashlib.sha256(message_id.encode()).hexdigest()[:12]
     return name
+
+
+def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    """The TLS context of the SMTP connection: the system's CA certificates, or those of
+    `smtp.ca_file`; ServerUnusable naming the file when it holds none."""
+    try:
+        return ssl.create_default_context(cafile=settings.ca_file)
+    except (ssl.SSLError, OSError) as error:
+        reason = getattr(error, "reason", None) or error.strerror or str(error)
+        raise ServerUnusable(
+            f"smtp.ca_file: {settings.ca_file}: not a PEM file of CA certificates ({reason})"
+        ) from None
 
 
 def _password(settings: SmtpSettings, password: str | None, allow_insecure: bool) -> str | None:

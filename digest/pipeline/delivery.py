@@ -23,6 +23,7 @@ from digest.mail.transport import (
     Delivered,
     DeliveryFailure,
     OutboxTransport,
+    ServerUnusable,
     TemporaryFailure,
     Transport,
 )
@@ -73,10 +74,11 @@ class SendReport:
     built: list[str] = field(default_factory=list)  # a dry run's messages, built not sent
     suppressed: list[str] = field(default_factory=list)  # unsubscribed or bounced: not mailed
     not_due: list[str] = field(default_factory=list)  # weekly, on another day: not mailed
+    error: str = ""  # why the run stopped early, when the server could not be used at all
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.error
 
     def summary(self) -> str:
         """The counts of the run, in one line."""
@@ -127,6 +129,9 @@ class SendRun:
     archive: Archive | None = None  # where "view in browser" copies go, when linked
     report: SendReport = field(default_factory=SendReport)
     temporary_failures_in_a_row: int = 0
+    # The server could not be used at all (TLS, STARTTLS, login): the run stops, and the
+    # edition in hand, which did not go out, is given back with the rest.
+    unusable: ServerUnusable | None = None
 
     @property
     def writes_files(self) -> bool:
@@ -161,6 +166,9 @@ class SendRun:
         self._archive(job, rendered)
         try:
             delivered, attempts = self._deliver(email, message)
+        except ServerUnusable as error:
+            self.unusable = error
+            return
         except _GaveUp as gave_up:
             reason = f"{gave_up.failure.reply} (after {plural(gave_up.attempts, 'attempt')})"
             self._fail(job, reason, attempts=gave_up.attempts)

@@ -19,6 +19,27 @@ def preflight(settings: Settings) -> list[str]:
         except DigestError as error:
             found.append(f"digest.templates: {error}")
     found += _encoder_problems(settings.digest.semantic_model)
+    found += _key_problems(settings)
+    return found
+
+
+def _key_problems(settings: Settings) -> list[str]:
+    """A DKIM key or a CA file that is there but does not load (a missing one is in
+    `problems` already): the send would stop at its first message."""
+    from digest.mail.signing import signer_for
+    from digest.mail.transport import tls_context
+
+    found = []
+    if settings.dkim is not None and settings.dkim.private_key_file.is_file():
+        try:
+            signer_for(settings)
+        except DigestError as error:
+            found.append(str(error))
+    if settings.smtp.ca_file is not None and settings.smtp.ca_file.is_file():
+        try:
+            tls_context(settings.smtp)
+        except DigestError as error:
+            found.append(str(error))
     return found
 
 

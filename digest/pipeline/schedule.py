@@ -278,6 +278,8 @@ def run_schedule(
         )
         for email, reason in report.failed:
             log.warning("failed: %s: %s", email, reason)
+        if report.error:
+            log.error("the send of %s stopped: %s", edition, report.error)
         log.info("edition of %s: %s", edition, report.summary())
 
     run_forever(settings, Runner(collect=collect_sources, send=send_edition), now=now, stop=stop)

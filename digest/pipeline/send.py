@@ -153,8 +153,14 @@ def send_editions(
                     run.report.left.extend(member.email for member in members)
                 else:
                     _plan(settings, store, run, day, days, members, on_done)
+    if run.unusable is not None:
+        run.report.error = str(run.unusable)
     if run.report.left:
-        why = "the server keeps failing" if run.server_unreachable else "on request"
+        why = "on request"
+        if run.server_unreachable:
+            why = "the server keeps failing"
+        if run.unusable is not None:
+            why = "the server cannot be used"
         log.warning("stopping %s: %d editions left for the next run", why, len(run.report.left))
     return run.report
 
@@ -182,7 +188,7 @@ def _windows(
 
 
 def _stopping(run: SendRun) -> bool:
-    return run.should_stop() or run.server_unreachable
+    return run.should_stop() or run.server_unreachable or run.unusable is not None
 
 
 def _plan(
@@ -236,6 +242,9 @@ def _plan(
                     run.report.held.append(member.email)
                     continue
                 run.send(Job(member, day, picks))
+                if run.unusable is not None:
+                    done -= 1  # it did not go out: its claim goes back with the others'
+                    break
                 if on_done:
                     on_done(run.report)
         finally:  # a stop, or an error: the batch's unsent claims go back at once
