@@ -214,6 +214,31 @@ def test_a_server_that_cannot_be_used_stops_the_run_and_gives_every_claim_back(
     assert (again["exit"], sorted(again["sent"]), again["error"]) == (0, subscribers(3), None)
 
 
+def test_an_empty_edition_says_why_it_is_empty(newsroom: Path, smtp_server: StartServer) -> None:
+    """No paper listed in the edition's days, no paper on the reader's interests: two
+    different reasons, in the report and in the ledger."""
+    server = smtp_server(RecordingHandler())
+    lines = sender_lines(server)
+    lines += [
+        "[[subscribers]]",
+        'email = "far@example.org"',
+        'interests = ["quantum chromodynamics"]',
+    ]
+    (newsroom / "digest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    off_topic = send(newsroom)
+    assert off_topic["empty"] == [
+        {"subscriber": "far@example.org", "reason": "no paper matched the interests and filters"}
+    ]
+    later = digest("send", "--date", "2026-03-20", "--json", cwd=newsroom)
+    assert json.loads(later.stdout)["empty"] == [
+        {
+            "subscriber": "far@example.org",
+            "reason": "no paper was listed in the 2 days up to 2026-03-20",
+        }
+    ]
+    assert server.received == []
+
+
 def test_outbox_and_dry_run_record_nothing(newsroom: Path, smtp_server: StartServer) -> None:
     server = smtp_server(RecordingHandler())
     write_config(newsroom, server, 3)

@@ -109,6 +109,8 @@ class Job:
     subscriber: Subscriber
     edition: date
     picks: tuple[ScoredPaper, ...]
+    listed: int  # the candidates the picks came from: papers listed in the edition's days
+    days: int  # how many days up to the edition those are
 
 
 @dataclass(slots=True)
@@ -149,7 +151,7 @@ class SendRun:
         """Build, send and record one subscriber's edition, its ledger row claimed already."""
         email, ledger = job.subscriber.email, self.ledger
         if not job.picks and not job.subscriber.send_empty:
-            reason = "no paper matched the interests and filters"
+            reason = _empty_reason(job)
             if ledger:
                 ledger.mark_empty(email, job.edition, reason=reason, now=self.now())
             self.report.empty.append((email, reason))
@@ -246,6 +248,15 @@ class SendRun:
                 self.sleep(delay)
             except DeliveryFailure as failure:
                 raise _GaveUp(failure, attempt) from failure
+
+
+def _empty_reason(job: Job) -> str:
+    """Why an edition has no paper, as the report and the ledger say it."""
+    if job.listed == 0:
+        return f"no paper was listed in the {plural(job.days, 'day')} up to {job.edition}"
+    if job.subscriber.interests:
+        return "no paper matched the interests and filters"
+    return "every paper was filtered out or sent before"
 
 
 class _GaveUp(Exception):

@@ -241,7 +241,7 @@ def _plan(
                     # Taken over while this worker was away (paused past its lease).
                     run.report.held.append(member.email)
                     continue
-                run.send(Job(member, day, picks))
+                run.send(Job(member, day, picks, listed=pool.size, days=days))
                 if run.unusable is not None:
                     done -= 1  # it did not go out: its claim goes back with the others'
                     break
