@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import time
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -560,9 +563,46 @@ def settings_from(data: dict[str, Any]) -> Settings:
     except ValidationError as error:
         raise ConfigError(_error_lines(error)) from None
     except SettingsError as error:  # a DIGEST_* variable that is not valid JSON
+        named = _unparsable_variables(os.environ)
+        if named:
+            raise ConfigError([f"environment: {line}" for line in named]) from None
         raise ConfigError([f"environment: {error} (give valid JSON, or one DIGEST_X__Y)"]) from None
     finally:
         _file_data.reset(token)
+
+
+def _unparsable_variables(environment: Mapping[str, str]) -> list[str]:
+    """`NAME: cause` for each DIGEST_* variable that sets a list, table or section
+    (read as JSON) with a value that is not JSON: pydantic-settings names only the
+    section it was for."""
+    found = []
+    for name, value in sorted(environment.items()):
+        parts = name.lower().removeprefix("digest_").split("__")
+        if not name.upper().startswith("DIGEST_") or len(parts) > 2:
+            continue
+        field = Settings.model_fields.get(parts[0])
+        annotation = field.annotation if field else None
+        if len(parts) == 2:
+            section = annotation if isinstance(annotation, type) else None
+            fields = section.model_fields if section and issubclass(section, BaseModel) else {}
+            annotation = fields[parts[1]].annotation if parts[1] in fields else None
+        if annotation is None or not _read_as_json(annotation):
+            continue
+        try:
+            json.loads(value)
+        except json.JSONDecodeError as error:
+            found.append(f"{name}: not valid JSON ({error.msg}); give a JSON list or object")
+    return found
+
+
+def _read_as_json(annotation: Any) -> bool:
+    """Whether pydantic-settings reads a variable of this type as JSON (a list, tuple,
+    table or section, optional or not)."""
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_read_as_json(arg) for arg in get_args(annotation) if arg is not type(None))
+    if get_origin(annotation) in (list, tuple, set, frozenset, dict):
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, (BaseModel, list, dict))
 
 
 def load_config(path: Path | None = None, *, db_path: Path | str | None = None) -> Settings:

@@ -64,9 +64,12 @@ def test_unsubscribe_and_resubscribe_from_the_command_line(tmp_path: Path) -> No
     assert listing(tmp_path)["ada@example.org"]["mailed"] is True
 
 
-def test_resubscribing_an_address_outside_the_config_says_it_is_not_mailed(tmp_path: Path) -> None:
+def test_an_address_outside_the_config_is_recorded_with_a_note_either_way(tmp_path: Path) -> None:
     (tmp_path / "digest.toml").write_text(CONFIG)
-    digest("subscribers", "unsubscribe", "zed@example.org", cwd=tmp_path)
+    left = digest("subscribers", "unsubscribe", "zed@example.org", cwd=tmp_path)
+    assert left.stderr == (
+        "note: zed@example.org is not in the config, stays unsubscribed if it is added\n"
+    )
     zed = listing(tmp_path)["zed@example.org"]
     assert (zed["configured"], zed["mailed"]) == (False, False)
     result = digest("subscribers", "resubscribe", "zed@example.org", cwd=tmp_path)

@@ -54,11 +54,16 @@ def test_an_empty_password_is_no_password(tmp_path: Path) -> None:
     assert "smtp.username: 'digest' has no password" in result.stderr
 
 
-def test_a_variable_that_is_not_json_is_one_line(tmp_path: Path) -> None:
-    result = digest("check", cwd=tmp_path, env={"DIGEST_SMTP": "{not json"})
-    assert result.returncode == 2
-    assert result.stderr.startswith('error: environment: error parsing value for field "smtp"')
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+def test_a_variable_that_is_not_json_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A section, a list or a table set from the environment is read as JSON; the error
+    names the variable, not only the section it was for."""
+    for name, value in (("DIGEST_SMTP", "{not json"), ("DIGEST_DIGEST__PREVIOUS_SECRETS", "k1")):
+        result = digest("check", cwd=tmp_path, env={name: value})
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"error: environment: {name}: not valid JSON ("), name
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    plain = digest("check", cwd=tmp_path, env={"DIGEST_DIGEST__SENDER": "Paper <p@example.org>"})
+    assert "not valid JSON" not in plain.stderr, "a string needs no JSON"
 
 
 def test_a_database_of_another_program_is_one_line(tmp_path: Path) -> None:

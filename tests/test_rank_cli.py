@@ -116,3 +116,14 @@ def test_a_vote_that_names_no_paper_is_a_usage_error(tmp_path: Path, shared: Pat
     result = digest("rank", str(shared / "seeds"), "--interests", GNN, "--like", "x", cwd=tmp_path)
     assert result.returncode == 2
     assert "Invalid value for '--like': 'x' names no paper" in result.stderr
+
+
+def test_a_date_that_does_not_exist_is_named_as_such(tmp_path: Path) -> None:
+    result = digest("rank", "--sample", "--interests", GNN, "--date", "2026-02-30", cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        "Invalid value for '--date': '2026-02-30' is not a date (day is out of range for month)"
+        in result.stderr
+    )
+    wrong = digest("rank", "--sample", "--interests", GNN, "--date", "30/02/2026", cwd=tmp_path)
+    assert wrong.returncode == 2 and "does not match the format '%Y-%m-%d'" in wrong.stderr

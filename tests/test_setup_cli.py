@@ -189,3 +189,11 @@ def test_a_fresh_database_says_to_collect_first_and_records_nothing(tmp_path: Pa
     assert not (tmp_path / "o").exists()
     send = digest("send", "--dry-run", "--json", cwd=tmp_path)
     assert send.returncode == 1 and "run `digest collect` first" in send.stderr
+    status = digest("status", cwd=tmp_path)
+    assert (status.returncode, status.stderr) == (
+        1,
+        "error: the ledger holds no edition yet (run `digest send`)\n",
+    )
+    listed = digest("subscribers", "list", "--json", cwd=tmp_path)
+    assert listed.returncode == 0 and "ada@example.org" in listed.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["digest.toml"], "only looked"

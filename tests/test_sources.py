@@ -39,6 +39,8 @@ def test_a_glob_gives_its_matches_in_order(folder: Path) -> None:
     [
         ("missing.xml", "no such file or directory"),
         ("*.nothing", "no file matches"),
+        ("ftp://example.org/feed.xml", "ftp:// is not fetched: give an http"),
+        ("file:///tmp/feed.xml", "file:// is not fetched: give an http"),
     ],
 )
 def test_a_location_naming_nothing_is_an_error(

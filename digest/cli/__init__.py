@@ -8,6 +8,7 @@ needs, so neither help nor a config error pays for NumPy, SQLAlchemy, MJML or ht
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,7 +25,24 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 log = logging.getLogger("digest")
 
-_EDITION_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+class _EditionDate(click.DateTime):
+    """A YYYY-MM-DD date; one that does not exist ("2026-02-30") is named as such,
+    not as a mismatch of the format."""
+
+    def __init__(self) -> None:
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            try:
+                datetime.strptime(value.strip(), "%Y-%m-%d")
+            except ValueError as error:
+                self.fail(f"{value!r} is not a date ({error})", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+_EDITION_DATE = _EditionDate()
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -423,7 +441,8 @@ def send(
         raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
     renderer = Renderer.load(settings.digest.templates)
     with (
-        Store(settings.state.url) as store,
+        # No database file yet: nothing was collected, and a send says so, making none.
+        Store(settings.state.url, create=False) as store,
         stop_on_signals("finishing the message in flight, then stopping") as stop,
         output.send_progress(len(subscribers), enabled=not as_json) as progress,
     ):
@@ -465,7 +484,7 @@ def status(
     from digest.cli import output
     from digest.state.store import Store
 
-    with Store(settings.state.url) as store:
+    with Store(settings.state.url, create=False) as store:
         progress = store.claims.progress_of(edition.date() if edition else None)
     if progress is None:
         raise DigestError("the ledger holds no edition yet", hint="run `digest send`")

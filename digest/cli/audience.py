@@ -74,7 +74,7 @@ def list_subscribers(as_json: bool, config_path: Path | None, db_path: str | Non
     from digest.pipeline.audience import members
     from digest.state.store import Store
 
-    with Store(settings.state.url) as store:
+    with Store(settings.state.url, create=False) as store:
         found = members(settings, store)
     if as_json:
         output.echo_json(output.members_json(found))
@@ -116,8 +116,9 @@ def _change(email: str, *, leave: bool, config_path: Path | None, db_path: str |
     state = "unsubscribed" if leave else "subscribed"
     click.echo(f"{email.lower()}: {state}" + ("" if changed else " already"))
     configured = {sub.email.lower() for sub in settings.subscribers}
-    if not leave and email.lower() not in configured:
-        click.echo(f"note: {email.lower()} is not in the config, so it is not mailed", err=True)
+    if email.lower() not in configured:
+        then = "stays unsubscribed if it is added" if leave else "so it is not mailed"
+        click.echo(f"note: {email.lower()} is not in the config, {then}", err=True)
 
 
 @main.command()

@@ -87,10 +87,14 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
 
 
 def _ranking(setting: str) -> str:
-    from digest.rank.encoder import MODEL_NAME, OFF, find_model
+    from digest.rank.encoder import MODEL_NAME, OFF, ModelError, cached_encoder, find_model
 
     directory = find_model(setting)
     if directory is not None:
+        try:
+            cached_encoder(directory)  # loaded once: the checks that follow ask again
+        except ModelError:
+            return f"by words: the sentence encoder in {directory} does not load"
         return f"by words and meaning ({MODEL_NAME} in {directory})"
     if setting == OFF:
         return "by words (digest.semantic_model is off)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,9 @@ def expand(location: str) -> list[str]:
         if not matches:
             raise SourceError("no file matches")
         return matches
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", location)
+    if scheme:  # ftp://, file://, s3:// ...: not a file name either
+        raise SourceError(f"{scheme.group(1)}:// is not fetched: give an http(s) URL or a path")
     raise SourceError("no such file or directory")
 
 

@@ -133,7 +133,7 @@ def pick_papers(
             encoder=encoder,
         )
         return Picks(profile(frozenset()), day, papers, report)
-    with Store(settings.state.url) as store:
+    with Store(settings.state.url, create=False) as store:
         require_papers(store)
         delivered = store.ledger.delivered_ids(subscriber.email) if subscriber else frozenset()
         reader = profile(delivered)

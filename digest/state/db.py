@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, create_engine, event, func, insert, select
@@ -48,10 +49,17 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 class Database:
-    """An open database with the current schema. One instance per process; cheap to open."""
+    """An open database with the current schema. One instance per process; cheap to open.
 
-    def __init__(self, url: str) -> None:
+    With `create=False`, a SQLite file that does not exist is not made: an empty database
+    in memory stands in for it (messages still name the file), so that a command that
+    only looks (`rank`, `status`, ...) finds nothing and leaves nothing behind.
+    """
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = _without_password(url)  # what messages show
+        if not create and _missing_file(url):
+            url = "sqlite://"
         try:
             self._engine: Engine = create_engine(url, pool_pre_ping=_is_server(url))
             if self.dialect == "sqlite":
@@ -193,6 +201,21 @@ def _without_password(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
+
+
+def _missing_file(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist (yet)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    name = parsed.database
+    # A URI filename ("file:...?uri=true") is SQLite's to read: not checked here.
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return False
+    if parsed.query.get("uri"):
+        return False
+    return parsed.query.get("mode") != "memory" and not Path(name).exists()
 
 
 def _is_server(url: str) -> bool:

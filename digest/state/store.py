@@ -15,10 +15,11 @@ from digest.state.votes import Votes
 
 
 class Store:
-    """Every store over one database. One instance per process; cheap to open."""
+    """Every store over one database. One instance per process; cheap to open.
+    `create=False`: a SQLite file that does not exist is not made (`Database`)."""
 
-    def __init__(self, url: str) -> None:
-        self.db = Database(url)
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.db = Database(url, create=create)
         self.papers = Papers(self.db)
         self.ledger = Ledger(self.db)
         self.claims = Claims(self.db)
