@@ -422,7 +422,8 @@ def send(
     """Send today's edition to every subscriber through SMTP, each exactly once.
 
     Re-running sends only what is not yet sent. SIGTERM or Ctrl-C finishes the message in
-    flight, records it, and stops. Exits 1 when some subscriber failed.
+    flight, records it, and stops. Exits 1 when some subscriber failed, or when the SMTP
+    server could not be used at all (the report says why; every claim is given back).
     """
     from digest.config import load_config
 
