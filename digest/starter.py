@@ -11,7 +11,7 @@ from pathlib import Path
 from string import Template
 
 from digest.config import settings_from
-from digest.errors import DigestError
+from digest.errors import ConfigError
 from digest.files import create_new
 
 _CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")
@@ -80,7 +80,7 @@ def starter_config(*, email: str, categories: Sequence[str]) -> str:
     """The text of a starter config for one subscriber following these arXiv categories."""
     for category in categories:
         if not _CATEGORY.fullmatch(category):
-            raise DigestError(f"{category!r} is not an arXiv category like 'cs.LG'")
+            raise ConfigError([f"--category: {category!r} is not an arXiv category like 'cs.LG'"])
     sources = "\n".join(
         _SOURCE.substitute(
             name=json.dumps(f"arxiv-{category}"),

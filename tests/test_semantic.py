@@ -167,6 +167,10 @@ def test_check_says_how_papers_are_ranked_and_refuses_a_model_that_does_not_load
     assert broken.returncode == 2
     assert f"digest.semantic_model: {tmp_path / 'model.safetensors'}: cannot read" in broken.stderr
     assert f"ranking: by words: the sentence encoder in {tmp_path} does not load" in broken.stdout
+    named = {"DIGEST_DIGEST__SEMANTIC_MODEL": str(tmp_path)}
+    collecting = digest("collect", str(ONE_DUMP), cwd=tmp_path, env=named)
+    assert collecting.returncode == 2, "a config error, as in check"
+    assert collecting.stderr.startswith("error: digest.semantic_model: ")
     if MODEL is not None:
         found = digest("check", cwd=tmp_path, env={"DIGEST_DIGEST__SEMANTIC_MODEL": "auto"})
         assert found.returncode == 0, found.stderr

@@ -58,8 +58,10 @@ def test_init_never_overwrites_a_config(tmp_path: Path) -> None:
 
 def test_init_refuses_what_would_not_load(tmp_path: Path) -> None:
     bad_category = digest("init", "--category", "not a category", cwd=tmp_path)
-    assert bad_category.returncode == 1
-    assert "'not a category' is not an arXiv category" in bad_category.stderr
+    assert bad_category.returncode == 2, "a bad input, as a bad --email is"
+    assert bad_category.stderr == (
+        "error: --category: 'not a category' is not an arXiv category like 'cs.LG'\n"
+    )
     bad_email = digest("init", "--email", "nobody", cwd=tmp_path)
     assert bad_email.returncode == 2
     assert bad_email.stderr.startswith("error: subscribers.0.email: value is not a valid email")
@@ -102,7 +104,7 @@ def test_check_loads_the_dkim_key_and_ca_file_a_send_would_use(tmp_path: Path) -
     code, errors = check_with(
         tmp_path,
         '[dkim]\ndomain = "example.org"\nselector = "s1"\nprivate_key_file = "dkim.pem"\n'
-        '[smtp]\nca_file = "ca.pem"\n',
+        '[smtp]\nca_file = "ca.pem"\n[[subscribers]]\nemail = "ada@example.org"\n',
     )
     assert code == 2
     assert (
@@ -112,6 +114,8 @@ def test_check_loads_the_dkim_key_and_ca_file_a_send_would_use(tmp_path: Path) -
         f"error: smtp.ca_file: {tmp_path / 'ca.pem'}: not a PEM file of CA certificates ("
     )
     assert len(errors) == 2
+    send = digest("send", "--dry-run", cwd=tmp_path)
+    assert (send.returncode, send.stderr) == (2, errors[0] + "\n"), "a config error, as in check"
 
 
 def test_check_loads_the_templates_it_is_given(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import dkim
 
 from digest.config import Settings
-from digest.errors import DigestError
+from digest.errors import ConfigError, DigestError
 from digest.mail.message import WireMessage
 
 # What a receiver must find unchanged; List-Unsubscribe too, so that nobody on the way
@@ -39,15 +39,15 @@ class DkimSigner:
 
     @classmethod
     def load(cls, domain: str, selector: str, private_key_file: Path) -> DkimSigner:
-        """A signer with the PEM key of `private_key_file`; DigestError naming the file."""
+        """A signer with the PEM key of `private_key_file`; ConfigError naming the file."""
         try:
             key = private_key_file.read_bytes()
         except OSError as error:
-            raise DigestError(
-                f"dkim.private_key_file: {private_key_file}: cannot read ({error.strerror})"
+            raise ConfigError(
+                [f"dkim.private_key_file: {private_key_file}: cannot read ({error.strerror})"]
             ) from None
         if b"PRIVATE KEY-----" not in key:
-            raise DigestError(f"dkim.private_key_file: {private_key_file}: not a PEM private key")
+            raise ConfigError([f"dkim.private_key_file: {private_key_file}: not a PEM private key"])
         return cls(domain=domain, selector=selector, private_key=key)
 
     def sign(self, message: WireMessage) -> WireMessage:

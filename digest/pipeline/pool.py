@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from digest.errors import DigestError, StoreError
+from digest.errors import ConfigError, StoreError
 from digest.models import Candidate
 from digest.rank.encoder import AUTO, VECTORS_ID, Encoder, ModelError, setting_encoder
 from digest.rank.pool import Pool, build_pool
@@ -50,8 +50,8 @@ def encoder_for(setting: str) -> Encoder | None:
         if setting == AUTO:
             log.warning("%s; ranking without it", error)
             return None
-        raise DigestError(
-            f"digest.semantic_model: {error}", hint='set it to "off" to rank without it'
+        raise ConfigError(
+            [f'digest.semantic_model: {error} (set it to "off" to rank without it)']
         ) from None
 
 
