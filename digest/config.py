@@ -40,6 +40,7 @@ from digest.errors import ConfigError
 from digest.files import UnreadableFile, read_regular_file
 from digest.models import SourceKind
 from digest.rank.votes import check_vote
+from digest.text import has_control
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +296,8 @@ class SubscriberSettings(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and not value.isprintable():
+        # Not `isprintable`: a no-break space or a zero-width joiner belongs in names.
+        if value is not None and has_control(value):
             raise ValueError("has a line break or another control character")
         return value
 

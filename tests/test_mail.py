@@ -331,6 +331,27 @@ def test_a_line_break_or_control_character_in_a_subject_or_name_is_refused(broke
         built(replace(ENVELOPE, recipient_name=broken))
 
 
+# A no-break space, a zero-width non-joiner (Persian), a zero-width joiner (an emoji, Sinhala).
+REAL_NAMES = (
+    "Ana\u00a0María",
+    "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627",  # Alireza, in Persian
+    "Robot \U0001f469\u200d\U0001f52c",
+    "\u0dc1\u0dca\u200d\u0dbb\u0dd3",  # Sri, in Sinhala
+)
+
+
+@pytest.mark.parametrize("name", REAL_NAMES)
+def test_names_with_joiners_and_no_break_spaces_load_and_go_on_the_wire(name: str) -> None:
+    """Format characters are text, not controls: the config takes the name, and the To
+    header carries it back whole (a no-break space as the space between two words)."""
+    settings = Settings.model_validate(
+        {"subscribers": [{"email": "ada@example.org", "name": name}]}
+    )
+    assert settings.subscribers[0].name == name
+    message = parsed(built(replace(ENVELOPE, recipient_name=name)))
+    assert message["To"].addresses[0].display_name == name.replace("\u00a0", " ")
+
+
 def test_a_recipient_that_is_no_plain_address_is_refused() -> None:
     for recipient in ("ada@example.org>, eve@evil.example", '"a b"@example.org', "ada"):
         with pytest.raises(DigestError, match="is not a plain ASCII email address"):

@@ -28,6 +28,7 @@ from email.utils import format_datetime
 
 from digest.errors import DigestError
 from digest.mail.envelope import Envelope, sender_address, unsubscribe_mailto
+from digest.text import has_control
 
 # The longest unsubscribe link a header line holds (998 octets, less the header's name).
 MAX_LINK_LENGTH = 970
@@ -55,7 +56,6 @@ _HTML_HEAD = _PART_HEAD % b"html"
 _END = b"--" + BOUNDARY + b"--\r\n"
 
 # Characters that would end a header line, or that no header may carry.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A display name of atoms (RFC 5322 atext) between single spaces goes in unquoted.
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 # What the config lets through (email-validator, ASCII form): a dot-atom at a domain.
@@ -229,7 +229,7 @@ def _part(content: str) -> bytes:
 
 
 def _refuse_control(name: str, value: str) -> None:
-    if _CONTROL.search(value):
+    if has_control(value):
         raise DigestError(f"{name}: {value[:60]!r} has a line break or another control character")
 
 
