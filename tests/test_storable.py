@@ -98,6 +98,17 @@ def test_lone_surrogates_in_json_are_removed_from_every_text_field() -> None:
     assert read(data).warnings == ("item 1: lone surrogates removed from title, authors",)
 
 
+def test_control_characters_from_a_source_never_reach_a_terminal_or_an_email() -> None:
+    """An ESC or a BEL in a title would act on the terminal `digest rank` prints it to: it
+    is removed where the text is collected, and the entry is kept."""
+    data = hf({"title": "Two-stream \x07\x1b[31m Features", "authors": [{"name": "Ann\x9b"}]})
+    (entry,) = read(data).entries
+    assert (entry.paper.title, entry.paper.authors) == ("Two-stream [31m Features", ("Ann",))
+    assert read(data).warnings == ("item 1: control characters removed from title, authors",)
+    clean = hf({"title": "Tabs\tand\u00a0no-break spaces are text"})
+    assert read(clean).warnings == ()
+
+
 def test_a_title_of_surrogates_alone_skips_the_entry() -> None:
     parsed = read(hf({"id": "none", "title": "\ud800"}, {"id": "2606.00002", "title": "Kept"}))
     assert [entry.paper.title for entry in parsed.entries] == ["Kept"]

@@ -23,6 +23,9 @@ _LARGEST_STORED_INTEGER = 2**31 - 1
 # Halves of a surrogate pair alone: UTF-8, and so the database, cannot encode them. JSON
 # escapes ("\ud800") and JSON bytes decoded with surrogatepass carry them in.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 and C1 control characters (ESC, BEL, ...), whitespace aside: a terminal acts on them
+# when `digest rank` prints a title, and no text of a paper means them.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f]")
 
 
 def storable(parsed: Parsed) -> Parsed:
@@ -65,35 +68,48 @@ def in_utc(moment: datetime) -> datetime | None:
 
 
 def _without_surrogates(entry: Entry) -> tuple[Entry, str | None]:
-    if _all_ascii(entry.paper) and _all_ascii(entry):  # most entries: nothing to look for
+    # Most entries: nothing to look for (an ASCII text holds no surrogate).
+    return _without(entry, _SURROGATE, str.isascii, "lone surrogates")
+
+
+def _without_controls(entry: Entry) -> tuple[Entry, str | None]:
+    return _without(entry, _CONTROL, str.isprintable, "control characters")
+
+
+def _without(
+    entry: Entry, pattern: re.Pattern[str], clear: Callable[[str], bool], what: str
+) -> tuple[Entry, str | None]:
+    """`entry` with what `pattern` finds removed from its texts, and a warning naming the
+    fields; `clear` says quickly of a text that it holds none."""
+    if _all(entry.paper, clear) and _all(entry, clear):
         return entry, None
-    paper_changes = _text_changes(entry.paper)
-    entry_changes = _text_changes(entry)
+    paper_changes = _text_changes(entry.paper, pattern)
+    entry_changes = _text_changes(entry, pattern)
     if not (paper_changes or entry_changes):
         return entry, None
     mended = replace(entry, paper=replace(entry.paper, **paper_changes), **entry_changes)
-    return mended, f"lone surrogates removed from {', '.join([*paper_changes, *entry_changes])}"
+    return mended, f"{what} removed from {', '.join([*paper_changes, *entry_changes])}"
 
 
-def _text_changes(record: Paper | Entry) -> dict[str, Any]:
-    """The text fields of `record` that hold lone surrogates, each with them removed."""
+def _text_changes(record: Paper | Entry, pattern: re.Pattern[str]) -> dict[str, Any]:
+    """The text fields of `record` that hold what `pattern` finds, each with it removed."""
     changes = {}
     for name in _TEXT_FIELDS[type(record)]:
         value = getattr(record, name)
-        cleaned = _clean(value)
+        cleaned = _clean(value, pattern)
         if cleaned is not value:
             changes[name] = cleaned
     return changes
 
 
-def _all_ascii(record: Paper | Entry) -> bool:
-    """Whether every text of `record` is ASCII, so holds no surrogate."""
+def _all(record: Paper | Entry, clear: Callable[[str], bool]) -> bool:
+    """Whether `clear` holds for every text of `record`."""
     for name in _TEXT_FIELDS[type(record)]:
         value = getattr(record, name)
         if isinstance(value, str):
-            if not value.isascii():
+            if not clear(value):
                 return False
-        elif value is not None and not all(map(str.isascii, value)):
+        elif value is not None and not all(map(clear, value)):
             return False
     return True
 
@@ -108,14 +124,15 @@ def _text_fields(record_type: type[Paper | Entry]) -> tuple[str, ...]:
 _TEXT_FIELDS = {Paper: _text_fields(Paper), Entry: _text_fields(Entry)}
 
 
-def _clean(value: Any) -> Any:
-    """A text or tuple of texts without lone surrogates; `value` itself when it has none."""
+def _clean(value: Any, pattern: re.Pattern[str]) -> Any:
+    """A text or tuple of texts without what `pattern` finds; `value` itself when it has
+    none of it."""
     if isinstance(value, str):
-        if value.isascii() or not _SURROGATE.search(value):
+        if not pattern.search(value):
             return value
-        return fold_whitespace(_SURROGATE.sub("", value))
-    if isinstance(value, tuple) and not all(_clean(item) is item for item in value):
-        return tuple(cleaned for item in value if (cleaned := _clean(item)))
+        return fold_whitespace(pattern.sub("", value))
+    if isinstance(value, tuple) and not all(_clean(item, pattern) is item for item in value):
+        return tuple(cleaned for item in value if (cleaned := _clean(item, pattern)))
     return value
 
 
@@ -156,6 +173,7 @@ def _published_in_utc(entry: Entry) -> tuple[Entry, str | None]:
 # Each returns the entry with one field mended and what it did, or the entry as it is.
 _MENDS: tuple[Callable[[Entry], tuple[Entry, str | None]], ...] = (
     _without_surrogates,
+    _without_controls,
     _doi_in_range,
     _version_in_range,
     _upvotes_in_range,
