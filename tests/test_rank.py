@@ -291,6 +291,20 @@ def test_min_score_drops_weaker_papers() -> None:
 # Everything trending
 
 
+def test_an_interest_of_stop_words_alone_matches_nothing_rather_than_everything() -> None:
+    """A reader who wrote interests wants papers on them: "the of and" leaves no word to
+    match, so nothing, not every trending paper; one with no letter at all is no interest."""
+    pool = build_pool(
+        [candidate("Graph neural networks at scale", "We train graph neural networks.")],
+        today=TODAY,
+    )
+    assert rank(pool, Profile("r", interests=("the of and", "a"))) == ()
+    assert titles(rank(pool, Profile("r", interests=("the", "graph neural networks")))) == [
+        "Graph neural networks at scale"
+    ]
+    assert len(rank(pool, Profile("r", interests=(";;;",)))) == 1, "as without interests"
+
+
 def test_without_interests_trending_then_freshness_decide() -> None:
     hot = candidate("Hot", "Text one.", sources=3, listings=4, position=1, upvotes=118, age=1)
     # Ids that would put "Old" first on a tie: freshness alone must put "New" first.

@@ -19,7 +19,8 @@ A paper's score, rounded to 4 decimals, is
 With interests, only papers relevant to one of them (or by a pinned author) are
 eligible; without ("everything trending") every paper is, ranked on the signals alone,
 scores then lying in [0, 0.35] (plus 1 for a pinned author). An interest with no word
-left once stop words go ("the") is no interest.
+left once stop words go ("the") matches nothing; one with no letter or digit at all
+(";;;") is no interest.
 
 Filters drop a paper before ranking: a match of any exclude phrase (lexical, as for
 interests), a category filter it fails, or its id among the profile's delivered ones.
@@ -203,7 +204,9 @@ def _rank_batch(
         return [() for _ in profiles]
     interests = _interests(pool, profiles)
     relevance = _relevance(pool, interests)
-    wants_topics = np.array([bool(mine) for mine in interests.per_profile])
+    # An interest of stop words alone ("the of and") matches nothing; it does not make
+    # its reader an "everything trending" one.
+    wants_topics = np.array([any(map(_has_word, profile.interests)) for profile in profiles])
     eligible = _allowed(pool, profiles)
     tastes = taste(pool, profiles, voted)
     if tastes is not None:
@@ -233,6 +236,10 @@ def _rank_batch(
     ]
     bounds = np.searchsorted(rows, np.arange(len(profiles) + 1)).tolist()
     return [tuple(papers[bounds[i] : bounds[i + 1]]) for i in range(len(profiles))]
+
+
+def _has_word(text: str) -> bool:
+    return any(char.isalnum() for char in text)
 
 
 def _explain(
