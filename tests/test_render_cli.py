@@ -114,6 +114,14 @@ def test_subscriber_and_interests_together_are_a_usage_error(tmp_path: Path) -> 
     assert "at most one of --subscriber EMAIL or --interests TEXT" in result.stderr
 
 
+def test_two_outputs_naming_one_file_are_a_usage_error(tmp_path: Path) -> None:
+    """The text part would silently replace the HTML the command said it wrote."""
+    result = digest("render", "--sample", "--out", "same", "--text", "./same", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--out, --text and --eml name one file twice" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unwritable_output_is_one_line_and_leaves_nothing(tmp_path: Path, shared: Path) -> None:
     result = digest("render", *seeds(shared), "--out", "missing/preview.html", cwd=tmp_path)
     assert result.returncode == 1

@@ -358,6 +358,9 @@ def render(
     """
     if email is not None and interests is not None:
         raise click.UsageError("give at most one of --subscriber EMAIL or --interests TEXT")
+    outputs = [path.resolve() for path in (out, text, eml) if path is not None]
+    if len(set(outputs)) < len(outputs):
+        raise click.UsageError("--out, --text and --eml name one file twice: each needs its own")
     from digest.config import load_config
 
     settings = load_config(config_path, db_path=db_path)
