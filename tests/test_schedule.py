@@ -6,6 +6,7 @@ import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -140,6 +141,29 @@ def test_only_a_failed_collect_is_retried_at_the_next_slot_of_that_day() -> None
         runner.run(Due(slot, MORNING, date(2026, 3, 12)))
     assert collect.calls == 2, "failed for ada's slot, collected for bob's, not again for carol's"
     assert sent == [ada.emails, bob.emails, carol.emails]
+
+
+def test_slots_due_at_one_moment_collect_once_between_them() -> None:
+    """The scheduler runs slots due together in threads of their own: the first collects,
+    the other waits for it and sends from what it stored, instead of collecting again."""
+    calls: list[str] = []
+    collecting = threading.Event()
+
+    def slow_collect() -> None:
+        calls.append(threading.current_thread().name)
+        collecting.set()
+        time.sleep(0.3)  # a collect is slow: long enough for the other slot to ask
+
+    sent: list[Sequence[str]] = []
+    runner = Runner(collect=slow_collect, send=lambda emails, _edition: sent.append(emails))
+    ada, bob = slots(settings_for(None, ADA, BOB))
+    first = threading.Thread(target=runner.run, args=(Due(ada, MORNING, date(2026, 3, 12)),))
+    first.start()
+    collecting.wait(5)
+    runner.run(Due(bob, MORNING, date(2026, 3, 12)))
+    first.join(5)
+    assert len(calls) == 1
+    assert sorted(sent) == sorted([ada.emails, bob.emails])
 
 
 class Newsroom:

@@ -147,23 +147,29 @@ class Runner:
     Each slot runs once per edition: CronTrigger fires a slot twice on the day the clocks go
     back (its time happens twice), and a catch-up at start-up may already have run the
     edition the scheduler then fires. The second fire is logged and skipped.
+
+    Slots due at one moment run in threads of their own: one collects while the others
+    wait for it, then send from what it stored.
     """
 
     collect: Callable[[], None]
     send: Callable[[Sequence[str], date], None]
     collected_on: set[date] = field(default_factory=set)
     ran: set[tuple[Slot, date]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, due: Due) -> None:
-        if (due.slot, due.edition) in self.ran:
+        with self._lock:  # slots due at once: one collects, the others wait for it
+            repeated = (due.slot, due.edition) in self.ran
+            self.ran.add((due.slot, due.edition))
+            collected = False if repeated else self._collect_once(due.edition)
+        if repeated:
             log.info(
                 "the edition of %s already ran for %s: skipping this second fire",
                 due.edition,
                 due.slot.describe(),
             )
             return
-        self.ran.add((due.slot, due.edition))
-        collected = self._collect_once(due.edition)
         self._send(due, collected=collected)
 
     def _collect_once(self, edition: date) -> bool:
