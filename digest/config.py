@@ -99,6 +99,15 @@ def _check_timezone(name: str) -> str:
     return name
 
 
+def wire_address(value: str) -> str:
+    """An address as the config keeps it (`_deliverable_address`), or `value` itself
+    when it is not one: what a command line's address is compared in."""
+    try:
+        return _deliverable_address(value)
+    except ValueError:
+        return value
+
+
 def _deliverable_address(value: str) -> str:
     """An address as it goes on the wire: an internationalized domain in its ASCII (IDNA)
     form. A non-ASCII local part is refused: it needs SMTPUTF8, which digest does not use,

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import get_args
 from zoneinfo import ZoneInfo
 
-from digest.config import Settings, SubscriberSettings, Weekday
+from digest.config import Settings, SubscriberSettings, Weekday, wire_address
 from digest.errors import DigestError
 from digest.models import Profile
 from digest.rank.votes import vote_key
@@ -134,9 +134,11 @@ def all_subscribers(settings: Settings) -> tuple[Subscriber, ...]:
 
 
 def find_subscriber(settings: Settings, email: str) -> Subscriber:
-    """The configured subscriber with this address (case does not matter)."""
+    """The configured subscriber with this address (case does not matter, nor whether
+    an internationalized domain is written in Unicode or in its ASCII form)."""
+    wanted = wire_address(email.strip()).lower()
     for subscriber in settings.subscribers:
-        if str(subscriber.email).lower() == email.lower():
+        if str(subscriber.email).lower() == wanted:
             return resolve(subscriber, settings)
     raise DigestError(f"no subscriber {email!r} in the config", hint="`digest check` counts them")
 

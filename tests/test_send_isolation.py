@@ -19,7 +19,7 @@ from digest.pipeline.collect import collect
 from digest.pipeline.send import send_editions
 from digest.state.ledger import FAILED, SENT
 from digest.state.store import Store
-from digest.subscribers import all_subscribers
+from digest.subscribers import all_subscribers, find_subscriber
 from tests.smtpserver import RecordingHandler, SmtpServer
 from tests.test_collect_cli import digest
 
@@ -55,8 +55,11 @@ def test_an_address_that_needs_smtputf8_is_refused_when_the_config_loads(
 
 
 def test_an_internationalized_domain_is_sent_to_in_its_ascii_form() -> None:
-    [subscriber] = all_subscribers(load({"email": "ada@exämple.org"}))
+    settings = load({"email": "ada@exämple.org"})
+    [subscriber] = all_subscribers(settings)
     assert subscriber.email == "ada@xn--exmple-cua.org"
+    for written in ("ada@exämple.org", "Ada@EXÄMPLE.org", "ada@xn--exmple-cua.org"):
+        assert find_subscriber(settings, written).email == subscriber.email, written
     with pytest.raises(ValidationError, match="An email address must have an @-sign"):
         load({"email": "not an address"})
 
