@@ -39,7 +39,7 @@ from digest.collect.locate import is_url
 from digest.errors import ConfigError
 from digest.files import UnreadableFile, read_regular_file
 from digest.models import SourceKind
-from digest.rank.votes import check_vote
+from digest.rank.votes import check_vote, contradiction
 from digest.text import has_control
 
 log = logging.getLogger(__name__)
@@ -319,6 +319,13 @@ class SubscriberSettings(_Section):
     @classmethod
     def _votes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(check_vote(vote) for vote in value)
+
+    @model_validator(mode="after")
+    def _votes_agree(self) -> SubscriberSettings:
+        both = contradiction(self.likes, self.dislikes)
+        if both is not None:
+            raise ValueError(f"likes and dislikes both name {both}: keep one")
+        return self
 
 
 class SubscribersFile(_Section):

@@ -9,6 +9,7 @@ from typing import Any
 
 from digest.state.store import Store
 from tests.test_collect_cli import digest
+from tests.test_setup_cli import check_with
 
 GNN = "graph neural networks, link prediction"
 
@@ -127,3 +128,22 @@ def test_a_date_that_does_not_exist_is_named_as_such(tmp_path: Path) -> None:
     )
     wrong = digest("rank", "--sample", "--interests", GNN, "--date", "30/02/2026", cwd=tmp_path)
     assert wrong.returncode == 2 and "does not match the format '%Y-%m-%d'" in wrong.stderr
+
+
+def test_one_paper_both_liked_and_disliked_is_refused(tmp_path: Path) -> None:
+    """By any of its ids: an arXiv id with and without version names one paper."""
+    both = digest(
+        "rank", "--sample", "--interests", GNN, "--like", "2508.13167",
+        "--dislike", "arXiv:2508.13167v2", cwd=tmp_path,
+    )  # fmt: skip
+    assert both.returncode == 2
+    assert "--like and --dislike both name arxiv:2508.13167: keep one" in both.stderr
+    code, errors = check_with(
+        tmp_path,
+        '[[subscribers]]\nemail = "a@example.org"\nlikes = ["2508.13167"]\n'
+        'dislikes = ["https://arxiv.org/abs/2508.13167v1"]\n',
+    )
+    assert (code, errors) == (
+        2,
+        ["error: subscribers.0: likes and dislikes both name arxiv:2508.13167: keep one"],
+    )

@@ -303,6 +303,11 @@ def rank(
     """
     if (email is None) == (interests is None):
         raise click.UsageError("give exactly one of --subscriber EMAIL or --interests TEXT")
+    from digest.rank.votes import contradiction
+
+    both = contradiction(likes, dislikes)
+    if both is not None:
+        raise click.UsageError(f"--like and --dislike both name {both}: keep one")
     from digest.config import load_config
 
     settings = load_config(config_path, db_path=db_path)

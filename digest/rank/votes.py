@@ -45,3 +45,10 @@ def vote_keys(votes: Iterable[str]) -> tuple[str, ...]:
     """The distinct keys of votes, in their order; votes naming no paper are left out."""
     keys = (vote_key(vote) for vote in votes)
     return tuple(dict.fromkeys(key for key in keys if key is not None))
+
+
+def contradiction(likes: Iterable[str], dislikes: Iterable[str]) -> str | None:
+    """The first paper (its key) that both `likes` and `dislikes` name, if any: one voice
+    cannot say both of one paper."""
+    disliked = set(vote_keys(dislikes))
+    return next((key for key in vote_keys(likes) if key in disliked), None)
