@@ -409,6 +409,18 @@ def test_the_header_has_the_date_and_name_and_the_footer_says_why(renderer: Rend
     assert "Unsubscribe: https://digest.example.org/unsubscribe?token=t0k3n" in email.text
 
 
+def test_a_reader_of_thousands_of_interests_still_gets_every_paper(renderer: Renderer) -> None:
+    """The footer names the first twelve interests and how many more: listing 4,000 would
+    crowd every paper out of the size limit (the email then kept none, its subject still
+    promising ten)."""
+    many = tuple(f"an interest phrase about subject number {n} in detail" for n in range(4000))
+    email = renderer.render(edition(*numbered(10), interests=many), FOOTER)
+    assert email.dropped == 0
+    assert "subject number 11 in detail, and 3988 more." in email.text.replace("\n", " ")
+    assert "subject number 12 in detail" not in email.html
+    assert len(email.html.encode()) < 60_000
+
+
 def test_a_subscriber_of_everything_trending_without_a_name(renderer: Renderer) -> None:
     mailto = Footer("Paper Digest", "", None, "mailto:unsubscribe@example.org?subject=stop")
     email = renderer.render(edition(pick("A paper"), name=None, interests=()), mailto)

@@ -62,6 +62,9 @@ HEADER_ROOM = 4 * 1024
 MESSAGE_BUDGET = GMAIL_CLIP - HEADER_ROOM
 SUBJECT_LIMIT = 120
 PREHEADER_LIMIT = 150
+# The interests an email names, and the characters of each (`_interests`).
+SHOWN_INTERESTS = 12
+INTEREST_LIMIT = 80
 _INCLUDE = re.compile(r"""<mj-include\s+path\s*=\s*(["'])([^"']+)\1\s*/>""")
 _MJML_BODY = re.compile(r"^\s*<mjml>\s*<mj-body>(.*)</mj-body>\s*</mjml>\s*$", re.DOTALL)
 _MAX_INCLUDE_DEPTH = 8
@@ -294,7 +297,14 @@ def preheader(digest: Digest, cards: Sequence[Card]) -> str:
 
 
 def _interests(digest: Digest) -> tuple[str, ...]:
-    return tuple(filter(None, map(display.clean, digest.interests)))
+    """The interests the email names: the first `SHOWN_INTERESTS`, each at most
+    `INTEREST_LIMIT` characters, then how many more. A reader may follow hundreds, and
+    the footer must never crowd the papers out of the size limit."""
+    named = tuple(filter(None, map(display.clean, digest.interests)))
+    shown = tuple(display.cut(interest, INTEREST_LIMIT) for interest in named[:SHOWN_INTERESTS])
+    if len(named) > SHOWN_INTERESTS:
+        return (*shown, f"and {len(named) - SHOWN_INTERESTS} more")
+    return shown
 
 
 def _clean_footer(footer: Footer) -> Footer:
