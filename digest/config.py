@@ -507,6 +507,8 @@ def _unknown_key(location: tuple[int | str, ...]) -> str:
     section = next((str(part) for part in location[:-1] if isinstance(part, str)), "")
     known = _SECTIONS.get(section, Settings).model_fields
     near = difflib.get_close_matches(str(location[-1]), list(known), n=1, cutoff=0.6)
+    if near == [location[-1]]:  # a valid key, in a file where it does not belong
+        return "belongs in the main config: a subscribers file holds [[subscribers]] alone"
     return f"unknown setting (did you mean `{near[0]}`?)" if near else "unknown setting"
 
 

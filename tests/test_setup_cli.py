@@ -127,6 +127,22 @@ def test_check_loads_the_templates_it_is_given(tmp_path: Path) -> None:
     assert error.startswith("error: digest.templates: ") and "Jinja syntax error" in error
 
 
+def test_a_main_config_table_in_the_subscribers_file_is_said_to_belong_elsewhere(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "people.toml").write_text(
+        '[[subscribers]]\nemail = "a@example.org"\n[digest]\nmax_papers = 3\n', encoding="utf-8"
+    )
+    code, errors = check_with(tmp_path, '[digest]\nsubscribers_file = "people.toml"\n')
+    assert (code, errors) == (
+        2,
+        [
+            f"error: {tmp_path / 'people.toml'}: digest: belongs in the main config: "
+            "a subscribers file holds [[subscribers]] alone"
+        ],
+    )
+
+
 def test_an_unreadable_subscribers_file_is_one_line(tmp_path: Path) -> None:
     """Named by its path beside the config; a device is refused, never read forever."""
     code, errors = check_with(tmp_path, '[digest]\nsubscribers_file = "people.toml"\n')
