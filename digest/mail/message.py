@@ -55,7 +55,6 @@ _TEXT_HEAD = _PART_HEAD % b"plain"
 _HTML_HEAD = _PART_HEAD % b"html"
 _END = b"--" + BOUNDARY + b"--\r\n"
 
-# Characters that would end a header line, or that no header may carry.
 # A display name of atoms (RFC 5322 atext) between single spaces goes in unquoted.
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 # What the config lets through (email-validator, ASCII form): a dot-atom at a domain.
