@@ -3,6 +3,7 @@ what a send would fail on later. Real processes in empty folders."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -214,6 +215,12 @@ def test_a_fresh_database_says_to_collect_first_and_records_nothing(tmp_path: Pa
         1,
         "error: the ledger holds no edition yet (run `digest send`)\n",
     )
+    as_json = digest("status", "--json", cwd=tmp_path)
+    assert as_json.returncode == 1, "with --json, stdout still holds one JSON object"
+    assert json.loads(as_json.stdout) == {
+        "error": "the ledger holds no edition yet (run `digest send`)",
+        "errors": ["the ledger holds no edition yet (run `digest send`)"],
+    }
     listed = digest("subscribers", "list", "--json", cwd=tmp_path)
     assert listed.returncode == 0 and "ada@example.org" in listed.stdout
     assert sorted(path.name for path in tmp_path.iterdir()) == ["digest.toml"], "only looked"

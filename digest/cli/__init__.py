@@ -7,6 +7,7 @@ needs, so neither help nor a config error pays for NumPy, SQLAlchemy, MJML or ht
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -104,13 +105,22 @@ def _fail_cleanly(command: _F) -> _F:
         except ConfigError as error:
             for line in error.lines:
                 click.echo(f"error: {line}", err=True)
+            _json_error(kwargs, error.lines)
             sys.exit(error.exit_code)
         except DigestError as error:
             log.debug("failed", exc_info=True)
             click.echo(f"error: {error}", err=True)
+            _json_error(kwargs, [str(error)])
             sys.exit(error.exit_code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _json_error(options: dict[str, Any], lines: list[str]) -> None:
+    """With --json, the error as the one JSON object stdout promises (a script reading it
+    finds {"error": ..., "errors": [...]} rather than nothing)."""
+    if options.get("as_json"):
+        click.echo(json.dumps({"error": lines[0], "errors": lines}, ensure_ascii=False))
 
 
 def _now() -> datetime:
