@@ -32,10 +32,10 @@ _GITHUB = re.compile(r"github\.com/([\w.-]+)/([\w.-]+)", re.IGNORECASE)
 _NOT_OWNERS = frozenset({"features", "about", "pricing", "orgs", "topics", "sponsors", "login"})
 # No count or version a source means is longer; int() refuses past 4,300 digits.
 _LONGEST_NUMBER = 20
+_TOO_LONG_NUMBER = 10**20
 # What a header cannot carry: C0 and C1 controls, and the Unicode line and paragraph
 # separators. Format characters (a zero-width joiner, a no-break space) are text.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_TOO_LONG_NUMBER = 10**20
 
 
 def unicode_bom_encoding(data: bytes) -> str | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from digest.config import Settings
 from digest.errors import StoreError
@@ -169,10 +170,7 @@ def _editions(
     subscribers: Sequence[Subscriber], moment: datetime, edition: date | None
 ) -> list[tuple[date, list[Subscriber]]]:
     """The subscribers by edition date (today where each lives, unless `edition`)."""
-    by_day: dict[date, list[Subscriber]] = {}
-    for subscriber in subscribers:
-        by_day.setdefault(edition or subscriber.edition(moment), []).append(subscriber)
-    return sorted(by_day.items())
+    return _grouped(subscribers, lambda member: edition or member.edition(moment))
 
 
 def _windows(
@@ -180,11 +178,21 @@ def _windows(
 ) -> list[tuple[int, list[Subscriber]]]:
     """The subscribers by how many days of candidates their edition ranks (a weekly
     reader's covers the week since the last one)."""
-    by_days: dict[int, list[Subscriber]] = {}
+    days = settings.digest.candidate_days
+    return _grouped(subscribers, lambda member: member.candidate_days(days))
+
+
+_Key = TypeVar("_Key", date, int)
+
+
+def _grouped(
+    subscribers: Sequence[Subscriber], key: Callable[[Subscriber], _Key]
+) -> list[tuple[_Key, list[Subscriber]]]:
+    """The subscribers by `key`, keys ascending, each group in the subscribers' order."""
+    groups: dict[_Key, list[Subscriber]] = {}
     for subscriber in subscribers:
-        days = subscriber.candidate_days(settings.digest.candidate_days)
-        by_days.setdefault(days, []).append(subscriber)
-    return sorted(by_days.items())
+        groups.setdefault(key(subscriber), []).append(subscriber)
+    return sorted(groups.items(), key=lambda group: group[0])
 
 
 def _stopping(run: SendRun) -> bool:
