@@ -1,7 +1,7 @@
 """Ranking quality on the seed papers, against hand-made relevance judgments.
 
 Run by hand:  .venv/bin/python -m bench.relevance_eval [--json] [--baseline-only] [--votes]
-                  [--wordings] [--semantic-model auto]
+                  [--draws N] [--wordings] [--semantic-model auto]
 
 The pool is every distinct paper of the seed dumps (../shared/seeds/*.txt), one
 per canonical id (tests.seeds.seed_candidates). tests/data/relevance/judgments.json
@@ -27,9 +27,15 @@ that no profile was tuned to (`votes_of`):
             there are fewer). Drawn from BM25, not from our ranker: taking them out
             of the judgments then favours BM25 alone, never one of our configurations
 
-and four rankers on the remaining papers (the voted ones leave the judgments and
+and five rankers on the remaining papers (the voted ones leave the judgments and
 every ranking): bm25, phrases (ours, interests only), +likes (interests and the 3
-likes), +dislikes (interests, the 3 likes and the dislikes).
+likes), +dislikes (interests, the 3 likes and the dislikes), likes alone (the 3 likes,
+no interests: a reader who only votes).
+
+--draws N scores the same without depending on which three papers the rule picks: the
+likes are drawn at random (seeded, so every run draws the same) among each profile's
+papers graded 2, N times, and each ranker's metrics are averaged over the draws, for
+phrases, +likes and likes alone.
 
 --wordings scores two things a reader's own wording tests, neither tuned to:
 
@@ -46,6 +52,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,7 +70,9 @@ TODAY = date(2026, 11, 21)
 FIRST_SEEN = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 K = 10
 RANKERS = ("bm25", "ours")
-VOTE_RANKERS = ("bm25", "phrases", "+likes", "+dislikes")
+VOTE_RANKERS = ("bm25", "phrases", "+likes", "+dislikes", "likes alone")
+DRAW_RANKERS = ("phrases", "+likes", "likes alone")
+DRAW_SEED = 13
 VOTES = 3
 # Dislikes are drawn from this many of the phrase ranking's first picks.
 SHOWN = 20
@@ -293,6 +302,7 @@ def evaluate_votes(
             "phrases": ours.rank(name, judged.interests, deep),
             "+likes": ours.rank(name, judged.interests, deep, likes),
             "+dislikes": ours.rank(name, judged.interests, deep, likes, dislikes),
+            "likes alone": ours.rank(name, (), deep, likes),
         }
         left = {paper: grade for paper, grade in judged.grades.items() if paper not in voted}
         results[name] = {}
@@ -308,15 +318,68 @@ def evaluate_votes(
     return results
 
 
-def votes_table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> str:
-    names = {"bm25": "BM25", "phrases": "phrases", "+likes": "+3 likes", "+dislikes": "+dislikes"}
-    headers = ["profile", "dislikes"]
-    columns = []
+def evaluate_draws(
+    ours: OurRanker, judgments: Mapping[str, Judged], k: int, draws: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{profile: {ranker: metrics}} for DRAW_RANKERS, each the mean over `draws` random
+    draws of VOTES likes among the profile's papers graded 2 (on the papers left once
+    they are taken out), plus a "mean" profile."""
+    chance = random.Random(DRAW_SEED)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, judged in judgments.items():
+        clear = sorted(paper for paper, grade in judged.grades.items() if grade == 2)
+        sums = {ranker: dict.fromkeys(METRICS, 0.0) for ranker in DRAW_RANKERS}
+        phrases = ours.rank(name, judged.interests, k + VOTES)
+        for _ in range(draws):
+            likes = chance.sample(clear, min(VOTES, len(clear)))
+            left = {paper: grade for paper, grade in judged.grades.items() if paper not in likes}
+            rankings = {
+                "phrases": phrases,
+                "+likes": ours.rank(name, judged.interests, k, likes),
+                "likes alone": ours.rank(name, (), k, likes),
+            }
+            for ranker, ranked in rankings.items():
+                kept = [paper for paper in ranked if paper not in likes]
+                sums[ranker]["p"] += precision_at_k(kept, left, k)
+                sums[ranker]["ndcg"] += ndcg_at_k(kept, left, k)
+        results[name] = {
+            ranker: {metric: total / draws for metric, total in metrics.items()}
+            for ranker, metrics in sums.items()
+        }
+    results["mean"] = _means(results, DRAW_RANKERS)
+    return results
+
+
+_VOTE_NAMES = {
+    "bm25": "BM25",
+    "phrases": "phrases",
+    "+likes": "+3 likes",
+    "+dislikes": "+dislikes",
+    "likes alone": "likes alone",
+}
+
+
+def _metric_columns(rankers: Sequence[str], k: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """Headers ("P@10 phrases", ...) and their (ranker, metric), precision first."""
+    headers, columns = [], []
     for metric, label in (("p", f"P@{k}"), ("ndcg", f"nDCG@{k}")):
-        for ranker in VOTE_RANKERS:
-            headers.append(f"{label} {names[ranker]}")
+        for ranker in rankers:
+            headers.append(f"{label} {_VOTE_NAMES[ranker]}")
             columns.append((ranker, metric))
-    rows = [headers]
+    return headers, columns
+
+
+def draws_table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> str:
+    headers, columns = _metric_columns(DRAW_RANKERS, k)
+    rows = [["profile", *headers]]
+    for name, scores in results.items():
+        rows.append([name] + [f"{scores[ranker][metric]:.3f}" for ranker, metric in columns])
+    return _aligned(rows)
+
+
+def votes_table(results: Mapping[str, Mapping[str, Mapping[str, float]]], k: int) -> str:
+    headers, columns = _metric_columns(VOTE_RANKERS, k)
+    rows = [["profile", "dislikes", *headers]]
     for name, scores in results.items():
         dislikes = scores["+dislikes"].get("dislikes")
         rows.append(
@@ -369,6 +432,13 @@ def main() -> None:
     parser.add_argument("--baseline-only", action="store_true", help="skip our ranker")
     parser.add_argument("--votes", action="store_true", help="score likes and dislikes too")
     parser.add_argument(
+        "--draws",
+        type=int,
+        default=0,
+        metavar="N",
+        help="score likes drawn at random N times too, averaged",
+    )
+    parser.add_argument(
         "--wordings", action="store_true", help="score reworded and off-topic interests too"
     )
     parser.add_argument(
@@ -400,6 +470,11 @@ def main() -> None:
         bm25, ours = rankers["bm25"], rankers["ours"]
         assert isinstance(bm25, Bm25Baseline) and isinstance(ours, OurRanker)
         voting = evaluate_votes(bm25, ours, judgments, K)
+    drawn = None
+    if args.draws > 0 and not args.baseline_only:
+        ours = rankers["ours"]
+        assert isinstance(ours, OurRanker)
+        drawn = evaluate_draws(ours, judgments, K, args.draws)
     reworded = off_topic = None
     if args.wordings and not args.baseline_only:
         bm25, ours = rankers["bm25"], rankers["ours"]
@@ -410,6 +485,8 @@ def main() -> None:
         found: dict[str, Any] = {"k": K, "papers": len(pool), "results": results}
         if voting is not None:
             found["votes"] = voting
+        if drawn is not None:
+            found["draws"] = {"draws": args.draws, "results": drawn}
         if reworded is not None:
             found["reworded"] = reworded
             found["off_topic"] = off_topic
@@ -420,6 +497,9 @@ def main() -> None:
     if voting is not None:
         print(f"\nwith votes, on the papers left once they are taken out (k = {K}):")
         print(votes_table(voting, K))
+    if drawn is not None:
+        print(f"\n{VOTES} likes drawn at random among the clearly relevant, {args.draws} times:")
+        print(draws_table(drawn, K))
     if reworded is not None and off_topic is not None:
         print(f"\neach profile in other words (`REWORDINGS`, k = {K}):")
         print(table(reworded, K))

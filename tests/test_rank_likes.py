@@ -13,7 +13,7 @@ from digest.config import Settings, SubscriberSettings
 from digest.errors import ConfigError
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile, ScoredPaper
-from digest.rank.pool import Pool, build_pool
+from digest.rank.pool import Pool, build_pool, typical_closeness
 from digest.rank.ranker import rank, rank_many
 from digest.rank.text_index import vectorize
 from digest.rank.votes import check_vote, vote_key, vote_keys
@@ -43,6 +43,31 @@ def titles(picks: tuple[ScoredPaper, ...]) -> list[str]:
 def chest(title: str) -> bool:
     """Whether a seed paper's title says it is about chest radiographs."""
     return any(word in title for word in ("Chest", "X-Ray", "Thoracic"))
+
+
+# Ten papers on ten subjects; the first has an arXiv id to vote by.
+TEN_TOPICS = [
+    ("Skeleton Action Recognition", "Action recognition from skeleton video of people."),
+    ("Video Action Transformers", "Recognizing human actions of people in video."),
+    ("Protein Folding Priors", "Protein structures from sequences with priors."),
+    ("Speech Enhancement", "Removing noise from speech recordings in rooms."),
+    ("Weather Simulators", "Medium-range weather forecasts from learned simulators."),
+    ("Tabular Synthesis", "Synthetic tables that protect private records."),
+    ("Robot Grasping", "Grasping policies trained in simulation for robots."),
+    ("Machine Translation", "One translation model for two hundred languages."),
+    ("Graph Databases", "Query optimization for stores of nodes and edges."),
+    ("Compiler Autotuning", "Searching loop schedules for tensor compilers."),
+]
+
+
+def ten_topics(*more: Paper) -> Pool:
+    """A pool of TEN_TOPICS (the first as arXiv 2501.00001) and `more`."""
+    papers = [Paper(title, abstract) for title, abstract in TEN_TOPICS] + list(more)
+    papers[0] = dataclasses.replace(papers[0], arxiv_id="2501.00001")
+    seen = datetime(2026, 3, 14, tzinfo=UTC)
+    return build_pool(
+        [Candidate(canonical_id(p), p, 1, 1, None, None, seen) for p in papers], today=TODAY
+    )
 
 
 # How a vote names a paper
@@ -118,27 +143,33 @@ def test_votes_naming_no_paper_of_the_pool_change_nothing(seed_pool: Pool) -> No
 
 
 def test_a_like_by_arxiv_id_with_version_finds_the_candidate() -> None:
-    topics = [
-        ("Skeleton Action Recognition", "Action recognition from skeleton video of people."),
-        ("Video Action Transformers", "Recognizing human actions of people in video."),
-        ("Protein Folding Priors", "Protein structures from sequences with priors."),
-        ("Speech Enhancement", "Removing noise from speech recordings in rooms."),
-        ("Weather Simulators", "Medium-range weather forecasts from learned simulators."),
-        ("Tabular Synthesis", "Synthetic tables that protect private records."),
-        ("Robot Grasping", "Grasping policies trained in simulation for robots."),
-        ("Machine Translation", "One translation model for two hundred languages."),
-        ("Graph Databases", "Query optimization for stores of nodes and edges."),
-        ("Compiler Autotuning", "Searching loop schedules for tensor compilers."),
-    ]
-    papers = [Paper(title, abstract) for title, abstract in topics]
-    papers[0] = dataclasses.replace(papers[0], arxiv_id="2501.00001")
-    seen = datetime(2026, 3, 14, tzinfo=UTC)
-    pool = build_pool(
-        [Candidate(canonical_id(p), p, 1, 1, None, None, seen) for p in papers], today=TODAY
-    )
+    pool = ten_topics()
     picks = rank(pool, Profile("r", likes=("arXiv:2501.00001v3",)))
     assert titles(picks)[0] == "Video Action Transformers"
     assert "Skeleton Action Recognition" not in titles(picks)
+
+
+def test_a_broad_paper_close_to_everything_does_not_outrank_the_liked_papers_kin() -> None:
+    """A survey that says a little of every paper is closer to the liked one than its
+    real kin is, but it is as close to every other paper too: measured against what is
+    usual for each paper (`Typical`), the kin comes first."""
+    survey = Paper(
+        "A Survey of Deep Learning Applications",
+        " ".join(abstract for _, abstract in TEN_TOPICS)
+        + " Skeleton action recognition of people from video.",
+    )
+    pool = ten_topics(survey)
+    picks = titles(rank(pool, Profile("r", likes=("2501.00001",), max_papers=2)))
+    assert picks == ["Video Action Transformers", "A Survey of Deep Learning Applications"]
+
+
+def test_how_close_a_paper_usually_is_leaves_its_likeness_to_itself_out() -> None:
+    topical = np.array([[1.0, 0.2, 0.4], [0.2, 1.0, 0.6], [0.4, 0.6, 1.0]], dtype=np.float32)
+    typical = typical_closeness(topical)
+    assert typical.mean == pytest.approx([0.3, 0.4, 0.5])
+    assert typical.spread == pytest.approx([0.1, 0.2, 0.1])
+    alone = typical_closeness(np.ones((1, 1), dtype=np.float32))
+    assert (alone.mean.tolist(), alone.spread.tolist()) == ([0.0], [0.0])
 
 
 def test_a_liked_paper_outside_the_pool_counts_when_its_text_is_given(seed_pool: Pool) -> None:

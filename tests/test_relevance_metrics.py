@@ -80,3 +80,30 @@ def test_the_votes_rule_likes_the_first_clear_hits_by_id_and_dislikes_shown_miss
     # In the order shown, graded 0, never a liked paper; at most 3.
     assert dislikes == ["h", "d", "b"]
     assert ev.votes_of(judged, ["a", "c"]) == (["a", "e", "f"], [])
+
+
+class _ListedRanker:
+    """Ranks every paper in one fixed order, and notes the likes it was given."""
+
+    def __init__(self, order: list[str]) -> None:
+        self.order = order
+        self.likes: list[tuple[str, ...]] = []
+
+    def rank(
+        self, name: str, interests: tuple[str, ...], k: int, likes: tuple[str, ...] = ()
+    ) -> list[str]:
+        self.likes.append(tuple(likes))
+        return self.order[:k]
+
+
+def test_random_likes_are_clear_hits_drawn_alike_every_run_and_scored_without_them() -> None:
+    judged = {"x": ev.Judged(("x",), {"a": 2, "b": 2, "c": 2, "d": 2, "e": 0, "f": 1})}
+    # Every clear hit first: whichever three are liked, the one left leads, then f.
+    ranker = _ListedRanker(["a", "b", "c", "d", "f", "e"])
+    first = ev.evaluate_draws(ranker, judged, 10, 4)  # type: ignore[arg-type]
+    drawn = {likes for likes in ranker.likes if likes}
+    assert all(len(likes) == 3 and set(likes) <= {"a", "b", "c", "d"} for likes in drawn)
+    assert ev.evaluate_draws(_ListedRanker(ranker.order), judged, 10, 4) == first  # type: ignore[arg-type]
+    for name in ev.DRAW_RANKERS:
+        assert first["x"][name] == {"p": pytest.approx(0.2), "ndcg": pytest.approx(1.0)}
+    assert first["mean"] == first["x"]

@@ -428,8 +428,10 @@ class _EmbeddedRanker:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
-    def rank(self, name: str, interests: Sequence[str], k: int) -> list[str]:
-        profile = Profile(name=name, interests=tuple(interests), max_papers=k)
+    def rank(
+        self, name: str, interests: Sequence[str], k: int, likes: Sequence[str] = ()
+    ) -> list[str]:
+        profile = Profile(name=name, interests=tuple(interests), max_papers=k, likes=tuple(likes))
         return [pick.candidate.id for pick in rank(self.pool, profile)]
 
 
@@ -446,6 +448,21 @@ def test_with_the_encoder_every_judged_profile_ranks_as_well_as_plain_bm25(
     }
     assert below == set()
     assert results["mean"]["ours"]["ndcg"] > 0.85
+
+
+def test_with_the_encoder_three_likes_find_more_of_their_kind_than_broad_papers(
+    encoder: Encoder, seed_pool: list[Candidate], seed_vectors: dict[str, NDArray[np.float32]]
+) -> None:
+    """Three liked papers drawn at random among each judged profile's clearly relevant
+    ones, 20 times: alone they rank the rest at a mean nDCG@10 of 0.774 (0.725 when raw
+    closeness let broad papers close to everything come first), and they add to the
+    interests (0.851 against 0.822 for the interests alone)."""
+    from bench import relevance_eval as ev
+
+    pool = build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors)
+    drawn = ev.evaluate_draws(_EmbeddedRanker(pool), load_judgments(), ev.K, 20)  # type: ignore[arg-type]
+    assert drawn["mean"]["likes alone"]["ndcg"] > 0.76
+    assert drawn["mean"]["+likes"]["ndcg"] > drawn["mean"]["phrases"]["ndcg"] + 0.02
 
 
 def test_with_the_encoder_the_profiles_reworded_rank_well_and_off_topic_ones_get_little(

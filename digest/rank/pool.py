@@ -1,10 +1,11 @@
 """An edition's candidates indexed once, for every subscriber's ranking.
 
 The pool holds what does not depend on the reader: the text index and phrase table
-(`text_index`, `relevance`), the TF-IDF cosines used for diversity and the topical
-similarities that likes and dislikes spread by, the signals of each paper (`signals`)
-weighted into one base score, which papers carry which category and author, and every
-identity key of every paper (a vote may name a paper by its arXiv id, DOI or title key).
+(`text_index`, `relevance`), the TF-IDF cosines used for diversity, the topical
+similarities that likes and dislikes spread by and how close each paper is to the
+others in general, the signals of each paper (`signals`) weighted into one base score,
+which papers carry which category and author, and every identity key of every paper (a
+vote may name a paper by its arXiv id, DOI or title key).
 Candidates are kept in id order; document i of every array is candidate i.
 
 Given the sentence encoder (`encoder`, `semantic`), the topical similarities come from
@@ -69,6 +70,30 @@ class Labels:
         return hits
 
 
+@dataclass(frozen=True, slots=True)
+class Typical:
+    """How close each document is to the pool's other documents in general: the mean
+    and standard deviation of its topical similarities to them. A paper on a broad
+    subject is close to many ("a hub"); likes and dislikes are measured against this,
+    so that a hub does not come first for whatever a reader liked (`taste`)."""
+
+    mean: NDArray[np.float64]
+    spread: NDArray[np.float64]
+
+
+def typical_closeness(topical: NDArray[np.float32]) -> Typical:
+    """Each document's mean and spread of topical similarity to the others (itself left
+    out); a pool of one has no others: mean 0, spread 0."""
+    size = len(topical)
+    others = max(size - 1, 1)
+    values = topical.astype(np.float64)
+    own = np.diag(values)
+    mean = (values.sum(axis=0) - own) / others
+    squares = (np.square(values).sum(axis=0) - np.square(own)) / others
+    spread = np.sqrt(np.maximum(squares - np.square(mean), 0.0))
+    return Typical(mean if size > 1 else np.zeros(size), spread if size > 1 else np.zeros(size))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Pool:
     """An edition's candidates, indexed once for every subscriber.
@@ -89,6 +114,7 @@ class Pool:
     position: dict[str, int]
     similar: Similarities
     keys: dict[str, int]
+    typical: Typical
     embedding: Embedding | None = None
 
     @property
@@ -182,6 +208,7 @@ def build_pool(
         position={c.id: i for i, c in enumerate(ordered)},
         similar=similar,
         keys=_identity_positions(ordered),
+        typical=typical_closeness(similar.topical),
         embedding=embedding,
     )
 

@@ -3,9 +3,20 @@
 A few votes support Rocchio's model, relevance feedback in the pool's topical space
 (TF-IDF cosine with latent semantic analysis or sentence embeddings, `pool`):
 
-- every paper is scored by its mean topical similarity to the liked papers,
-  standardized over the pool's other papers (`Z_FLOOR` standard deviations above the
-  mean starts to count, `Z_FULL` counts fully, as for a phrase's semantic relevance);
+- every paper is scored by how unusually close it is to each liked paper, averaged
+  over them, then standardized over the pool's other papers (`Z_FLOOR` standard
+  deviations above the mean starts to count, `Z_FULL` counts fully, as for a phrase's
+  semantic relevance). "Unusually close" is measured both ways: how far the paper
+  stands out among the liked paper's neighbours (standard deviations above the liked
+  paper's mean similarity), plus how far the liked paper stands out among the paper's
+  own (`pool.typical`). The second part keeps hubs down, papers on a broad subject that
+  are close to everything (an evaluation or architecture paper), which raw closeness
+  ranks first for nearly any like; it is the cross-domain similarity local scaling of
+  Conneau et al. (2018) written with z-scores. With three likes drawn at random from
+  the clearly relevant papers of each judged profile (`bench.relevance_eval --draws
+  20`), it lifted mean nDCG@10 of likes alone from 0.725 to 0.774 with the sentence
+  encoder (0.730 to 0.738 by words), and of interests plus likes from 0.843 to 0.851
+  (0.788 to 0.790);
 - a reader with interests gets that closeness, times `LIKE_BONUS`, on top of the
   relevance of their interests: the likes add the papers like them, and never take away
   what the interests found (an earlier version let the liked papers join each phrase's
@@ -49,7 +60,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from digest.models import Paper, Profile
-from digest.rank.pool import Pool
+from digest.rank.pool import Pool, Typical
 from digest.rank.relevance import Z_FLOOR, Z_FULL, quantize
 from digest.rank.votes import vote_keys
 
@@ -74,8 +85,8 @@ class Taste:
     `dislike` (rows x documents, in [0, 1]) how close each document is to their liked and
     disliked papers; `voted` which documents they voted on. `liked[i]` are the voted
     papers ("items") reader rows[i] liked; for each item, `docs` holds its document (None
-    when it is outside the pool), `closeness` its topical similarity to every document
-    and `titles` its title.
+    when it is outside the pool), `closeness` how unusually close every document is to
+    it (`_unusual`) and `titles` its title.
     """
 
     rows: NDArray[np.int64]
@@ -145,6 +156,10 @@ class _Items:
         return found
 
     def closeness(self) -> NDArray[np.float64]:
+        """Items x documents: how unusually close each item is to the pool's documents."""
+        return _unusual(self._similarity(), self.docs, self.pool.typical)
+
+    def _similarity(self) -> NDArray[np.float64]:
         """Items x documents: each item's topical similarity to the pool's documents."""
         rows = np.zeros((len(self.docs), self.pool.size))
         inside = [(item, doc) for item, doc in enumerate(self.docs) if doc is not None]
@@ -194,6 +209,24 @@ def taste(pool: Pool, profiles: Sequence[Profile], voted: Mapping[str, Paper]) -
     )
 
 
+def _unusual(
+    similarity: NDArray[np.float64], docs: Sequence[int | None], typical: Typical
+) -> NDArray[np.float64]:
+    """Items x documents: how many standard deviations each document stands out among
+    the item's neighbours (the item's own document left out of its mean and spread),
+    plus how many the item stands out among the document's (`pool.typical`)."""
+    counted = np.ones(similarity.shape, dtype=bool)
+    inside = [(item, doc) for item, doc in enumerate(docs) if doc is not None]
+    if inside:
+        counted[tuple(zip(*inside, strict=True))] = False
+    among_its = _z_scores(similarity, counted)
+    among_theirs = (similarity - typical.mean) / np.where(
+        typical.spread > 0, typical.spread, np.inf
+    )
+    unusual: NDArray[np.float64] = among_its + among_theirs
+    return unusual
+
+
 def _mean_rows(
     chosen: Sequence[Sequence[int]], closeness: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -211,11 +244,17 @@ def _standardized(closeness: NDArray[np.float64], voted: NDArray[np.bool_]) -> N
     """Each row standardized over the pool's papers the reader did not vote on (a voted
     paper's likeness to itself would stretch the scale), mapped to [0, 1] between
     Z_FLOOR and Z_FULL; a row with no spread (no items) is all zeros."""
-    counted = ~voted
-    count = np.maximum(counted.sum(axis=1, keepdims=True), 1)
-    mean = np.where(counted, closeness, 0.0).sum(axis=1, keepdims=True) / count
-    spread = np.sqrt(
-        np.where(counted, (closeness - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / count
-    )
-    z = (closeness - mean) / np.where(spread > 0, spread, np.inf)
+    z = _z_scores(closeness, ~voted)
     return quantize(np.clip((z - Z_FLOOR) / (Z_FULL - Z_FLOOR), 0.0, 1.0))
+
+
+def _z_scores(values: NDArray[np.float64], counted: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Each row in standard deviations from the mean of its `counted` entries; a row
+    without spread is all zeros."""
+    count = np.maximum(counted.sum(axis=1, keepdims=True), 1)
+    mean = np.where(counted, values, 0.0).sum(axis=1, keepdims=True) / count
+    spread = np.sqrt(
+        np.where(counted, (values - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / count
+    )
+    z: NDArray[np.float64] = (values - mean) / np.where(spread > 0, spread, np.inf)
+    return z
