@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path("digest.toml")
 DEFAULT_DB_URL = "sqlite:///digest.db"
+# The shortest link-signing secret accepted (characters).
+MIN_SECRET = 16
 # What SQLAlchemy needs to pick psycopg 3 for a plain PostgreSQL URL (its default is psycopg2).
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 _PSYCOPG = "postgresql+psycopg://"
@@ -182,6 +184,26 @@ class DigestSettings(_Section):
             raise ValueError(
                 f"{value!r} is not an https:// URL (http:// only for 127.0.0.1 or localhost)"
             )
+        return value
+
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        # DIGEST_DIGEST__SECRET= (set but empty) means no secret, as for the password:
+        # an empty key would sign links anyone can forge.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("secret", "previous_secrets")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | tuple[SecretStr, ...] | None) -> object:
+        # A reader holds a signed link and what it signs: a short secret is found by
+        # trying them all, and then every reader's links can be forged.
+        for secret in value if isinstance(value, tuple) else (value,):
+            if secret is not None and len(secret.get_secret_value()) < MIN_SECRET:
+                raise ValueError(
+                    f"too short to sign links safely: use at least {MIN_SECRET} random "
+                    "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                )
         return value
 
     def secrets(self) -> tuple[str, ...]:

@@ -76,6 +76,27 @@ def test_an_address_outside_the_config_is_recorded_with_a_note_either_way(tmp_pa
     assert "is not in the config, so it is not mailed" in result.stderr
 
 
+def test_an_internationalized_address_is_one_reader_however_it_is_written(
+    tmp_path: Path,
+) -> None:
+    """The config keeps a domain in its ASCII form, as the emails and their links have it:
+    an unsubscribe written in Unicode, on the command line or by mail, is the same reader."""
+    (tmp_path / "digest.toml").write_text(
+        CONFIG + '[[subscribers]]\nemail = "carl@bücher.example"\n'
+    )
+    left = digest("subscribers", "unsubscribe", "carl@bücher.example", cwd=tmp_path)
+    assert (left.stdout, left.stderr) == ("carl@xn--bcher-kva.example: unsubscribed\n", "")
+    assert listing(tmp_path)["carl@xn--bcher-kva.example"]["mailed"] is False
+    back = digest("subscribers", "resubscribe", "carl@bücher.example", cwd=tmp_path)
+    assert back.stdout == "carl@xn--bcher-kva.example: subscribed\n"
+    request = "From: Carl <carl@bücher.example>\r\nSubject: unsubscribe\r\n\r\nplease\r\n"
+    mailbox.Maildir(tmp_path / "bounces", create=True).add(request.encode())
+    assert digest("bounces", str(tmp_path / "bounces"), cwd=tmp_path).returncode == 0
+    carl = listing(tmp_path)["carl@xn--bcher-kva.example"]
+    assert (carl["mailed"], carl["how"]) == (False, "mailto")
+    assert len(listing(tmp_path)) == 4
+
+
 def test_no_address_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "digest.toml").write_text(CONFIG)
     result = digest("subscribers", "unsubscribe", "nobody", cwd=tmp_path)

@@ -13,6 +13,9 @@ from digest.errors import ConfigError
 from digest.links import online_url, paths, resubscribe_path, unsubscribe_url, vote_urls
 from digest.tokens import Grant, Purpose, verify
 
+KEY = "a-secret-of-16-ch"
+NEW, OLD = "the-new-secret-of-this-week", "the-old-secret-of-last-week"
+
 
 def digest(**section: object) -> DigestSettings:
     return settings_from({"digest": section}).digest
@@ -23,7 +26,7 @@ def token_of(url: str) -> str:
 
 
 def test_every_link_starts_with_the_public_url_and_carries_its_own_token() -> None:
-    config = digest(public_url="https://news.example.org/papers/", secret="k")
+    config = digest(public_url="https://news.example.org/papers/", secret=KEY)
     unsubscribe = unsubscribe_url(config, "Ada@Example.org")
     votes = vote_urls(config, "ada@example.org", "arxiv:2501.00001")
     online = online_url(config, "ada@example.org", date(2026, 12, 1))
@@ -32,16 +35,16 @@ def test_every_link_starts_with_the_public_url_and_carries_its_own_token() -> No
     assert votes["more"].startswith("https://news.example.org/papers/vote?token=")
     assert votes["more"].endswith("&vote=more") and votes["less"].endswith("&vote=less")
     assert online.startswith("https://news.example.org/papers/online?token=")
-    assert verify(token_of(unsubscribe), Purpose.UNSUBSCRIBE, ["k"]) == Grant(
+    assert verify(token_of(unsubscribe), Purpose.UNSUBSCRIBE, [KEY]) == Grant(
         Purpose.UNSUBSCRIBE, "ada@example.org", ""
     )
-    assert verify(token_of(online), Purpose.ONLINE, ["k"]) == Grant(
+    assert verify(token_of(online), Purpose.ONLINE, [KEY]) == Grant(
         Purpose.ONLINE, "ada@example.org", "2026-12-01"
     )
 
 
 def test_the_server_answers_at_the_paths_of_those_links() -> None:
-    config = digest(public_url="https://news.example.org/papers/", secret="k")
+    config = digest(public_url="https://news.example.org/papers/", secret=KEY)
     where = paths(config)
     assert (where.unsubscribe, where.vote, where.online, where.resubscribe) == (
         "/papers/unsubscribe",
@@ -55,7 +58,7 @@ def test_an_unsubscribe_url_of_its_own_moves_that_link_and_its_path() -> None:
     config = digest(
         public_url="https://news.example.org/",
         unsubscribe_url="https://news.example.org/leave?list=papers",
-        secret="k",
+        secret=KEY,
     )
     url = unsubscribe_url(config, "ada@example.org")
     assert url and url.startswith("https://news.example.org/leave?list=papers&token=")
@@ -64,17 +67,38 @@ def test_an_unsubscribe_url_of_its_own_moves_that_link_and_its_path() -> None:
 
 def test_without_a_secret_or_a_public_url_there_are_no_links() -> None:
     assert unsubscribe_url(digest(public_url="https://x.org/"), "ada@example.org") is None
-    assert vote_urls(digest(secret="k"), "ada@example.org", "arxiv:1") is None
-    assert online_url(digest(secret="k"), "ada@example.org", date(2026, 12, 1)) is None
+    assert vote_urls(digest(secret=KEY), "ada@example.org", "arxiv:1") is None
+    assert online_url(digest(secret=KEY), "ada@example.org", date(2026, 12, 1)) is None
     assert resubscribe_path(digest(), "ada@example.org") is None
-    assert unsubscribe_url(digest(public_url="https://x.org/", secret="k"), None) is None
+    assert unsubscribe_url(digest(public_url="https://x.org/", secret=KEY), None) is None
 
 
 def test_links_are_signed_with_the_current_secret_and_the_old_ones_still_verify() -> None:
-    config = digest(public_url="https://x.org/", secret="new", previous_secrets=["old"])
-    assert config.secrets() == ("new", "old")
+    config = digest(public_url="https://x.org/", secret=NEW, previous_secrets=[OLD])
+    assert config.secrets() == (NEW, OLD)
     url = unsubscribe_url(config, "ada@example.org")
-    assert url and verify(token_of(url), Purpose.UNSUBSCRIBE, ["new"]) is not None
+    assert url and verify(token_of(url), Purpose.UNSUBSCRIBE, [NEW]) is not None
+
+
+@pytest.mark.parametrize(
+    ("section", "cause"),
+    [
+        ({"secret": "short"}, "digest.secret: too short to sign links safely"),
+        ({"secret": KEY, "previous_secrets": [""]}, "digest.previous_secrets: too short"),
+    ],
+)
+def test_a_secret_anyone_could_guess_is_refused(section: dict[str, object], cause: str) -> None:
+    """A reader holds a signed link and what it signs: a short secret can be found by
+    trying every one, and with it anyone's links forged."""
+    with pytest.raises(ConfigError, match=cause):
+        digest(**section)
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_secret_is_no_secret_and_makes_no_links(empty: str) -> None:
+    config = digest(public_url="https://x.org/", secret=empty)
+    assert config.secret is None and config.secrets() == ()
+    assert unsubscribe_url(config, "ada@example.org") is None
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,11 @@ def test_a_mail_to_the_unsubscribe_address_is_a_request_from_its_sender() -> Non
     assert notice("unsubscribe_request.eml") == UnsubscribeRequest("ada@example.org")
 
 
+def test_a_request_from_an_internationalized_address_names_it_as_written() -> None:
+    raw = "From: Carl <carl@bücher.example>\r\nSubject: unsubscribe\r\n\r\nplease\r\n"
+    assert read_notice(raw.encode()) == UnsubscribeRequest("carl@bücher.example")
+
+
 @pytest.mark.parametrize("name", ["out_of_office.eml", "question.eml"])
 def test_auto_replies_and_questions_are_left_for_a_person(name: str) -> None:
     assert notice(name) is None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.state.store import Store
+from digest.state.votes import MORE
 from tests.test_collect_cli import digest
 from tests.test_setup_cli import check_with
 
@@ -80,6 +81,28 @@ def test_a_subscriber_never_gets_a_paper_twice(tmp_path: Path, shared: Path) -> 
     second = rank_json(*args, cwd=tmp_path)
     assert not {paper["id"] for paper in second["papers"]} & set(sent)
     assert len(second["papers"]) == 5
+
+
+def test_a_subscriber_is_previewed_with_the_votes_they_cast_on_the_web(
+    tmp_path: Path, shared: Path
+) -> None:
+    """`digest rank --subscriber` shows the order a send would use: with the votes
+    `digest serve` recorded; a --dislike of the same paper beats the recorded like."""
+    (tmp_path / "digest.toml").write_text(
+        '[digest]\ncandidate_days = 3\n[[subscribers]]\nemail = "ada@example.org"\n'
+        'interests = ["graph neural networks"]\nmax_papers = 5\n',
+        encoding="utf-8",
+    )
+    assert digest("collect", str(shared / "seeds"), cwd=tmp_path).returncode == 0
+    args = ("--subscriber", "ada@example.org", "--date", "2026-03-12")
+    liked = rank_json(*args, cwd=tmp_path)["papers"][0]
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        store.votes.record("ada@example.org", liked["id"], MORE, now=datetime.now(UTC))
+    voted = rank_json(*args, cwd=tmp_path)["papers"]
+    assert liked["id"] not in [paper["id"] for paper in voted]
+    assert any(f"like: {liked['title']}" in paper["reasons"] for paper in voted)
+    overruled = rank_json(*args, "--dislike", liked["id"], cwd=tmp_path)["papers"]
+    assert not any("like: " in reason for paper in overruled for reason in paper["reasons"])
 
 
 def test_stored_candidates_come_from_the_edition_window(tmp_path: Path, shared: Path) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope
 from pydantic import ValidationError
 
 from digest.collect.locate import SourceSpec
@@ -16,10 +17,11 @@ from digest.config import Settings
 from digest.mail.render import Renderer
 from digest.mail.transport import SmtpTransport
 from digest.pipeline.collect import collect
+from digest.pipeline.delivery import SendReport
 from digest.pipeline.send import send_editions
 from digest.state.ledger import FAILED, SENT
 from digest.state.store import Store
-from digest.subscribers import all_subscribers, find_subscriber
+from digest.subscribers import Subscriber, all_subscribers, find_subscriber
 from tests.smtpserver import RecordingHandler, SmtpServer
 from tests.test_collect_cli import digest
 
@@ -35,6 +37,26 @@ def load(*subscribers: dict[str, object], port: int = 25) -> Settings:
             "subscribers": list(subscribers),
         }
     )
+
+
+def collect_and_send(
+    settings: Settings, store: Store, shared: Path, subscribers: list[Subscriber]
+) -> SendReport:
+    """Collect the seed dumps, then send EDITION to `subscribers` through the config's
+    server, without waiting between retries."""
+    spec = SourceSpec(name="seeds", location=str(shared / "seeds"))
+    collect([spec], store, settings=settings.collect, now=NOW)
+    with SmtpTransport(settings.smtp) as transport:
+        return send_editions(
+            settings,
+            store,
+            Renderer.load(),
+            transport,
+            subscribers=subscribers,
+            now=lambda: NOW,
+            edition=EDITION,
+            sleep=lambda _seconds: None,
+        )
 
 
 def test_an_address_that_needs_smtputf8_is_refused_when_the_config_loads(
@@ -74,19 +96,7 @@ def test_a_subscriber_whose_message_cannot_be_built_fails_alone(
     # list of the future, a bug): a name with a line break cannot go in a To header.
     broken = replace(ada, name="Ada\r\nBcc: eve@example.org")
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
-        spec = SourceSpec(name="seeds", location=str(shared / "seeds"))
-        collect([spec], store, settings=settings.collect, now=NOW)
-        with SmtpTransport(settings.smtp) as transport:
-            report = send_editions(
-                settings,
-                store,
-                Renderer.load(),
-                transport,
-                subscribers=[broken, bob],
-                now=lambda: NOW,
-                edition=EDITION,
-                sleep=lambda _seconds: None,
-            )
+        report = collect_and_send(settings, store, shared, [broken, bob])
         rows = {row.subscriber: row for row in store.ledger.rows(EDITION)}
     assert report.sent == ["bob@example.org"]
     [(email, reason)] = report.failed
@@ -95,3 +105,34 @@ def test_a_subscriber_whose_message_cannot_be_built_fails_alone(
     assert rows["ada@example.org"].status == FAILED, "recorded, never left 'sending'"
     assert rows["bob@example.org"].status == SENT
     assert [tuple(message.rcpt_tos) for message in server.received] == [("bob@example.org",)]
+
+
+class UnsubscribesBobOnTheFirstMessage(RecordingHandler):
+    """A real server; while it takes the first message, bob clicks his unsubscribe link
+    (`digest serve` writing to the same database, as another process would)."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__()
+        self.database = database
+
+    async def reply(self, server: SMTP, envelope: Envelope, number: int) -> str:
+        if number == 1:
+            with Store(self.database) as elsewhere:
+                elsewhere.audience.unsubscribe("bob@example.org", how="one-click", now=NOW)
+        return await super().reply(server, envelope, number)
+
+
+def test_a_reader_who_unsubscribes_while_the_send_runs_is_not_mailed_by_it(
+    tmp_path: Path, shared: Path, smtp_server: Callable[..., SmtpServer]
+) -> None:
+    """Readers are claimed and ranked by batches (25 by default): one who leaves after
+    their batch was claimed is still looked up right before their message goes out."""
+    database = f"sqlite:///{tmp_path / 'digest.db'}"
+    server = smtp_server(UnsubscribesBobOnTheFirstMessage(database))
+    settings = load({"email": "ada@example.org"}, {"email": "bob@example.org"}, port=server.port)
+    with Store(database) as store:
+        report = collect_and_send(settings, store, shared, all_subscribers(settings))
+        rows = {row.subscriber: row for row in store.ledger.rows(EDITION)}
+    assert (report.sent, report.suppressed) == (["ada@example.org"], ["bob@example.org"])
+    assert [tuple(message.rcpt_tos) for message in server.received] == [("ada@example.org",)]
+    assert rows["bob@example.org"].status != SENT

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from digest.state.audience import SUBSCRIBED, UNSUBSCRIBED
 from digest.state.store import Store
 from digest.state.votes import Taste
 from digest.tokens import Purpose, sign
+from digest.web.pages import Form, Page, PageRenderer
 from tests.website import PAPER_ID, Site, running_site, store_with_a_paper
 
 pytestmark = pytest.mark.network
@@ -44,7 +45,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def site(store: Store) -> Iterator[Site]:
-    with running_site(config, store) as running:
+    with running_site(config, store, now=lambda: NOW) as running:
         yield running
 
 
@@ -135,9 +136,22 @@ def test_the_confirmation_page_offers_to_subscribe_again(site: Site, store: Stor
     assert "Unsubscribe from" in httpx.get(url).text
 
 
+def test_a_link_checker_visiting_the_resubscribe_link_changes_nothing(
+    site: Site, store: Store
+) -> None:
+    url = unsubscribe_url(site.settings.digest, ADA)
+    assert url is not None
+    action = re.search(r'action="(/digest/resubscribe\?token=[^"]+)"', one_click(url).text)
+    assert action is not None
+    resubscribe = site.base_url + action.group(1).replace("&amp;", "&")
+    assert httpx.head(resubscribe).status_code == 200
+    assert httpx.get(resubscribe).status_code == 200
+    assert status_of(store) == UNSUBSCRIBED
+
+
 def test_links_signed_before_a_secret_rotation_still_work(store: Store) -> None:
     def rotated(base_url: str) -> Settings:
-        return config(base_url, secret="the-new-secret", previous_secrets=[SECRET])
+        return config(base_url, secret="the-new-secret-of-this-week", previous_secrets=[SECRET])
 
     with running_site(rotated, store) as site:
         old_link = (
@@ -148,7 +162,9 @@ def test_links_signed_before_a_secret_rotation_still_work(store: Store) -> None:
 
 
 def test_a_retired_secret_is_refused(store: Store) -> None:
-    with running_site(lambda base: config(base, secret="the-new-secret"), store) as site:
+    with running_site(
+        lambda base: config(base, secret="the-new-secret-of-this-week"), store
+    ) as site:
         old_link = (
             f"{site.base_url}/digest/unsubscribe?token={sign(Purpose.UNSUBSCRIBE, ADA, SECRET)}"
         )
@@ -161,6 +177,22 @@ def test_only_the_configured_paths_answer(site: Site) -> None:
     assert url is not None
     assert httpx.get(url.replace("/digest/", "/")).status_code == 404
     assert httpx.delete(url).status_code == 405
+
+
+def test_the_servers_own_refusals_are_pages_of_the_site_never_cached(site: Site) -> None:
+    url = unsubscribe_url(site.settings.digest, ADA)
+    assert url is not None
+    multipart = {"Content-Type": "multipart/form-data; boundary=x", "Content-Length": "4"}
+    for answer, status in (
+        (httpx.get(f"{site.base_url}/nothing-here"), 404),
+        (httpx.delete(url), 405),
+        (httpx.post(url, content=b"--x-", headers=multipart), 400),
+    ):
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "text/html; charset=utf-8"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert set(httpx.delete(url).headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
 # --- votes -------------------------------------------------------------------------------
@@ -179,8 +211,16 @@ def test_a_vote_link_records_nothing_until_its_page_posts(site: Site, store: Sto
     thanks = httpx.post(urls["more"], data={"vote": "more"})
     assert thanks.status_code == 200 and "Thank you" in thanks.text
     assert store.votes.tastes([ADA]) == {ADA: Taste(likes=(PAPER_ID,))}
-    httpx.post(urls["less"], data={"vote": "less"})
+    fewer = httpx.post(urls["less"], data={"vote": "less"})
+    assert "Your next editions will have fewer papers like" in fewer.text
     assert store.votes.tastes([ADA]) == {ADA: Taste(dislikes=(PAPER_ID,))}
+
+
+def test_a_link_checker_visiting_a_vote_link_records_nothing(site: Site, store: Store) -> None:
+    urls = vote_urls(site.settings.digest, ADA, PAPER_ID)
+    assert urls is not None
+    assert httpx.head(urls["more"]).status_code == 200
+    assert store.votes.tastes([ADA]) == {}
 
 
 def test_a_vote_token_is_for_one_paper_and_one_reader(site: Site, store: Store) -> None:
@@ -211,6 +251,22 @@ def test_an_archived_edition_is_served_to_its_reader_only(site: Site, store: Sto
     assert earlier is not None and httpx.get(earlier).status_code == 404
 
 
+def test_an_online_copy_is_gone_after_archive_days_whoever_still_has_it(store: Store) -> None:
+    """A reader who unsubscribed gets no newer edition to push their old copies out of
+    the database: the site still serves none older than `archive_days`."""
+    html = "<!doctype html><html><body><h1>Your papers</h1></body></html>"
+    store.archive.keep(ADA, EDITION, subject="Papers", html=html, now=NOW, days=30)
+    for later, status in ((NOW + timedelta(days=29), 200), (NOW + timedelta(days=31), 404)):
+        with running_site(config, store, now=lambda at=later: at) as site:
+            url = online_url(site.settings.digest, ADA, EDITION)
+            assert url is not None and httpx.get(url).status_code == status
+
+
+def test_an_online_token_for_no_date_is_refused(site: Site) -> None:
+    token = sign(Purpose.ONLINE, ADA, SECRET, subject="not-a-date")
+    assert httpx.get(f"{site.base_url}/digest/online", params={"token": token}).status_code == 403
+
+
 def test_a_huge_body_is_refused_before_it_is_read(site: Site, store: Store) -> None:
     url = unsubscribe_url(site.settings.digest, ADA)
     assert url is not None
@@ -234,3 +290,16 @@ def test_a_body_of_unknown_length_is_refused(site: Site, store: Store) -> None:
     )
     assert answer.status_code == 411
     assert store.audience.standing(ADA) is None
+
+
+def test_a_page_template_that_fails_for_one_page_falls_back_to_the_built_in_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Checked at start with a form; a page without one still reaches the reader."""
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "page.html").write_text("<h1>{{ title }}</h1>{{ form.button }}")
+    pages = PageRenderer("Paper Digest", [tmp_path])
+    assert pages.html(Page("Hello", form=Form("/", "Go")), nonce="n") == "<h1>Hello</h1>Go"
+    fallback = pages.html(Page("You are unsubscribed"), nonce="n")
+    assert "You are unsubscribed" in fallback and "<!doctype html>" in fallback.lower()
+    assert "page.html: 'None' has no attribute 'button'" in caplog.text

@@ -28,7 +28,7 @@ NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 def config(base_url: str) -> Settings:
     digest = {
         "public_url": f"{base_url}/",
-        "secret": "s3cret",
+        "secret": "s3cret-for-the-browser-test",
         "sender": "Paper Digest <d@example.org>",
     }
     return settings_from({"digest": digest, "subscribers": [{"email": ADA}]})

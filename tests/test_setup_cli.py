@@ -92,7 +92,7 @@ def test_check_catches_what_send_would_fail_on(tmp_path: Path) -> None:
         tmp_path,
         '[digest]\nunsubscribe_url = "https://example.org/u"\n[smtp]\nusername = "digest"\n',
         DIGEST_SMTP__PASSWORD="s3cret",
-        DIGEST_DIGEST__SECRET="k3y",
+        DIGEST_DIGEST__SECRET="k3y" * 6,
     )
     assert (code, errors) == (0, [])
 
@@ -126,6 +126,39 @@ def test_check_loads_the_templates_it_is_given(tmp_path: Path) -> None:
     assert code == 2
     [error] = errors
     assert error.startswith("error: digest.templates: ") and "Jinja syntax error" in error
+
+
+def test_a_broken_page_of_digest_serve_is_caught_by_check_and_stops_serve_in_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "mine" / "web").mkdir(parents=True)
+    (tmp_path / "mine" / "web" / "page.html").write_text("<h1>{{ title }</h1>\n")
+    config = '[digest]\ntemplates = "mine"\npublic_url = "http://127.0.0.1:9/"\n'
+    secret = {"DIGEST_DIGEST__SECRET": "s3cret-for-the-test"}
+    code, errors = check_with(tmp_path, config, **secret)
+    assert code == 2
+    [error] = errors
+    assert error.startswith("error: digest.templates: ") and "page.html:1: Jinja syntax" in error
+    (tmp_path / "digest.db").touch()
+    served = digest("serve", "--port", "0", cwd=tmp_path, env=secret)
+    assert served.returncode == 1
+    [line] = served.stderr.splitlines()
+    assert "page.html:1: Jinja syntax error" in line
+
+
+def test_serve_refuses_a_database_that_is_not_there(tmp_path: Path) -> None:
+    """A wrong --db or working folder would put the readers' unsubscribes in a new, empty
+    database that no send reads."""
+    (tmp_path / "digest.toml").write_text('[digest]\npublic_url = "http://127.0.0.1:9/"\n')
+    served = digest(
+        "serve", "--db", "elsewhere.db", cwd=tmp_path, env={"DIGEST_DIGEST__SECRET": "s" * 16}
+    )
+    assert (served.returncode, served.stderr) == (
+        1,
+        "error: sqlite:///elsewhere.db: no such database "
+        "(give the --db or state.url that digest send uses)\n",
+    )
+    assert not (tmp_path / "elsewhere.db").exists()
 
 
 def test_a_main_config_table_in_the_subscribers_file_is_said_to_belong_elsewhere(

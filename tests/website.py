@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from digest.config import Settings
 from digest.models import Paper, Sighting
@@ -41,11 +42,14 @@ class Site:
 
 
 @contextmanager
-def running_site(settings_for: Callable[[str], Settings], store: Store) -> Iterator[Site]:
+def running_site(
+    settings_for: Callable[[str], Settings], store: Store, **options: Any
+) -> Iterator[Site]:
+    """The site on a port of its own, until the block ends (`options`: `now`, its clock)."""
     listener = listen("127.0.0.1", 0)
     base = f"http://127.0.0.1:{listener.getsockname()[1]}"
     settings = settings_for(base)
-    server = make_server(settings, store)
+    server = make_server(settings, store, **options)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:

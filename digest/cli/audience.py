@@ -41,9 +41,17 @@ def serve(host: str, port: int, config_path: Path | None, db_path: str | None) -
             hint="set DIGEST_DIGEST__SECRET, and digest.public_url",
         )
     from digest.pipeline.stopping import stop_on_signals
+    from digest.state.db import missing_file
     from digest.state.store import Store
     from digest.web.server import listen, serve
 
+    if missing_file(settings.state.url):
+        # A wrong --db or working folder: a new, empty database would take the readers'
+        # unsubscribes where no send ever looks.
+        raise DigestError(
+            f"{settings.state.url}: no such database",
+            hint="give the --db or state.url that digest send uses",
+        )
     listener = listen(host, port)
     # uvicorn answers SIGTERM and Ctrl-C itself (finishing the requests in flight), then
     # raises the signal again for the handler it found: ours, so the exit status is 0.
@@ -101,13 +109,15 @@ def resubscribe(email: str, config_path: Path | None, db_path: str | None) -> No
 
 
 def _change(email: str, *, leave: bool, config_path: Path | None, db_path: str | None) -> None:
-    from digest.config import load_config
+    from digest.config import load_config, wire_address
 
     settings = load_config(config_path, db_path=db_path)
     from digest.state.store import Store
 
     if "@" not in email:
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
+    # As the config and the emails' links have it: an internationalized domain in ASCII.
+    email = wire_address(email.strip())
     with Store(settings.state.url) as store:
         if leave:
             changed = store.audience.unsubscribe(email, how="command line", now=_now())

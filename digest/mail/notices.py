@@ -46,10 +46,20 @@ def read_notice(raw: bytes) -> Notice:
         return _bounces(message)
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
     if auto == "no" and _UNSUBSCRIBE.match(str(message.get("Subject", ""))):
-        sender = parseaddr(str(message.get("From", "")))[1]
+        sender = _from_address(message)
         if "@" in sender:
             return UnsubscribeRequest(sender.lower())
     return None
+
+
+def _from_address(message: Message) -> str:
+    """The address of the From header, as written: an internationalized one in raw UTF-8
+    (RFC 6532) too, which compat32 keeps as surrogate escapes."""
+    for name, value in message.raw_items():
+        if name.lower() == "from":
+            text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return parseaddr(text)[1]
+    return ""
 
 
 def _bounces(report: Message) -> tuple[Bounce, ...] | None:

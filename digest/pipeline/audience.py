@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from digest.config import Settings
+from digest.config import Settings, wire_address
 from digest.errors import DigestError
 from digest.mail.notices import Bounce, UnsubscribeRequest, read_notice
 from digest.state.audience import SUBSCRIBED, Standing, Status
@@ -113,8 +113,10 @@ def read_maildir(folder: Path, store: Store, *, limit: int, now: datetime) -> No
             report.ignored += 1
             continue
         if isinstance(notice, UnsubscribeRequest):
-            if store.audience.unsubscribe(notice.sender, how="mailto", now=now):
-                report.unsubscribed.append(notice.sender)
+            # As the config and the emails have it: an internationalized domain in ASCII.
+            sender = wire_address(notice.sender)
+            if store.audience.unsubscribe(sender, how="mailto", now=now):
+                report.unsubscribed.append(sender)
         else:
             for bounce in notice:
                 _bounce(store, bounce, report, limit=limit, now=now)

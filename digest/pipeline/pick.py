@@ -18,10 +18,11 @@ from digest.pipeline.pool import encoder_for, stored_pool
 from digest.rank.encoder import Encoder
 from digest.rank.pool import Pool
 from digest.rank.ranker import rank
-from digest.rank.votes import vote_keys
+from digest.rank.votes import vote_key, vote_keys
 from digest.state.store import Store
 from digest.state.vector_cache import open_vector_cache
 from digest.state.vectors import VectorStore
+from digest.state.votes import Taste
 from digest.subscribers import Subscriber, edition_date, interests_profile
 
 
@@ -33,6 +34,9 @@ class Picks:
     edition: date
     papers: tuple[ScoredPaper, ...]
     report: CollectReport | None = None
+
+
+_NO_VOTES = Taste()
 
 
 def require_papers(store: Store) -> None:
@@ -107,16 +111,17 @@ def pick_papers(
 
     With sources, they are collected into a throwaway database and all they hold compete;
     without, the stored candidates of the edition (default: today where the reader lives)
-    do, less what the subscriber already received. `likes` and `dislikes` add to the
-    subscriber's own votes.
+    do, less what the subscriber already received, with the votes they cast by mail or
+    on the web as the send would. `likes` and `dislikes` add to the subscriber's own
+    votes, and beat theirs on the same paper.
     """
     timezone = subscriber.timezone if subscriber else settings.digest.timezone
     encoder = encoder_for(settings.digest.semantic_model)
     day = edition or edition_date(now, timezone)
 
-    def profile(delivered: frozenset[str]) -> Profile:
+    def profile(delivered: frozenset[str], recorded: Taste = _NO_VOTES) -> Profile:
         if subscriber is not None:
-            chosen = subscriber.profile(delivered, likes, dislikes)
+            chosen = subscriber.profile(delivered, *_given_last(recorded, likes, dislikes))
         else:
             chosen = interests_profile(interests, max_papers=settings.digest.max_papers)
             chosen = replace(chosen, likes=tuple(likes), dislikes=tuple(dislikes))
@@ -135,8 +140,14 @@ def pick_papers(
         return Picks(profile(frozenset()), day, papers, report)
     with Store(settings.state.url, create=False) as store:
         require_papers(store)
-        delivered = store.ledger.delivered_ids(subscriber.email) if subscriber else frozenset()
-        reader = profile(delivered)
+        delivered = frozenset[str]()
+        recorded = _NO_VOTES
+        if subscriber is not None:
+            delivered = store.ledger.delivered_ids(subscriber.email)
+            recorded = store.votes.tastes([subscriber.email]).get(
+                subscriber.email.lower(), recorded
+            )
+        reader = profile(delivered, recorded)
         days = settings.digest.candidate_days
         papers = rank_stored(
             store,
@@ -146,3 +157,14 @@ def pick_papers(
             encoder=encoder,
         )
     return Picks(reader, day, papers)
+
+
+def _given_last(
+    recorded: Taste, likes: Sequence[str], dislikes: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The reader's recorded votes, then those given on the command line: a paper given
+    one way drops a recorded vote the other way."""
+    liked, disliked = set(vote_keys(likes)), set(vote_keys(dislikes))
+    kept_likes = [vote for vote in recorded.likes if vote_key(vote) not in disliked]
+    kept_dislikes = [vote for vote in recorded.dislikes if vote_key(vote) not in liked]
+    return (*kept_likes, *likes), (*kept_dislikes, *dislikes)

@@ -13,9 +13,14 @@ def preflight(settings: Settings) -> list[str]:
     templates = settings.digest.templates
     if templates is not None and templates.is_dir():
         from digest.mail.render import Renderer  # MJML only when there is a folder to check
+        from digest.web.pages import PageRenderer  # the pages of `digest serve`
 
         try:
             Renderer.load(templates)
+        except DigestError as error:
+            found.append(f"digest.templates: {error}")
+        try:
+            PageRenderer("", [templates])
         except DigestError as error:
             found.append(f"digest.templates: {error}")
     found += _encoder_problems(settings.digest.semantic_model)

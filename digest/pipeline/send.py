@@ -243,6 +243,8 @@ def _plan(
                 if _stopping(run):
                     break
                 done += 1
+                if not _still_mailed(store, run, day, [member]):
+                    continue  # left while the batch was being sent: a click away, a minute ago
                 if run.ledger and not store.claims.confirm(
                     day, member.email, worker=run.worker, now=run.now()
                 ):

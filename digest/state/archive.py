@@ -20,6 +20,7 @@ class ArchivedEdition:
     edition: date
     subject: str
     html: str
+    archived_at: datetime
 
 
 class Archive:
@@ -59,7 +60,7 @@ class Archive:
 
     def find(self, email: str, edition: date) -> ArchivedEdition | None:
         """`email`'s copy of `edition`, if it was sent and is still kept."""
-        query = select(archive.c.subject, archive.c.html).where(
+        query = select(archive.c.subject, archive.c.html, archive.c.archived_at).where(
             archive.c.subscriber == email.lower(), archive.c.edition == edition.isoformat()
         )
         with self._db.reading("read an archived edition") as conn:
@@ -67,4 +68,5 @@ class Archive:
         if row is None:
             return None
         html = zlib.decompress(row.html).decode()
-        return ArchivedEdition(email.lower(), edition, row.subject, html)
+        archived_at = datetime.fromisoformat(row.archived_at)
+        return ArchivedEdition(email.lower(), edition, row.subject, html, archived_at)

@@ -58,7 +58,7 @@ class Database:
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = _without_password(url)  # what messages show
-        if not create and _missing_file(url):
+        if not create and missing_file(url):
             url = "sqlite://"
         try:
             self._engine: Engine = create_engine(url, pool_pre_ping=_is_server(url))
@@ -203,7 +203,7 @@ def _without_password(url: str) -> str:
         return url
 
 
-def _missing_file(url: str) -> bool:
+def missing_file(url: str) -> bool:
     """Whether `url` names a SQLite file that does not exist (yet)."""
     try:
         parsed = make_url(url)

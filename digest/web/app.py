@@ -13,20 +13,22 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from digest.config import Settings
 from digest.errors import StoreError
 from digest.links import VOTES, paths, resubscribe_path
+from digest.mail.display import clean
 from digest.state.audience import UNSUBSCRIBED
 from digest.state.store import Store
 from digest.state.votes import LESS, MORE
@@ -46,6 +48,16 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+
+
+_HTTP_TITLES = {404: "There is no such page", 405: "Nothing was changed"}
+_NOT_VALID = Page(
+    "This link is not valid",
+    ("It may have been cut short, or the list has changed its keys.",),
+    status=403,
+)
+# What a vote asks for, in words: "more papers like", "fewer papers like".
+AMOUNT = {"more": "more", "less": "fewer"}
 
 
 class _Refused(Exception):
@@ -82,7 +94,11 @@ class Site:
             Route(where.vote, self.vote, methods=["GET", "POST"]),
             Route(where.online, self.online, methods=["GET"]),
         ]
-        handlers = {_Refused: self._refused, StoreError: self._store_failed}
+        handlers = {
+            _Refused: self._refused,
+            StoreError: self._store_failed,
+            HTTPException: self._http_error,
+        }
         return Starlette(routes=routes, exception_handlers=handlers)
 
     # --- the pages ------------------------------------------------------------------------
@@ -118,7 +134,7 @@ class Site:
 
     async def resubscribe(self, request: Request) -> Response:
         grant = self._grant(request, Purpose.RESUBSCRIBE)
-        if request.method == "GET":
+        if request.method != "POST":  # GET or HEAD: a link checker's visit changes nothing
             return self._page(
                 Page(
                     f"Subscribe to {self.list_name} again?",
@@ -136,7 +152,7 @@ class Site:
 
     async def vote(self, request: Request) -> Response:
         grant = self._grant(request, Purpose.VOTE)
-        if request.method == "GET":
+        if request.method != "POST":  # GET or HEAD
             vote = request.query_params.get("vote", "")
         else:
             vote = str((await _form(request)).get("vote", ""))
@@ -145,8 +161,9 @@ class Site:
                 Page("Nothing was recorded", ("This vote is not one we know.",), status=400)
             )
         paper = await run_in_threadpool(self.store.papers.find, grant.subject)
-        title = f"“{paper.title}”" if paper else "this paper"
-        if request.method == "GET":
+        # Cleaned as the email shows it: no invisible or direction-override characters.
+        title = f"“{clean(paper.title)}”" if paper else "this paper"
+        if request.method != "POST":
             return self._page(
                 Page(
                     "Recording your vote…",
@@ -169,20 +186,25 @@ class Site:
         return self._page(
             Page(
                 "Thank you",
-                (f"Your next editions will have {vote} papers like {title}.",),
+                (f"Your next editions will have {AMOUNT[vote]} papers like {title}.",),
             )
         )
 
     async def online(self, request: Request) -> Response:
         grant = self._grant(request, Purpose.ONLINE)
-        found = await run_in_threadpool(
-            self.store.archive.find, grant.email, date.fromisoformat(grant.subject)
-        )
+        try:
+            edition = date.fromisoformat(grant.subject)
+        except ValueError:
+            raise _Refused(_NOT_VALID) from None
+        found = await run_in_threadpool(self.store.archive.find, grant.email, edition)
+        days = self.settings.digest.archive_days
+        if found is not None and found.archived_at < self.now() - timedelta(days=days):
+            found = None  # kept a while longer by a reader who gets no newer edition
         if found is None:
             raise _Refused(
                 Page(
-                    "This edition is no longer online",
-                    (f"Online copies are kept for {self.settings.digest.archive_days} days.",),
+                    "This edition is not online",
+                    (f"Online copies are kept for {days} days after the edition is sent.",),
                     status=404,
                 )
             )
@@ -202,13 +224,7 @@ class Site:
             )
         grant = verify(token, purpose, self.secrets)
         if grant is None:
-            raise _Refused(
-                Page(
-                    "This link is not valid",
-                    ("It may have been cut short, or the list has changed its keys.",),
-                    status=403,
-                )
-            )
+            raise _Refused(_NOT_VALID)
         return grant
 
     def _unsubscribed(self, email: str) -> Response:
@@ -238,6 +254,21 @@ class Site:
         assert isinstance(error, _Refused)
         return self._page(error.page)
 
+    async def _http_error(self, _request: Request, error: Exception) -> Response:
+        """Starlette's own refusals (no such page, a method not allowed, a form it cannot
+        parse) on a page of the site, with its headers, instead of bare text."""
+        assert isinstance(error, HTTPException)
+        page = self._page(
+            Page(
+                _HTTP_TITLES.get(error.status_code, "Nothing was changed"),
+                (str(error.detail),),
+                status=error.status_code,
+            )
+        )
+        if error.headers:  # a 405's Allow
+            page.headers.update(error.headers)
+        return page
+
     async def _store_failed(self, _request: Request, error: Exception) -> Response:
         log.error("%s", error)
         return self._page(
@@ -258,7 +289,11 @@ async def _form(request: Request) -> FormData:
         raise _Refused(Page("Nothing was changed", ("Say the body's length.",), status=411))
     if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
         raise _Refused(Page("Nothing was changed", ("This request is too large.",), status=413))
-    return await request.form(max_files=0, max_fields=10, max_part_size=4096)
+    try:
+        return await request.form(max_files=0, max_fields=10, max_part_size=4096)
+    except ClientDisconnect:  # gone before its body arrived: nobody reads the answer
+        cut_short = Page("Nothing was changed", ("The request was cut short.",), status=400)
+        raise _Refused(cut_short) from None
 
 
 def create_app(settings: Settings, store: Store, **options: Any) -> Starlette:

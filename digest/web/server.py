@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
@@ -26,10 +27,11 @@ def listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def make_server(settings: Settings, store: Store) -> uvicorn.Server:
-    """The site under uvicorn, ready to `run(sockets=[...])`; `should_exit` stops it."""
+def make_server(settings: Settings, store: Store, **options: Any) -> uvicorn.Server:
+    """The site under uvicorn, ready to `run(sockets=[...])`; `should_exit` stops it.
+    `options` go to the site (`now`, for a clock of its own)."""
     config = uvicorn.Config(
-        create_app(settings, store),
+        create_app(settings, store, **options),
         log_level="warning",
         # Every URL holds a token, so a line per request would log what grants access.
         access_log=False,
