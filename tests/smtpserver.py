@@ -135,11 +135,17 @@ class TemporaryFailureHandler(RecordingHandler):
 
 
 class RejectRecipientHandler(RecordingHandler):
-    """Answers 550 to RCPT TO for one address; every other recipient is welcome."""
+    """Answers `reply` to RCPT TO for the `rejected` addresses (550 5.1.1: no such user);
+    every other recipient is welcome."""
 
-    def __init__(self, rejected: str) -> None:
+    def __init__(
+        self,
+        *rejected: str,
+        reply: str = "550 5.1.1 <{}>: Recipient address rejected: User unknown",
+    ) -> None:
         super().__init__()
-        self.rejected = rejected.lower()
+        self.rejected = {address.lower() for address in rejected}
+        self.refusal = reply
 
     async def handle_RCPT(
         self,
@@ -149,11 +155,24 @@ class RejectRecipientHandler(RecordingHandler):
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        if address.lower() == self.rejected:
-            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if address.lower() in self.rejected:
+            return self.refusal.format(address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
+
+
+class RejectSenderHandler(RecordingHandler):
+    """Answers `reply` to every MAIL FROM: the server will not relay for this sender."""
+
+    def __init__(self, reply: str = "553 5.7.1 Sender address rejected: not owned by user") -> None:
+        super().__init__()
+        self.refusal = reply
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        return self.refusal
 
 
 class DropConnectionHandler(RecordingHandler):

@@ -23,6 +23,7 @@ from tests.smtpserver import (
     DropConnectionHandler,
     RecordingHandler,
     RejectRecipientHandler,
+    RejectSenderHandler,
     SlowHandler,
     SmtpServer,
     TemporaryFailureHandler,
@@ -160,6 +161,69 @@ def test_a_permanent_failure_marks_one_subscriber_and_the_run_goes_on(
     [failure] = report["failed"]
     assert failure["subscriber"] == rejected and "550" in failure["reason"]
     assert sorted(report["sent"]) == [subscribers(3)[0], subscribers(3)[2]]
+
+
+def test_a_mailbox_that_does_not_exist_is_a_hard_bounce_and_is_not_mailed_again(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """550 5.1.1 at RCPT is what a bounce notification would say later: the address is
+    suppressed at once, as `digest bounces` would."""
+    gone = subscribers(3)[1]
+    server = smtp_server(RejectRecipientHandler(gone))
+    write_config(newsroom, server, 3)
+    report = send(newsroom)
+    [failure] = report["failed"]
+    assert failure["subscriber"] == gone
+    assert failure["reason"].endswith("(after 1 attempt); not mailed again (a hard bounce)")
+    result = digest("subscribers", "list", "--json", cwd=newsroom)
+    rows = {row["email"]: row for row in json.loads(result.stdout)["subscribers"]}
+    assert (rows[gone]["status"], rows[gone]["mailed"]) == ("bounced", False)
+    assert send(newsroom)["suppressed"] == [gone]
+
+
+def test_a_refusal_for_another_cause_is_tried_again_on_the_next_run(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """5.7.1 (policy: relaying, spam) says nothing of the mailbox: the edition fails alone
+    and the address stays subscribed."""
+    refused = subscribers(3)[1]
+    server = smtp_server(RejectRecipientHandler(refused, reply="550 5.7.1 <{}>: Relay denied"))
+    write_config(newsroom, server, 3)
+    [failure] = send(newsroom)["failed"]
+    assert failure["subscriber"] == refused and "hard bounce" not in failure["reason"]
+    again = send(newsroom)
+    assert ([failure["subscriber"] for failure in again["failed"]], again["suppressed"]) == (
+        [refused],
+        [],
+    )
+
+
+def test_refused_recipients_in_a_row_never_stop_the_others_mail(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """Greylisting or full mailboxes for three readers in a row: the server answered each
+    time, and takes the next reader's message. Only failures of the server itself (no
+    connection, no answer) stop a run early."""
+    full = subscribers(6)[1:4]
+    server = smtp_server(RejectRecipientHandler(*full, reply="452 4.2.2 <{}>: Mailbox full"))
+    write_config(newsroom, server, 6, attempts=2)
+    report = send(newsroom)
+    assert sorted(failure["subscriber"] for failure in report["failed"]) == full
+    assert sorted(report["sent"]) == [subscribers(6)[0], *subscribers(6)[4:]]
+    assert (report["left"], report["error"]) == ([], None)
+
+
+def test_a_server_that_refuses_the_sender_stops_the_run_and_gives_every_claim_back(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """A 5xx to MAIL FROM is about the list, not a reader: every message would meet it."""
+    server = smtp_server(RejectSenderHandler())
+    write_config(newsroom, server, 3)
+    report = send(newsroom)
+    assert (report["exit"], report["sent"], report["failed"]) == (1, [], [])
+    assert "refused the sender digest@example.org: 553 5.7.1" in report["error"]
+    assert sorted(report["left"]) == subscribers(3)
+    assert set(ledger_statuses(newsroom).values()) == {"pending"}
 
 
 def test_temporary_failures_that_persist_fail_after_the_last_attempt(
@@ -340,6 +404,7 @@ def test_a_server_that_stays_unreachable_stops_the_run_early(
     assert len(report["failed"]) == 3, "three in a row, then the run stops"
     assert all("cannot connect" in failure["reason"] for failure in report["failed"])
     assert sorted(report["left"]) == subscribers(6)[3:]
+    assert report["error"].startswith("the server failed 3 subscribers in a row, the last: ")
 
 
 def weekly_dump(folder: Path, day: str, title: str) -> None:

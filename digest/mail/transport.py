@@ -38,6 +38,8 @@ MAX_REPLY_BYTES = 64 * 1024
 # A connection unused for this long is checked with NOOP before it carries a message;
 # back-to-back sends skip the round trip (a drop is still caught, see SmtpTransport.send).
 IDLE_CHECK_SECONDS = 2.0
+# A reply's enhanced status code (RFC 3463): "550 5.1.1 User unknown" -> 5, 1, 1.
+_ENHANCED = re.compile(r"^\d{3}[ -]([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +51,31 @@ class Delivered:
 
 
 class DeliveryFailure(DigestError):
-    """One message was not delivered; `reply` says why in one line."""
+    """One message was not delivered; `reply` says why in one line. `recipient_refused`:
+    the server refused the recipient (at RCPT), so the server itself is working."""
 
-    def __init__(self, reply: str, *, message_id: str = "", server: str = "") -> None:
+    def __init__(
+        self, reply: str, *, message_id: str = "", server: str = "", recipient_refused: bool = False
+    ) -> None:
         super().__init__(": ".join(part for part in (server, message_id, reply) if part))
         self.reply = reply
         self.message_id = message_id
         self.server = server
+        self.recipient_refused = recipient_refused
+
+    @property
+    def mailbox_gone(self) -> bool:
+        """A permanent refusal of the recipient's address itself (RFC 3463 5.1.x: no such
+        mailbox, no such domain, a bad address; not 5.1.7 and 5.1.8, which are about
+        the sender): a hard bounce, as a delivery status notification would report it."""
+        found = _ENHANCED.match(self.reply)
+        return (
+            self.recipient_refused
+            and found is not None
+            and found.group(1) == "5"
+            and found.group(2) == "1"
+            and found.group(3) not in ("7", "8")
+        )
 
 
 class TemporaryFailure(DeliveryFailure):
@@ -339,6 +359,14 @@ class SmtpTransport(_Closing):
                 self._discard()
                 raise self._temporary(self._dropped_reply(error, smtp), message_id) from None
             raise _Dropped(self._dropped_reply(error, smtp)) from None
+        except smtplib.SMTPSenderRefused as error:
+            self._recover(smtp)
+            if 500 <= error.smtp_code < 600:  # the same for every message of the run
+                raise ServerUnusable(
+                    f"{self._server} refused the sender {message.sender}: {_reply(error)}",
+                    "check digest.sender, and what this login may send as",
+                ) from None
+            raise self._temporary(_reply(error), message_id) from None
         except smtplib.SMTPResponseException as error:
             if error.smtp_code == 421 and not smtp.data_started:
                 raise _Dropped(_reply(error)) from None
@@ -347,7 +375,7 @@ class SmtpTransport(_Closing):
         except smtplib.SMTPRecipientsRefused as error:
             self._recover(smtp)
             code, reply = _refusal(error)
-            raise self._failure(code, reply, message_id) from None
+            raise self._failure(code, reply, message_id, recipient_refused=True) from None
         except smtplib.SMTPNotSupportedError as error:
             self._recover(smtp)
             raise PermanentFailure(str(error), message_id=message_id, server=self._server) from None
@@ -366,9 +394,13 @@ class SmtpTransport(_Closing):
         if not usable:
             self._discard()
 
-    def _failure(self, code: int, reply: str, message_id: str) -> DeliveryFailure:
+    def _failure(
+        self, code: int, reply: str, message_id: str, *, recipient_refused: bool = False
+    ) -> DeliveryFailure:
         kind = PermanentFailure if 500 <= code < 600 else TemporaryFailure
-        return kind(reply, message_id=message_id, server=self._server)
+        return kind(
+            reply, message_id=message_id, server=self._server, recipient_refused=recipient_refused
+        )
 
     def _temporary(self, reply: str, message_id: str) -> TemporaryFailure:
         return TemporaryFailure(reply, message_id=message_id, server=self._server)

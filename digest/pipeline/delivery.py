@@ -29,6 +29,7 @@ from digest.mail.transport import (
 )
 from digest.models import ScoredPaper
 from digest.state.archive import Archive
+from digest.state.audience import Audience
 from digest.state.ledger import DEFAULT_LEASE, Ledger
 from digest.subscribers import Subscriber
 from digest.text import describe_error, plural
@@ -129,6 +130,7 @@ class SendRun:
     should_stop: Callable[[], bool] = lambda: False
     signer: DkimSigner | None = None
     archive: Archive | None = None  # where "view in browser" copies go, when linked
+    audience: Audience | None = None  # where a refused address is recorded as a bounce
     report: SendReport = field(default_factory=SendReport)
     temporary_failures_in_a_row: int = 0
     # The server could not be used at all (TLS, STARTTLS, login): the run stops, and the
@@ -172,11 +174,16 @@ class SendRun:
             self.unusable = error
             return
         except _GaveUp as gave_up:
-            reason = f"{gave_up.failure.reply} (after {plural(gave_up.attempts, 'attempt')})"
+            failure = gave_up.failure
+            reason = f"{failure.reply} (after {plural(gave_up.attempts, 'attempt')})"
+            if failure.mailbox_gone and self._bounced(email, failure.reply):
+                reason += "; not mailed again (a hard bounce)"
             self._fail(job, reason, attempts=gave_up.attempts)
-            temporary = isinstance(gave_up.failure, TemporaryFailure)
+            # A refused recipient (greylisted, a full mailbox) is theirs alone: the server
+            # answered. Only failures of the server itself stop the run.
+            server_failed = isinstance(failure, TemporaryFailure) and not failure.recipient_refused
             self.temporary_failures_in_a_row = (
-                self.temporary_failures_in_a_row + 1 if temporary else 0
+                self.temporary_failures_in_a_row + 1 if server_failed else 0
             )
             return
         self.temporary_failures_in_a_row = 0
@@ -222,6 +229,19 @@ class SendRun:
             now=self.now(),
             signer=self.signer,
         )
+
+    def _bounced(self, email: str, reply: str) -> bool:
+        """Record a refusal of the address itself as a hard bounce, as `digest bounces`
+        would from the notification: the address is not mailed again. Whether it was."""
+        if self.audience is None:
+            return False
+        limit = self.settings.delivery.soft_bounce_limit
+        try:
+            self.audience.bounce(email, hard=True, detail=reply, limit=limit, now=self.now())
+        except StoreError as error:
+            log.warning("%s: the bounce is not recorded: %s", email, error)
+            return False
+        return True
 
     def _fail(self, job: Job, reason: str, *, attempts: int) -> None:
         """Record and report one subscriber's edition as failed; a re-run tries it again."""

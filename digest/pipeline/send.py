@@ -30,7 +30,14 @@ from digest.mail.transport import (
     Transport,
 )
 from digest.models import ScoredPaper
-from digest.pipeline.delivery import DEFAULT_RETRY, Job, RetryPolicy, SendReport, SendRun
+from digest.pipeline.delivery import (
+    DEFAULT_RETRY,
+    UNREACHABLE_AFTER,
+    Job,
+    RetryPolicy,
+    SendReport,
+    SendRun,
+)
 from digest.pipeline.pick import require_papers, voted_papers
 from digest.pipeline.pool import encoder_for, stored_pool
 from digest.rank.pool import Pool
@@ -132,6 +139,7 @@ def send_editions(
         should_stop=should_stop,
         signer=signer_for(settings),
         archive=store.archive if record and transport and settings.digest.public_url else None,
+        audience=store.audience if record and transport is not None else None,
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
     # Nobody who left is mailed, nor given a ledger row, whatever the config says; a row
@@ -156,6 +164,11 @@ def send_editions(
                     _plan(settings, store, run, day, days, members, on_done)
     if run.unusable is not None:
         run.report.error = str(run.unusable)
+    elif run.server_unreachable and run.report.left:
+        failures = run.report.failed[-UNREACHABLE_AFTER:]
+        run.report.error = (
+            f"the server failed {len(failures)} subscribers in a row, the last: {failures[-1][1]}"
+        )
     if run.report.left:
         why = "on request"
         if run.server_unreachable:
