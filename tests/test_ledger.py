@@ -27,7 +27,7 @@ from tests.pgserver import database_url
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 EDITION = date(2026, 11, 21)
-ADA, BOB = "ada@example.org", "bob@example.org"
+ADA, BOB, CAROL = "ada@example.org", "bob@example.org", "carol@example.org"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -80,14 +80,21 @@ def test_a_sent_row_stays_sent_and_records_its_papers(store: Store, ledger: Ledg
     assert store.ledger.delivered_ids(ADA) == {"arxiv:2603.01234"}
 
 
-def test_failed_rows_are_claimed_again_and_empty_ones_are_not(ledger: Ledger) -> None:
-    for subscriber in (ADA, BOB):
+def test_failed_and_empty_rows_are_claimed_again_and_sent_ones_are_not(ledger: Ledger) -> None:
+    """Nothing went out for a failed or an empty edition: a later run may send it (papers
+    may have been collected since the empty one); a sent one is done."""
+    ledger.open_edition(EDITION, [CAROL], now=NOW)
+    for subscriber in (ADA, BOB, CAROL):
         assert ledger.claim(subscriber, EDITION, worker=this_worker(), now=NOW) == CLAIMED
     ledger.mark_failed(ADA, EDITION, reply="451 try later", attempts=3, now=NOW)
     ledger.mark_empty(BOB, EDITION, reason="nothing matched", now=NOW)
-    assert statuses(ledger) == {ADA: FAILED, BOB: EMPTY}
+    ledger.mark_sent(
+        CAROL, EDITION, message_id="<m@x>", reply="250", attempts=1, papers=[], now=NOW
+    )
+    assert statuses(ledger) == {ADA: FAILED, BOB: EMPTY, CAROL: SENT}
     assert ledger.claim(ADA, EDITION, worker=this_worker(), now=NOW) == CLAIMED
-    assert ledger.claim(BOB, EDITION, worker=this_worker(), now=NOW) == DONE
+    assert ledger.claim(BOB, EDITION, worker=this_worker(), now=NOW) == CLAIMED
+    assert ledger.claim(CAROL, EDITION, worker=this_worker(), now=NOW) == DONE
 
 
 def dead_worker() -> str:

@@ -74,7 +74,7 @@ def test_held_and_unwanted_rows_are_not_claimed(store: Store) -> None:
     assert claim(store.claims, "b:1:1", limit=12, wanted=only) == tuple(READERS[3:5])
 
 
-def test_finished_rows_are_never_claimed_and_failed_ones_are(store: Store) -> None:
+def test_sent_rows_are_never_claimed_and_failed_and_empty_ones_are(store: Store) -> None:
     ledger = store.ledger
     for reader in READERS[:3]:
         ledger.claim(reader, EDITION, worker="a:1:1", now=NOW)
@@ -83,7 +83,7 @@ def test_finished_rows_are_never_claimed_and_failed_ones_are(store: Store) -> No
     )
     ledger.mark_empty(READERS[1], EDITION, reason="nothing", now=NOW)
     ledger.mark_failed(READERS[2], EDITION, reply="451", attempts=3, now=NOW)
-    assert claim(store.claims, "b:1:1", limit=2) == (READERS[2], READERS[3])
+    assert claim(store.claims, "b:1:1", limit=2) == (READERS[1], READERS[2])
 
 
 def test_a_lease_not_renewed_lapses_and_any_worker_takes_the_claim_over(store: Store) -> None:

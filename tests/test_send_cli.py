@@ -226,6 +226,38 @@ def test_a_server_that_refuses_the_sender_stops_the_run_and_gives_every_claim_ba
     assert set(ledger_statuses(newsroom).values()) == {"pending"}
 
 
+def test_an_empty_edition_is_sent_by_a_later_run_once_there_is_something_to_send(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """Nothing went out for an empty edition: when a later collect brings a paper for the
+    reader (a feed that was down at the morning's collect), the next run sends it, and
+    says so, rather than counting the reader as sent already."""
+    server = smtp_server(RecordingHandler())
+    lines = sender_lines(server)
+    lines += ["[[subscribers]]", 'email = "ada@example.org"']
+    lines += ['interests = ["quantum error correction"]']
+    (newsroom / "digest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = send(newsroom)
+    assert ([row["subscriber"] for row in first["empty"]], first["sent"]) == (
+        ["ada@example.org"],
+        [],
+    )
+    (newsroom / "late").mkdir()
+    late = newsroom / "late" / "dump.txt"
+    late.write_text(
+        "new\n\nSubscribe\n\nMar 12\n\nQuantum Error Correction with Surface Codes\n\n"
+        "We study quantum error correction with surface codes, and propose decoders for "
+        "them that run in real time on the syndrome data of superconducting qubits, with "
+        "extensive experiments on simulated and measured noise.\n",
+        encoding="utf-8",
+    )
+    assert digest("collect", str(late), cwd=newsroom).returncode == 0
+    second = send(newsroom)
+    assert (second["sent"], second["skipped"], second["empty"]) == (["ada@example.org"], [], [])
+    assert recipients(server) == Counter(["ada@example.org"])
+    assert send(newsroom)["skipped"] == ["ada@example.org"]
+
+
 def test_temporary_failures_that_persist_fail_after_the_last_attempt(
     newsroom: Path, smtp_server: StartServer
 ) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from digest.errors import StoreError
 from digest.state.db import Database, chunks
-from digest.state.ledger import EMPTY, FAILED, PENDING, SENDING
+from digest.state.ledger import EMPTY, FAILED, OPEN, PENDING, SENDING
 from digest.state.schema import deliveries, timestamp
 from digest.state.workers import is_dead, this_host
 
@@ -49,7 +49,7 @@ _CANDIDATES = (
         deliveries.c.edition == bindparam("edition"),
         deliveries.c.subscriber > bindparam("after"),
         or_(
-            deliveries.c.status.in_((PENDING, FAILED)),
+            deliveries.c.status.in_(OPEN),
             and_(
                 deliveries.c.status == SENDING,
                 or_(
@@ -242,7 +242,8 @@ class Claims:
             return int(conn.execute(_RENEW, {"holder": worker, "now": timestamp(now)}).rowcount)
 
     def unfinished(self, edition: date) -> frozenset[str]:
-        """The subscribers of the edition not yet sent, or found to have nothing to send."""
+        """The subscribers of the edition not yet sent, or found to have nothing to send
+        (a sender waits for these; an empty one it takes again, but never waits for)."""
         query = select(deliveries.c.subscriber).where(
             deliveries.c.edition == edition.isoformat(),
             deliveries.c.status.in_((PENDING, FAILED, SENDING)),

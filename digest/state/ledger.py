@@ -24,6 +24,10 @@ from digest.state.schema import delivered_papers, deliveries, paper_keys, papers
 from digest.state.workers import is_dead
 
 PENDING, SENDING, SENT, FAILED, EMPTY = "pending", "sending", "sent", "failed", "empty"
+# The rows a sender may take: nothing went out for them. An empty edition is looked at
+# again by a later run: papers may have come in since (a late collect), or the reader
+# may be subscribed again; nothing was sent, so nothing can go out twice.
+OPEN = (PENDING, FAILED, EMPTY)
 
 # What a claim found: the row is this sender's now, already done, or another sender's.
 Claim = Literal["claimed", "done", "held"]
@@ -54,7 +58,7 @@ _ROW = and_(
 )
 _CLAIM = (
     update(deliveries)
-    .where(_ROW, deliveries.c.status.in_((PENDING, FAILED)))
+    .where(_ROW, deliveries.c.status.in_(OPEN))
     .values(status=SENDING, worker=bindparam("new_worker"), claimed_at=bindparam("now"))
     .values(updated_at=bindparam("now"))
 )
@@ -151,7 +155,7 @@ class Ledger:
         now: datetime,
         lease: timedelta = DEFAULT_LEASE,
     ) -> Claim:
-        """Take the row for sending: CLAIMED, or DONE when it is sent or empty, or HELD when
+        """Take the row for sending: CLAIMED, or DONE when it is sent, or HELD when
         another sender holds it. A claim is taken over when its process is known dead (on
         this host) or its `lease` ran out (any host). Atomic: of two senders claiming at
         once, exactly one wins."""
@@ -161,7 +165,7 @@ class Ledger:
             if conn.execute(_CLAIM, claim).rowcount == 1:
                 return CLAIMED
             holder = conn.execute(_HOLDER, row).first()
-            if holder is None or holder.status in (SENT, EMPTY):
+            if holder is None or holder.status == SENT:
                 return DONE
             if holder.status != SENDING:
                 return HELD
