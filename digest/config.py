@@ -277,6 +277,9 @@ class DeliverySettings(_Section):
     batch_size: int = Field(25, ge=1, le=10_000)
     # Temporary bounces (4.x.x) after which an address is no longer mailed.
     soft_bounce_limit: int = Field(5, ge=1)
+    # `digest schedule` tries an edition's unsent readers (failed, or left when the server
+    # kept failing) again this many minutes later, until `digest.catch_up_hours` passed.
+    retry_minutes: float = Field(15.0, gt=0)
 
 
 class CollectSettings(_Section):

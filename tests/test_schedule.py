@@ -14,12 +14,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope
 
 from digest.collect.locate import SourceSpec
 from digest.config import Settings
 from digest.mail.render import Renderer
 from digest.mail.transport import SmtpTransport
 from digest.pipeline.collect import collect
+from digest.pipeline.delivery import SendReport
 from digest.pipeline.schedule import Due, Runner, Slot, catch_up, slots
 from digest.pipeline.send import send_editions
 from digest.state.store import Store
@@ -143,6 +145,31 @@ def test_only_a_failed_collect_is_retried_at_the_next_slot_of_that_day() -> None
     assert sent == [ada.emails, bob.emails, carol.emails]
 
 
+def test_a_send_that_leaves_readers_unsent_asks_to_be_tried_again() -> None:
+    """Failed readers, or readers left when the server kept failing: a later try may reach
+    them. Empty editions only when the collect failed: papers may come with the next."""
+    reports = iter(
+        [
+            SendReport(failed=[("ada@example.org", "451 4.7.1 greylisted")]),
+            SendReport(sent=["ada@example.org"]),
+            SendReport(empty=[("ada@example.org", "no paper was listed")]),
+            SendReport(empty=[("ada@example.org", "no paper was listed")]),
+        ]
+    )
+    collect = FlakyCollect(failures=1)
+    runner = Runner(collect=lambda: None, send=lambda _emails, _edition: next(reports))
+    slot = slots(settings_for(None, ADA))[0]
+    due = Due(slot, MORNING, date(2026, 3, 12))
+    assert runner.run(due) is True
+    assert runner.again(due) is False, "everyone reached"
+    assert runner.run(Due(slot, MORNING, date(2026, 3, 12))) is False, "a second fire"
+    flaky = Runner(collect=collect, send=lambda _emails, _edition: next(reports))
+    tomorrow = Due(slot, MORNING + timedelta(days=1), date(2026, 3, 13))
+    assert flaky.run(tomorrow) is True, "empty, and the collect failed"
+    assert flaky.again(tomorrow) is False, "empty from a collect that worked"
+    assert collect.calls == 2
+
+
 def test_slots_due_at_one_moment_collect_once_between_them() -> None:
     """The scheduler runs slots due together in threads of their own: the first collects,
     the other waits for it and sends from what it stored, instead of collecting again."""
@@ -255,10 +282,14 @@ def test_a_restart_after_a_missed_send_time_sends_that_edition_once(
 
 
 def run_schedule_until_sent(
-    tmp_path: Path, shared: Path, server: SmtpServer, env: dict[str, str] | None = None
+    tmp_path: Path,
+    shared: Path,
+    server: SmtpServer,
+    env: dict[str, str] | None = None,
+    extra: str = "",
 ) -> tuple[int, str]:
     """`digest schedule` for one subscriber due 4 s from now, stopped with SIGTERM once the
-    server has her email: (exit code, log)."""
+    server has her email: (exit code, log). `extra`: more TOML at the end of the config."""
     send_at = (datetime.now(UTC) + timedelta(seconds=4)).strftime("%H:%M:%S")
     # A start-up slower than 4 s (a busy machine) catches up on the edition instead: one
     # email either way. Yesterday's, a day late, is past the hour of grace.
@@ -278,7 +309,7 @@ location = "{shared / "seeds"}"
 email = "ada@example.org"
 interests = ["graph neural networks"]
 send_at = "{send_at}"
-""",
+{extra}""",
         encoding="utf-8",
     )
     process = subprocess.Popen(
@@ -296,6 +327,31 @@ send_at = "{send_at}"
         process.send_signal(signal.SIGTERM)
         _, log_text = process.communicate(timeout=30)
     return process.returncode, log_text
+
+
+class FailsTheFirstMessage(RecordingHandler):
+    """A relay that answers 451 to its first message (greylisting), then takes them all."""
+
+    async def reply(self, server: SMTP, envelope: Envelope, number: int) -> str:
+        if number == 1:
+            return "451 4.7.1 Greylisted, try again later"
+        return await super().reply(server, envelope, number)
+
+
+def test_digest_schedule_tries_an_edition_again_when_a_reader_was_not_reached(
+    tmp_path: Path, shared: Path, smtp_server: StartServer
+) -> None:
+    """The slot's send fails for its reader (retries spent); `delivery.retry_minutes`
+    later the schedule sends again, and the reader gets the edition once."""
+    server = smtp_server(FailsTheFirstMessage())
+    more = "[delivery]\nretry_minutes = 0.02\n"
+    code, log_text = run_schedule_until_sent(
+        tmp_path, shared, server, env={"DIGEST_SMTP__ATTEMPTS": "1"}, extra=more
+    )
+    assert code == 0, log_text
+    assert "1 failed" in log_text and "trying the edition of" in log_text
+    assert "1 sent" in log_text
+    assert recipients(server) == Counter(["ada@example.org"])
 
 
 def test_digest_schedule_sends_at_the_hour_and_stops_on_sigterm(

@@ -5,8 +5,13 @@ slot, one cron job. A slot's job collects the configured sources if nothing was
 collected yet that day (a failed collect is logged and the send goes on from what is
 stored), then sends the slot's subscribers their edition, once a day even where the
 clocks change: a second fire of the same edition is skipped, and the ledger would send
-nothing anyway. Started after a missed send time, the schedule sends that edition once
-when it is at most `catch_up_hours` late and skips older ones with a log line.
+nothing anyway. A send that leaves readers unfinished (failed, or left when the server
+kept failing; empty ones too when the collect failed) is tried again
+`delivery.retry_minutes` later (a relay back up, a greylisting server that now takes
+the message, a feed that answers again), collecting first if the collect failed, for as
+long as `catch_up_hours` after the send time. Started after a missed send time, the
+schedule sends that edition once when it is at most `catch_up_hours` late and skips
+older ones with a log line.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from digest.config import Settings
+from digest.errors import DigestError
 from digest.mail.render import Renderer
 from digest.pipeline.collect import collect, configured_sources
+from digest.pipeline.delivery import SendReport
 from digest.pipeline.pool import encode_recent, encoder_for
 from digest.pipeline.send import run_send
 from digest.pipeline.stopping import stop_on_signals
@@ -153,12 +160,14 @@ class Runner:
     """
 
     collect: Callable[[], None]
-    send: Callable[[Sequence[str], date], None]
+    # The report of a slot's send (None: nothing to tell, as in tests).
+    send: Callable[[Sequence[str], date], SendReport | None]
     collected_on: set[date] = field(default_factory=set)
     ran: set[tuple[Slot, date]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, due: Due) -> None:
+    def run(self, due: Due) -> bool:
+        """Run a slot's fire; whether its edition should be tried again later."""
         with self._lock:  # slots due at once: one collects, the others wait for it
             repeated = (due.slot, due.edition) in self.ran
             self.ran.add((due.slot, due.edition))
@@ -169,8 +178,15 @@ class Runner:
                 due.edition,
                 due.slot.describe(),
             )
-            return
-        self._send(due, collected=collected)
+            return False
+        return self._send(due, collected=collected)
+
+    def again(self, due: Due) -> bool:
+        """Try an edition again that left readers unfinished (collecting first, if the
+        collect failed); whether it should be tried once more."""
+        with self._lock:
+            collected = self._collect_once(due.edition)
+        return self._send(due, collected=collected)
 
     def _collect_once(self, edition: date) -> bool:
         """Whether the papers of `edition`'s day are collected; a failure is logged."""
@@ -189,13 +205,21 @@ class Runner:
         self.collected_on.add(edition)
         return True
 
-    def _send(self, due: Due, *, collected: bool) -> None:
+    def _send(self, due: Due, *, collected: bool) -> bool:
         stale = "" if collected else " from the papers already stored (the collect failed)"
         log.info("sending the edition of %s%s: %s", due.edition, stale, due.slot.describe())
         try:
-            self.send(due.slot.emails, due.edition)
+            report = self.send(due.slot.emails, due.edition)
         except Exception:
             log.exception("the job for %s failed; the schedule goes on", due.slot.describe())
+            return True
+        return report is not None and _unfinished(report, collected=collected)
+
+
+def _unfinished(report: SendReport, *, collected: bool) -> bool:
+    """Whether a send left readers a later try may reach: failed ones, ones left when the
+    server kept failing, and empty ones when the collect failed (papers may come)."""
+    return bool(report.failed or report.left or report.error or (report.empty and not collected))
 
 
 def run_forever(
@@ -208,13 +232,42 @@ def run_forever(
     """
     plan = slots(settings)
     scheduler = BlockingScheduler()
+    grace = timedelta(hours=settings.digest.catch_up_hours)
+    retry_after = timedelta(minutes=settings.delivery.retry_minutes)
+
+    def attempt(due: Due, *, retry: bool = False) -> None:
+        unfinished = runner.again(due) if retry else runner.run(due)
+        if not unfinished or stop.is_set():
+            return
+        at = now() + retry_after
+        if at - due.fire_time > grace:
+            log.warning(
+                "the edition of %s for %s still has readers not sent to, and is past the "
+                "%s of catch_up_hours: `digest send --date %s` sends them",
+                due.edition,
+                due.slot.describe(),
+                grace,
+                due.edition,
+            )
+            return
+        log.info("trying the edition of %s again at %s", due.edition, at.isoformat())
+        scheduler.add_job(
+            attempt,
+            "date",
+            run_date=at,
+            args=(due,),
+            kwargs={"retry": True},
+            name=f"again: {due.slot.describe()}",
+            misfire_grace_time=None,
+        )
+
     for slot in plan:
         # The scheduler asks CronTrigger for the fire after the last one with the real
         # clock, from which it always moves on, but on the day the clocks go back it fires
         # at both passes of a repeated send time: the Runner skips the second.
         def job(slot: Slot = slot) -> None:
             fired = now()
-            runner.run(Due(slot, fired, slot.edition(fired)))
+            attempt(Due(slot, fired, slot.edition(fired)))
 
         scheduler.add_job(
             job, slot.trigger, name=slot.describe(), coalesce=True, misfire_grace_time=None
@@ -226,12 +279,11 @@ def run_forever(
             scheduler.shutdown(wait=True)
 
     with stop_on_signals("stopping the schedule", stop=stop, then=shut_down):
-        grace = timedelta(hours=settings.digest.catch_up_hours)
         for due in catch_up(plan, now(), grace):
             if stop.is_set():
                 return
             log.info("catching up on the missed edition of %s", due.edition)
-            runner.run(due)
+            attempt(due)
         if not stop.is_set():
             scheduler.start()
 
@@ -262,6 +314,11 @@ def run_schedule(
             for problem in (*source.warnings, *source.errors):
                 log.warning("%s: %s", source.location, problem)
         log.info("collected %d new papers, %d seen before", report.new, report.seen_before)
+        if report.sources and all(source.failed for source in report.sources):
+            # Nothing could be read: as failed as a collect that raised, so the next slot
+            # of the day (or the retry) collects again.
+            first = report.sources[0]
+            raise DigestError(f"every source failed, {first.location}: {first.errors[0]}")
         # The encoder's work now, once, rather than in the sends (preflight checked it loads).
         encoder = encoder_for(settings.digest.semantic_model)
         if encoder is not None:
@@ -273,7 +330,7 @@ def run_schedule(
                 should_stop=stop.is_set,
             )
 
-    def send_edition(emails: Sequence[str], edition: date) -> None:
+    def send_edition(emails: Sequence[str], edition: date) -> SendReport:
         report = run_send(
             settings,
             store,
@@ -287,5 +344,6 @@ def run_schedule(
         if report.error:
             log.error("the send of %s stopped: %s", edition, report.error)
         log.info("edition of %s: %s", edition, report.summary())
+        return report
 
     run_forever(settings, Runner(collect=collect_sources, send=send_edition), now=now, stop=stop)
