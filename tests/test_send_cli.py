@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -256,6 +257,27 @@ def test_an_empty_edition_is_sent_by_a_later_run_once_there_is_something_to_send
     assert (second["sent"], second["skipped"], second["empty"]) == (["ada@example.org"], [], [])
     assert recipients(server) == Counter(["ada@example.org"])
     assert send(newsroom)["skipped"] == ["ada@example.org"]
+
+
+def test_a_message_the_database_will_not_record_stops_the_run_and_the_report_says_so(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """The server took the message, then the database refused to record it (a full disk,
+    a lock held for minutes), after trying again: the next message would go unrecorded
+    too, so the run stops, with its report naming the message a later run may repeat."""
+    server = smtp_server(RecordingHandler())
+    write_config(newsroom, server, 3)
+    with sqlite3.connect(newsroom / "digest.db") as connection:
+        connection.execute(
+            "CREATE TRIGGER refuse_sent BEFORE UPDATE ON deliveries WHEN NEW.status = 'sent'"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    report = send(newsroom)
+    assert (report["exit"], report["sent"]) == (1, [subscribers(3)[0]])
+    assert report["error"].startswith(f"{subscribers(3)[0]}: sent (<")
+    assert "but not recorded, so a later run may send it again" in report["error"]
+    assert sorted(report["left"]) == subscribers(3)[1:]
+    assert recipients(server) == Counter(subscribers(3)[:1])
 
 
 def test_temporary_failures_that_persist_fail_after_the_last_attempt(

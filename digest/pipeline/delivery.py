@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # Subscribers in a row whose messages failed temporarily, retries spent, before a run stops.
 UNREACHABLE_AFTER = 3
+# Tries at recording a message the server accepted, while the database is busy.
+RECORD_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,8 @@ class SendRun:
     # The server could not be used at all (TLS, STARTTLS, login): the run stops, and the
     # edition in hand, which did not go out, is given back with the rest.
     unusable: ServerUnusable | None = None
+    # A message went out and the database would not record it: the run stops (why).
+    unrecorded: str | None = None
 
     @property
     def writes_files(self) -> bool:
@@ -187,17 +191,39 @@ class SendRun:
             )
             return
         self.temporary_failures_in_a_row = 0
-        if ledger:
-            ledger.mark_sent(
-                email,
-                job.edition,
-                message_id=delivered.message_id,
-                reply=delivered.response,
-                attempts=attempts,
-                papers=rendered.paper_ids,
-                now=self.now(),
-            )
         (self.report.written if self.writes_files else self.report.sent).append(email)
+        if ledger:
+            self._record_sent(job, delivered, attempts, rendered.paper_ids)
+
+    def _record_sent(
+        self, job: Job, delivered: Delivered, attempts: int, papers: tuple[str, ...]
+    ) -> None:
+        """Commit a message the server accepted, trying again while the database is busy
+        (a lock held past its timeout); if it still cannot, the run stops: the next
+        message would go unrecorded too, and each is one a later run may send again."""
+        assert self.ledger is not None
+        email = job.subscriber.email
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                self.ledger.mark_sent(
+                    email,
+                    job.edition,
+                    message_id=delivered.message_id,
+                    reply=delivered.response,
+                    attempts=attempts,
+                    papers=papers,
+                    now=self.now(),
+                )
+                return
+            except StoreError as error:
+                if attempt == RECORD_ATTEMPTS:
+                    self.unrecorded = (
+                        f"{email}: sent ({delivered.message_id}) but not recorded, so a "
+                        f"later run may send it again: {error}"
+                    )
+                    return
+                log.warning("%s: %s; trying again", email, error)
+                self.sleep(self.retry.delay(attempt))
 
     def _archive(self, job: Job, rendered: RenderedEmail) -> None:
         """Keep the HTML for "view in browser" before sending, so the link works the moment

@@ -162,7 +162,9 @@ def send_editions(
                     run.report.left.extend(member.email for member in members)
                 else:
                     _plan(settings, store, run, day, days, members, on_done)
-    if run.unusable is not None:
+    if run.unrecorded is not None:
+        run.report.error = run.unrecorded
+    elif run.unusable is not None:
         run.report.error = str(run.unusable)
     elif run.server_unreachable and run.report.left:
         failures = run.report.failed[-UNREACHABLE_AFTER:]
@@ -175,6 +177,8 @@ def send_editions(
             why = "the server keeps failing"
         if run.unusable is not None:
             why = "the server cannot be used"
+        if run.unrecorded is not None:
+            why = "the database cannot record what was sent"
         log.warning("stopping %s: %d editions left for the next run", why, len(run.report.left))
     return run.report
 
@@ -209,7 +213,12 @@ def _grouped(
 
 
 def _stopping(run: SendRun) -> bool:
-    return run.should_stop() or run.server_unreachable or run.unusable is not None
+    return (
+        run.should_stop()
+        or run.server_unreachable
+        or run.unusable is not None
+        or run.unrecorded is not None
+    )
 
 
 def _plan(
@@ -330,7 +339,13 @@ def _account(
 ) -> None:
     """Report the subscribers this worker did not send to: sent (or empty) by another
     worker or an earlier run, still held by another worker, or left by a stop."""
-    unfinished = store.claims.unfinished(day) if run.ledger and unhandled else frozenset()
+    unfinished: frozenset[str] = frozenset()
+    if run.ledger and unhandled:
+        try:
+            unfinished = store.claims.unfinished(day)
+        except StoreError as error:  # the report still goes out: as left, not as sent
+            log.warning("cannot read which editions are done: %s", error)
+            unfinished = frozenset(unhandled)
     for email in unhandled:
         address = by_email[email].email
         if run.ledger and email not in unfinished:
