@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from digest.config import Settings
 from digest.errors import DigestError
@@ -54,37 +54,25 @@ class Slot:
     emails: tuple[str, ...]
 
     @property
-    def trigger(self) -> CronTrigger:
-        clock = time.fromisoformat(self.send_at)
-        return CronTrigger(
-            day_of_week=self.weekday or "*",
-            hour=clock.hour,
-            minute=clock.minute,
-            second=clock.second,
-            timezone=self.timezone,
+    def trigger(self) -> SendTimeTrigger:
+        return SendTimeTrigger(
+            time.fromisoformat(self.send_at),
+            ZoneInfo(self.timezone),
+            _WEEKDAYS.index(self.weekday) if self.weekday else None,
         )
 
     def fire_times(self, after: datetime, until: datetime) -> list[datetime]:
-        """Every send time in (after, until], in UTC: the slot's first fire on each local date.
-
-        So a send time that happens twice (the clocks go back) sends at its first pass, and
-        one that does not happen (they go forward) sends as much later as the clocks jumped:
-        02:30 becomes 03:30. The trigger is asked once per local date, from the date's start,
-        never from a previous fire time: from the second pass of a repeated hour CronTrigger
-        can hand back that same moment, and a loop fed its own answer never ends.
-        """
+        """Every send time in (after, until], in UTC: one on each local date (of the slot's
+        weekday, if weekly), as `SendTimeTrigger` places it."""
         trigger, zone = self.trigger, ZoneInfo(self.timezone)
         start, end = after.astimezone(UTC), until.astimezone(UTC)
-        times: list[datetime] = []
-        day = start.astimezone(zone).date()
-        while day <= end.astimezone(zone).date():
-            found = trigger.get_next_fire_time(None, _start_of(day, zone))
-            if found is None or found.astimezone(UTC) > end:
-                break
-            moment, edition = found.astimezone(UTC), self.edition(found)
-            if moment > start and (not times or edition > self.edition(times[-1])):
+        day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        times = []
+        while day <= last:
+            moment = trigger.on(day)
+            if moment is not None and start < moment <= end:
                 times.append(moment)
-            day = max(edition, day) + timedelta(days=1)  # a later date each turn: it ends
+            day += timedelta(days=1)
         return times
 
     def edition(self, fire_time: datetime) -> date:
@@ -95,9 +83,42 @@ class Slot:
         return f"{when}{self.send_at} {self.timezone} ({plural(len(self.emails), 'subscriber')})"
 
 
-def _start_of(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a local date (the first pass where midnight repeats)."""
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SendTimeTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler has no types
+    """APScheduler's trigger of a slot: a clock time of a time zone, on every local date
+    or on one weekday, once per date. A time the clocks skip fires as much later as they
+    jumped (02:30 becomes 03:30; midnight becomes 01:00 where a day starts at 01:00, as in
+    Santiago or Cairo); a time they repeat fires at its first pass, once. (CronTrigger
+    fires a repeated time twice and skips a day whose midnight does not exist.)"""
+
+    def __init__(self, clock: time, zone: ZoneInfo, weekday: int | None) -> None:
+        self.clock, self.zone, self.weekday = clock, zone, weekday
+
+    def on(self, day: date) -> datetime | None:
+        """The fire time (UTC) on a local date; None on another weekday. A time that does
+        not exist is read with the offset before the change (fold 0), which lands it
+        past the gap; one that exists twice at its first pass (fold 0)."""
+        if self.weekday is not None and day.weekday() != self.weekday:
+            return None
+        return datetime.combine(day, self.clock, tzinfo=self.zone).astimezone(UTC)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        """The first fire time after `previous_fire_time` and not before `now`."""
+        start = now.astimezone(UTC)
+        if previous_fire_time is not None:
+            start = max(start, previous_fire_time.astimezone(UTC) + timedelta(microseconds=1))
+        # From the day before: a late send time pushed past a gap may land on the next date.
+        day = start.astimezone(self.zone).date() - timedelta(days=1)
+        for _ in range(9):  # a weekly slot fires within 8 days
+            moment = self.on(day)
+            if moment is not None and moment >= start:
+                return moment.astimezone(self.zone)
+            day += timedelta(days=1)
+        return None
 
 
 def slots(settings: Settings) -> list[Slot]:
@@ -151,9 +172,9 @@ class Runner:
     succeeded counts for the day, so the next slot due for the same edition collects again
     (a failed collect is retried; one that worked is not repeated).
 
-    Each slot runs once per edition: CronTrigger fires a slot twice on the day the clocks go
-    back (its time happens twice), and a catch-up at start-up may already have run the
-    edition the scheduler then fires. The second fire is logged and skipped.
+    Each slot runs once per edition: a catch-up at start-up may already have run the
+    edition the scheduler then fires (and a trigger may fire twice in a day). The second
+    fire is logged and skipped.
 
     Slots due at one moment run in threads of their own: one collects while the others
     wait for it, then send from what it stored.
@@ -262,9 +283,8 @@ def run_forever(
         )
 
     for slot in plan:
-        # The scheduler asks CronTrigger for the fire after the last one with the real
-        # clock, from which it always moves on, but on the day the clocks go back it fires
-        # at both passes of a repeated send time: the Runner skips the second.
+        # The scheduler asks the trigger for the fire after the last one with the real
+        # clock: one per local date, and always later than the last.
         def job(slot: Slot = slot) -> None:
             fired = now()
             attempt(Due(slot, fired, slot.edition(fired)))
