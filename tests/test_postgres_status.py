@@ -14,6 +14,7 @@ from digest.errors import ConfigError
 from digest.state.store import Store
 from tests import pgserver
 from tests.test_collect_cli import digest
+from tests.test_ledger import dead_worker
 
 EDITION = date(2026, 11, 21)
 READERS = [f"reader{number}@example.org" for number in range(5)]
@@ -130,3 +131,16 @@ def test_status_of_an_empty_ledger_says_so(tmp_path: Path) -> None:
     result = digest("status", "--db", str(tmp_path / "new.db"), cwd=tmp_path)
     assert result.returncode != 0
     assert result.stderr == "error: the ledger holds no edition yet (run `digest send`)\n"
+
+
+def test_a_claim_whose_process_is_gone_says_the_next_run_takes_it(tmp_path: Path) -> None:
+    """A sender of this host killed mid-send: its lease still runs, but the next run on
+    this host takes the rows over at once, and status says so."""
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    with Store(url) as store:
+        store.ledger.open_edition(EDITION, READERS[:1], now=datetime.now(UTC))
+        store.ledger.claim(READERS[0], EDITION, worker=dead_worker(), now=datetime.now(UTC))
+    [held] = status(url, cwd=tmp_path)["holders"]  # type: ignore[misc]
+    assert (held["expired"], held["process_gone"]) == (False, True)
+    text = digest("status", "--db", url, cwd=tmp_path).stdout
+    assert "its process is gone: the next run here takes them at once" in text

@@ -88,6 +88,22 @@ def test_a_missed_edition_within_the_grace_is_caught_up_and_an_older_one_skipped
     assert "skipping the missed edition of 2026-03-12 for daily 07:00 UTC" in skipped.message
 
 
+def test_many_slots_past_the_grace_are_skipped_in_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A first start with readers in many time zones: every slot's last send time was
+    yesterday or earlier, and one line says so, not one per slot."""
+    readers = [
+        {"email": f"reader{hour}@example.org", "send_at": f"{hour:02d}:00"} for hour in range(9)
+    ]
+    plan = slots(settings_for(None, *readers))
+    with caplog.at_level(logging.WARNING, logger="digest.pipeline.schedule"):
+        due = catch_up(plan, datetime(2026, 3, 12, 12, 0, tzinfo=UTC), grace=timedelta(hours=1))
+    assert due == []
+    [skipped] = caplog.records
+    assert "for daily 00:00 UTC (1 subscriber) and 8 other slots: 12:00:00 late" in skipped.message
+
+
 def test_a_failing_job_is_logged_and_the_schedule_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     calls: list[date] = []
 

@@ -299,6 +299,8 @@ _STATUSES = ("sent", "failed", "empty", "pending", "sending")
 def status_json(
     progress: claims.Progress, *, lease_seconds: float, now: datetime
 ) -> dict[str, Any]:
+    from digest.state.workers import is_dead
+
     lease = timedelta(seconds=lease_seconds)
     return {
         "edition": progress.edition.isoformat(),
@@ -311,6 +313,7 @@ def status_json(
                 "renewed_at": held.renewed_at.isoformat(),
                 "lease_expires": held.expires(lease).isoformat(),
                 "expired": held.expires(lease) <= now,
+                "process_gone": is_dead(held.worker),
             }
             for held in progress.holders
         ],
@@ -319,6 +322,8 @@ def status_json(
 
 def print_status(progress: claims.Progress, *, lease_seconds: float, now: datetime) -> None:
     """The counts of the edition in one line, then one row per sender holding claims."""
+    from digest.state.workers import is_dead
+
     counts = ", ".join(f"{progress.counts.get(status, 0)} {status}" for status in _STATUSES)
     click.echo(f"edition {progress.edition.isoformat()}: {progress.total} subscribers: {counts}")
     if not progress.holders:
@@ -331,6 +336,8 @@ def print_status(progress: claims.Progress, *, lease_seconds: float, now: dateti
     for held in progress.holders:
         left = held.expires(lease) - now
         state = f"expires in {_span(left)}" if left > timedelta(0) else f"lapsed {_span(-left)} ago"
+        if is_dead(held.worker):  # a process of this host that exited without giving back
+            state += "; its process is gone: the next run here takes them at once"
         renewed = held.renewed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
         table.add_row(held.worker, str(held.rows), renewed, state)
     console().print(table)

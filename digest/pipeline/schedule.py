@@ -143,7 +143,7 @@ class Due:
 def catch_up(plan: Sequence[Slot], now: datetime, grace: timedelta) -> list[Due]:
     """The last missed edition of each slot if it is within `grace`; older ones are logged
     and skipped. Run at start-up: the ledger keeps an edition already sent from going twice."""
-    due = []
+    due, skipped = [], []
     for slot in plan:
         missed = slot.fire_times(now - _LOOK_BACK, now)
         if not missed:
@@ -152,13 +152,18 @@ def catch_up(plan: Sequence[Slot], now: datetime, grace: timedelta) -> list[Due]
         if now - last <= grace:
             due.append(Due(slot, last, slot.edition(last)))
         else:
-            log.warning(
-                "skipping the missed edition of %s for %s: %s late, past the %s grace",
-                slot.edition(last),
-                slot.describe(),
-                now - last,
-                grace,
-            )
+            skipped.append((slot, last))
+    if skipped:  # one line: a list of many time zones has hundreds of slots
+        slot, last = skipped[0]
+        others = f" and {plural(len(skipped) - 1, 'other slot')}" if len(skipped) > 1 else ""
+        log.warning(
+            "skipping the missed edition of %s for %s%s: %s late, past the %s grace",
+            slot.edition(last),
+            slot.describe(),
+            others,
+            now - last,
+            grace,
+        )
     return due
 
 
