@@ -97,6 +97,9 @@ def status(url: str, *args: str, cwd: Path) -> dict[str, object]:
 def test_status_shows_the_newest_edition_and_who_holds_what(url: str, tmp_path: Path) -> None:
     shown = status(url, cwd=tmp_path)
     holders = shown.pop("holders")
+    # The day before still has rows to send: readers a time zone apart, or a stopped run.
+    [earlier] = shown.pop("earlier")  # type: ignore[misc]
+    assert (earlier["edition"], earlier["pending"], earlier["holders"]) == ("2026-11-20", 5, [])
     assert shown == {
         "edition": "2026-11-21",
         "total": 5,
@@ -125,6 +128,10 @@ def test_status_as_text_is_a_line_of_counts_and_a_row_per_sender(url: str, tmp_p
     assert header.split() == ["sender", "holds", "renewed", "lease"]
     assert "new-host:2:2" in rows[0] and "expires in 14m" in rows[0]
     assert "old-host:1:1" in rows[1] and "lapsed 45m" in rows[1]
+    assert rows[2:] == [
+        "edition 2026-11-20: 5 subscribers: 0 sent, 0 failed, 0 empty, 5 pending, 0 sending",
+        "no sender holds a claim",
+    ]
 
 
 def test_status_of_an_empty_ledger_says_so(tmp_path: Path) -> None:

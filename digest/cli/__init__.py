@@ -505,13 +505,24 @@ def status(
 
     with Store(settings.state.url, create=False) as store:
         progress = store.claims.progress_of(edition.date() if edition else None)
+        # Without --edition, the days before the newest too, while they have rows to send.
+        earlier = []
+        if progress is not None and edition is None:
+            days = store.claims.unfinished_before(progress.edition, days=2)
+            earlier = [store.claims.progress(day) for day in days]
     if progress is None:
         raise DigestError("the ledger holds no edition yet", hint="run `digest send`")
     lease = settings.delivery.lease_seconds
     if as_json:
-        output.echo_json(output.status_json(progress, lease_seconds=lease, now=_now()))
+        found = output.status_json(progress, lease_seconds=lease, now=_now())
+        if earlier:
+            found["earlier"] = [
+                output.status_json(other, lease_seconds=lease, now=_now()) for other in earlier
+            ]
+        output.echo_json(found)
     else:
-        output.print_status(progress, lease_seconds=lease, now=_now())
+        for shown in (progress, *earlier):
+            output.print_status(shown, lease_seconds=lease, now=_now())
 
 
 @main.command()

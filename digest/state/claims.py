@@ -257,6 +257,22 @@ class Claims:
             found = conn.scalar(select(func.max(deliveries.c.edition)))
         return None if found is None else date.fromisoformat(found)
 
+    def unfinished_before(self, edition: date, *, days: int) -> list[date]:
+        """The editions of the `days` before `edition` with rows not sent yet, newest
+        first: readers in time zones a day apart have two editions going at once."""
+        query = (
+            select(deliveries.c.edition)
+            .where(
+                deliveries.c.edition < edition.isoformat(),
+                deliveries.c.edition >= (edition - timedelta(days=days)).isoformat(),
+                deliveries.c.status.in_((PENDING, FAILED, SENDING)),
+            )
+            .distinct()
+        )
+        with self._db.reading("read the unfinished editions") as conn:
+            found = conn.scalars(query)
+            return sorted((date.fromisoformat(day) for day in found), reverse=True)
+
     def progress_of(self, edition: date | None) -> Progress | None:
         """The progress of `edition`, or of the newest one; None when the ledger is empty."""
         day = edition or self.latest_edition()
