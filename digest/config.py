@@ -436,6 +436,18 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 
+def unsigned_links(settings: Settings) -> list[str]:
+    """The link settings that would go unused for want of a secret to sign them: the
+    emails would lose their one-click unsubscribe, votes and online copy without a word,
+    so `send` and `schedule` refuse to start (and `check` says so)."""
+    digest = settings.digest
+    return [
+        f"digest.{key}: needs a secret to sign its links (set DIGEST_DIGEST__SECRET)"
+        for key in ("unsubscribe_url", "public_url")
+        if getattr(digest, key) and digest.secret is None
+    ]
+
+
 def problems(settings: Settings) -> list[str]:
     """What a valid config still lacks for `send` to work, one `path.to.field: cause` each:
     the checks that need more than one field, or the file system."""
@@ -450,11 +462,7 @@ def problems(settings: Settings) -> list[str]:
             'smtp.security: "none" would send the password in clear text (use "starttls" or '
             '"ssl", or set smtp.allow_insecure_auth = true)'
         )
-    for key in ("unsubscribe_url", "public_url"):
-        if getattr(digest, key) and digest.secret is None:
-            found.append(
-                f"digest.{key}: needs a secret to sign its links (set DIGEST_DIGEST__SECRET)"
-            )
+    found += unsigned_links(settings)
     if digest.templates is not None and not digest.templates.is_dir():
         found.append(f"digest.templates: {digest.templates} is not a folder")
     if smtp.ca_file is not None and not smtp.ca_file.is_file():

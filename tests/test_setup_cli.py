@@ -97,6 +97,23 @@ def test_check_catches_what_send_would_fail_on(tmp_path: Path) -> None:
     assert (code, errors) == (0, [])
 
 
+def test_send_and_schedule_refuse_links_they_cannot_sign(tmp_path: Path) -> None:
+    """Without the secret the emails would go out without their one-click unsubscribe,
+    votes and online copy, and nobody would be told: both refuse to start, as check says."""
+    (tmp_path / "digest.toml").write_text(
+        '[digest]\npublic_url = "https://example.org/digest/"\n'
+        '[[subscribers]]\nemail = "ada@example.org"\n'
+    )
+    for command in (["send", "--dry-run"], ["schedule"]):
+        result = digest(*command, cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (
+            2,
+            "error: digest.public_url: needs a secret to sign its links "
+            "(set DIGEST_DIGEST__SECRET)\n",
+        ), command
+    assert not (tmp_path / "digest.db").exists()
+
+
 def test_check_loads_the_dkim_key_and_ca_file_a_send_would_use(tmp_path: Path) -> None:
     """Files that are there but hold no key or no certificate stop a send at its first
     message: check names them."""

@@ -443,9 +443,11 @@ def send(
     flight, records it, and stops. Exits 1 when some subscriber failed, or when the SMTP
     server could not be used at all (the report says why; every claim is given back).
     """
-    from digest.config import load_config
+    from digest.config import load_config, unsigned_links
 
     settings = load_config(config_path, db_path=db_path)
+    if unsigned := unsigned_links(settings):
+        raise ConfigError(unsigned)
     from digest.cli import output
     from digest.mail.render import Renderer
     from digest.pipeline.send import run_send
@@ -534,9 +536,11 @@ def schedule(config_path: Path | None, db_path: str | None) -> None:
     Started after a missed send time, sends that edition once within digest.catch_up_hours.
     Stops cleanly on SIGTERM or Ctrl-C.
     """
-    from digest.config import load_config
+    from digest.config import load_config, unsigned_links
 
     settings = load_config(config_path, db_path=db_path)
+    if unsigned := unsigned_links(settings):
+        raise ConfigError(unsigned)
     from digest.mail.render import Renderer
     from digest.pipeline.schedule import run_schedule
     from digest.state.store import Store
