@@ -162,6 +162,10 @@ class FeedServer:
             return _Reply(HTTPStatus.OK, {"Content-Type": "text/plain"}, b"finally\n")
         if route == "/html":
             return _Reply(HTTPStatus.OK, {"Content-Type": CONTENT_TYPES[".html"]}, HTML_PAGE)
+        if route == "/gzip-twice":  # each layer unpacks whole: a few KB can hold gigabytes
+            body = gzip.compress(gzip.compress(b"<rss>" + b" " * 100_000 + b"</rss>"))
+            twice = {"Content-Type": "application/xml", "Content-Encoding": "gzip, gzip"}
+            return _Reply(HTTPStatus.OK, twice, body)
         return self._file_reply(route.lstrip("/"), headers)
 
     def _file_reply(self, name: str, headers: dict[str, str]) -> _Reply:

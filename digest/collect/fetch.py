@@ -203,6 +203,15 @@ def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise SourceError(_too_big(max_bytes))
+    # httpx decodes each layer of a stacked encoding whole ("gzip, gzip": 7 KB on the
+    # wire unpacked 4 GB before the limit below could count it); no feed needs two.
+    codings = [
+        coding.strip().lower()
+        for coding in response.headers.get("Content-Encoding", "").split(",")
+        if coding.strip().lower() not in ("", "identity")
+    ]
+    if len(codings) > 1:
+        raise SourceError(f"a body encoded {len(codings)} times over ({', '.join(codings)})")
     # Counted after decoding, so a small gzip body cannot unpack past the limit.
     body = bytearray()
     for chunk in response.iter_bytes():
