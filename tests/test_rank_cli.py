@@ -170,3 +170,29 @@ def test_one_paper_both_liked_and_disliked_is_refused(tmp_path: Path) -> None:
         2,
         ["error: subscribers.0: likes and dislikes both name arxiv:2508.13167: keep one"],
     )
+
+
+MARKUP_FEED = """<?xml version='1.0' encoding='UTF-8'?>
+<rss version="2.0"><channel><title>cs.LG updates on arXiv.org</title>
+<link>http://rss.arxiv.org/rss/cs.LG</link><pubDate>Tue, 01 Dec 2026 00:00:00 -0500</pubDate>
+<item><title>Graph neural networks: a note on [/] and [bold]loud[/bold] tags</title>
+<link>https://arxiv.org/abs/2515.00004</link>
+<description>arXiv:2515.00004v1 Announce Type: new Abstract: About graph neural networks.
+</description></item></channel></rss>
+"""
+
+
+def test_a_title_or_location_that_looks_like_terminal_markup_is_shown_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """The tables are drawn with rich, which reads "[bold]" as a style and "[/]" with
+    nothing open as an error: a source's text is never markup (it crashed `rank`)."""
+    folder = tmp_path / "[red]feeds"
+    folder.mkdir()
+    (folder / "feed.xml").write_text(MARKUP_FEED, encoding="utf-8")
+    ranked = digest("rank", str(folder / "feed.xml"), "--interests", GNN, cwd=tmp_path)
+    assert ranked.returncode == 0, ranked.stderr
+    assert "Graph neural networks: a note on [/] and [bold]loud[/bold] tags" in ranked.stdout
+    collected = digest("collect", str(folder / "feed.xml"), cwd=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    assert "[red]feeds" in collected.stdout

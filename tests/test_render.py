@@ -505,7 +505,13 @@ def test_latex_becomes_unicode(source: str, shown: str) -> None:
 @pytest.mark.parametrize(
     ("source", "shown"),
     [
-        ("zero\u200bwidth\u200d joiners", "zerowidth joiners"),
+        ("zero\u200bwidth space", "zerowidth space"),
+        # Joiners are spelling: an emoji sequence, Persian with its non-joiner.
+        ("Robot \U0001f469\u200d\U0001f52c", "Robot \U0001f469\u200d\U0001f52c"),
+        (
+            "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627",
+            "\u0639\u0644\u06cc\u200c\u0631\u0636\u0627",
+        ),
         ("right\u202eto left\u202c override", "rightto left override"),
         ("Cafe\u0301 composed", "Café composed"),
         ("Z\u0301\u0302\u0303\u0304\u0305algo", "\u0179\u0302algo"),

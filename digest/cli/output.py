@@ -17,10 +17,11 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from digest.config import DEFAULT_CONFIG, Settings, display_url
 from digest.errors import DigestError
-from digest.mail.display import paper_url
+from digest.mail.display import clean, paper_url
 from digest.models import CollectReport, SourceReport
 from digest.text import plural
 
@@ -128,8 +129,12 @@ def print_picks(picks: Picks) -> None:
     table.add_column("why")
     for number, pick in enumerate(picks.papers, 1):
         paper = pick.candidate.paper
-        title = f"{paper.title}\n[dim]{paper_url(paper) or pick.candidate.id}[/dim]"
-        table.add_row(str(number), f"{pick.score:.3f}", title, "; ".join(pick.reasons))
+        # Text, never markup: a source's "[/]" or "[link=...]" in a title is shown as is.
+        # Cleaned as the email shows it: no direction overrides reach the terminal.
+        link = paper_url(paper) or pick.candidate.id
+        title = Text.assemble(clean(paper.title), "\n", (link, "dim"))
+        reasons = Text("; ".join(pick.reasons))
+        table.add_row(str(number), f"{pick.score:.3f}", title, reasons)
     console().print(table)
 
 
@@ -214,7 +219,7 @@ def print_collect_report(report: CollectReport, encoded: Embeddings | None = Non
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for source in report.sources:
         table.add_row(
-            source.location,
+            Text(source.location),
             source.format or source.kind,
             str(source.papers),
             str(len(source.warnings)),
@@ -339,7 +344,7 @@ def print_status(progress: claims.Progress, *, lease_seconds: float, now: dateti
         if is_dead(held.worker):  # a process of this host that exited without giving back
             state += "; its process is gone: the next run here takes them at once"
         renewed = held.renewed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        table.add_row(held.worker, str(held.rows), renewed, state)
+        table.add_row(Text(held.worker), str(held.rows), renewed, state)
     console().print(table)
 
 
@@ -386,7 +391,7 @@ def print_members(found: list[Member]) -> None:
     for member in found:
         status = member.status if member.configured else f"{member.status} (not in config)"
         since = f"{member.since:%Y-%m-%d %H:%M}" if member.since else ""
-        table.add_row(member.email, status, since, member.how or "", str(member.votes))
+        table.add_row(Text(member.email), status, since, Text(member.how or ""), str(member.votes))
     console().print(table)
     mailed = sum(member.mailed for member in found)
     configured = sum(member.configured for member in found)

@@ -40,6 +40,9 @@ _MONTHS = (
 )
 # Control, format (zero-width, bidi overrides, BOM) and surrogate code points: never shown.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+# Format characters that are spelling: the zero-width non-joiner of Persian and the
+# Indic scripts, and the joiner of emoji sequences (👩‍🔬) and of Indic conjuncts.
+_JOINERS = frozenset({"\u200c", "\u200d"})
 # More than two combining marks on one letter is decoration ("Zalgo" text), not language.
 _STACKED_MARKS = re.compile(
     r"([\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{2})[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
@@ -72,6 +75,8 @@ def clean(text: str | None) -> str:
 def _visible(char: str) -> str:
     if char.isspace():
         return " "
+    if char in _JOINERS:
+        return char
     return "" if unicodedata.category(char) in _INVISIBLE else char
 
 
