@@ -88,6 +88,30 @@ def test_arxiv_atom_entry_fields(shared: Path) -> None:
     assert cross[-1].paper.categories[0] == "cs.LG"  # the primary category is listed first
 
 
+API_ERROR = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>ArXiv Query: search_query=&amp;id_list=2501.123456</title>
+  <id>http://arxiv.org/api/FTTmZrpV2Zpbfi/FSBTB0HKRkmo</id>
+  <entry>
+    <id>http://arxiv.org/api/errors#incorrect_id_format_for_2501.123456</id>
+    <title>Error</title>
+    <summary>incorrect id format for 2501.123456</summary>
+    <author><name>arXiv api core</name></author>
+  </entry>
+</feed>
+"""
+
+
+def test_an_arxiv_api_error_is_a_failed_source_not_a_paper_called_error() -> None:
+    """The API answers a bad query with HTTP 200 and this entry: stored, it became a
+    paper titled "Error" in the email (and every such error the same paper)."""
+    with pytest.raises(
+        SourceError,
+        match=r"^the arXiv API answered an error: incorrect id format for 2501\.123456$",
+    ):
+        parse_feed(API_ERROR)
+
+
 def test_arxiv_weekend_feed_is_empty_not_an_error(shared: Path) -> None:
     parsed = read(shared, "arxiv_rss2_cs.CL_2026-08-01_weekend_empty.xml")
     assert parsed.entries == ()

@@ -45,6 +45,8 @@ _ENTRY_OR_ROOT_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(entry|item|feed|rss|RDF|ch
 _HTML_PAGE = re.compile(rb"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 _NOT_WELL_FORMED = re.compile(r"not well-formed \((.*)\)")
 _WEEKEND_NOTE = " (arXiv announces nothing on weekends and holidays)"
+# The id of the entry the arXiv API answers an error with.
+_API_ERROR = re.compile(r"^https?://(?:export\.)?arxiv\.org/api/errors", re.IGNORECASE)
 # "&#xD800;", "&#1114112;": feedparser's fallback parser crashes on a character reference to
 # no character (half a surrogate pair, or past U+10FFFF), losing the whole document.
 _CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
@@ -79,6 +81,7 @@ def parse_feed(data: bytes) -> Parsed:
     except Exception as error:  # feedparser promises not to raise; a bug must not escape
         raise SourceError(f"feed parser failed: {describe_error(error, 200)}") from error
     raw_entries: list[Mapping[str, Any]] = result.get("entries") or []
+    _raise_if_api_error(raw_entries)
     feed: Mapping[str, Any] = result.get("feed") or {}
     version: str = result.get("version") or ""
     problem = _problem(result)
@@ -102,6 +105,15 @@ def parse_feed(data: bytes) -> Parsed:
     if len(readable) != len(data):
         warnings.insert(0, "removed character references to no character (like &#xD800;)")
     return Parsed(kind="feed", format=flavor.name, entries=tuple(entries), warnings=tuple(warnings))
+
+
+def _raise_if_api_error(raw_entries: list[Mapping[str, Any]]) -> None:
+    """The arXiv API answers a bad query with HTTP 200 and an Atom entry titled "Error"
+    whose id is under arxiv.org/api/errors: a failed source, not a paper called Error."""
+    for raw in raw_entries:
+        if _API_ERROR.match(str(raw.get("id") or "")):
+            cause = fold_whitespace(str(raw.get("summary") or raw.get("title") or "an error"))
+            raise SourceError(f"the arXiv API answered an error: {cause[:200]}")
 
 
 def _without_references_to_no_character(data: bytes) -> bytes:
