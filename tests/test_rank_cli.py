@@ -196,3 +196,22 @@ def test_a_title_or_location_that_looks_like_terminal_markup_is_shown_as_it_is(
     collected = digest("collect", str(folder / "feed.xml"), cwd=tmp_path)
     assert collected.returncode == 0, collected.stderr
     assert "[red]feeds" in collected.stdout
+
+
+def test_with_json_a_usage_error_still_prints_one_json_object(tmp_path: Path) -> None:
+    """Click's own refusals (a bad option value, a missing choice) print its usage on
+    stderr; with --json, stdout also holds the error, as for every other failure."""
+    for args, error in (
+        (
+            ["rank", "--sample", "--json"],
+            "give exactly one of --subscriber EMAIL or --interests TEXT",
+        ),
+        (["send", "--json", "--date", "2026-13-01"], "Invalid value for '--date'"),
+    ):
+        result = digest(*args, cwd=tmp_path)
+        assert result.returncode == 2, args
+        found = json.loads(result.stdout)
+        assert found["error"].startswith(error) and found["errors"] == [found["error"]], args
+        assert "Usage: " in result.stderr
+    plain = digest("rank", "--sample", cwd=tmp_path)
+    assert (plain.returncode, plain.stdout) == (2, "")

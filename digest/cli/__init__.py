@@ -138,7 +138,36 @@ def _sources(given: tuple[str, ...], sample: bool) -> tuple[str, ...]:
     return tuple(str(path) for path in sample_listings())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The `digest` group: with --json, a usage error (a bad option, a missing argument)
+    also prints the one JSON object stdout promises, as other errors do."""
+
+    def main(  # type: ignore[override]
+        self, args: list[str] | None = None, prog_name: str | None = None, **options: Any
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        standalone = bool(options.pop("standalone_mode", True))
+        try:
+            result = super().main(argv, prog_name, standalone_mode=False, **options)
+        except click.ClickException as error:
+            if "--json" in argv:
+                message = error.format_message()
+                click.echo(json.dumps({"error": message, "errors": [message]}))
+            if not standalone:
+                raise
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            if not standalone:
+                raise
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        if not standalone:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="digest")
 @click.option("-v", "--verbose", is_flag=True, help="Log details and show tracebacks.")
 def main(verbose: bool) -> None:
