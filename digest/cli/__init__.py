@@ -54,7 +54,7 @@ def _common_options(command: _F) -> _F:
         "db_path",
         metavar="FILE|URL",
         help="SQLite database file, or a database URL such as postgresql://user@host/name "
-        "(default: DIGEST_DATABASE_URL, else state.url: ./digest.db).",
+        "(default: DIGEST_DATABASE_URL, else state.url: digest.db beside the config file).",
     )(command)
     return click.option(
         "--config",
