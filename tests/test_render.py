@@ -652,6 +652,26 @@ def test_a_huge_edition_drops_its_lowest_papers_to_fit_the_budget(
     assert [record.levelname for record in caplog.records] == ["INFO"]
 
 
+def test_a_source_s_endless_titles_and_names_are_cut_and_cost_the_others_nothing(
+    renderer: Renderer,
+) -> None:
+    """One source's 10,000-character titles (and author names) took every other paper's
+    excerpt, then the papers themselves, out of the size budget: shown, they are cut."""
+    endless = "Graph neural networks " + "supercalifragilistic " * 480
+    picks = (
+        *(
+            pick(endless, "An abstract.", arxiv_id=f"2611.9{n:04d}", authors=("x" * 5000,))
+            for n in range(3)
+        ),
+        *numbered(7, "A sentence of a normal abstract. " * 8),
+    )
+    email = renderer.render(edition(*picks), FOOTER)
+    assert (email.dropped, len(email.paper_ids)) == (0, 10)
+    assert display.excerpt(display.clean(picks[3].candidate.paper.abstract), 300) in email.html
+    assert endless[:200] in email.html and endless[:400] not in email.html
+    assert "x" * 79 + "…" in email.html and "x" * 81 not in email.html
+
+
 def test_the_budget_drops_as_few_papers_as_it_can(renderer: Renderer) -> None:
     huge = edition(*numbered(100, "Five kilobytes of abstract text. " * 155))
     email = renderer.render(huge, FOOTER)

@@ -182,7 +182,7 @@ def _paper_card(candidate: Candidate) -> Card:
     """The parts of a card that depend on the paper alone, built once per edition's paper
     however many subscribers get it (number, reasons and votes are each reader's own)."""
     paper = candidate.paper
-    title = display.clean(paper.title) or "(untitled)"
+    title = display.cut(display.clean(paper.title), display.TITLE_LIMIT) or "(untitled)"
     url = display.paper_url(paper)
     abstract = display.clean(paper.abstract)
     page = "Abstract" if display.arxiv_id(paper) else "Paper"

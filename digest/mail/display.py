@@ -52,6 +52,11 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s+[^a-z\s])")
 _SEARCH_WORD = re.compile(r"[^\W_](?:[\w'-]*[^\W_])?")
 # A search link indented in the text part stays within 100 columns.
 SEARCH_QUERY_LIMIT = 45
+# The longest title and author name an email shows (arXiv's longest titles run to about
+# 250 characters): one source's 10,000-character title would take every other paper's
+# room in the size budget, and the reader's screen.
+TITLE_LIMIT = 300
+NAME_LIMIT = 80
 _ABBREVIATION = re.compile(
     r"(?:\b(?:e\.g|i\.e|et al|al|vs|cf|Fig|Figs|Eq|Eqs|Sec|No|approx)|\b[A-Z])$"
 )
@@ -112,7 +117,7 @@ def excerpt(text: str, limit: int) -> str:
 def short_authors(authors: Sequence[str], shown: int = 3) -> str:
     """Author names for a byline: all of them up to `shown` + 1, else the first `shown`
     and how many more ("A. One, B. Two, C. Three, +7")."""
-    names = [name for name in (clean(author) for author in authors) if name]
+    names = [cut(name, NAME_LIMIT) for name in (clean(author) for author in authors) if name]
     if len(names) <= shown + 1:
         return ", ".join(names)
     return ", ".join(names[:shown]) + f", +{len(names) - shown}"
