@@ -96,6 +96,20 @@ def test_the_same_paper_twice_in_one_batch_is_one_paper(store: Store) -> None:
     assert store.papers.sighting_count() == 3
 
 
+def test_a_paper_listed_twice_in_one_document_keeps_its_best_place(store: Store) -> None:
+    """A feed listing 2403.19967 at places 1, 2 and 3 (as v1, v2, v1): "#1 in a listing",
+    not the last place it was seen at."""
+    v2 = Paper(title="Rewrite the Stars (v2)", arxiv_id="2403.19967", arxiv_version=2)
+    day = date(2026, 11, 21)
+    versions = [FROM_ARXIV, v2, FROM_ARXIV]
+    store.papers.save(
+        [(paper, listed("a.xml", day, place)) for place, paper in enumerate(versions, 1)],
+        now=NOW,
+    )
+    [candidate] = store.papers.candidates(until=day, days=1)
+    assert (candidate.best_position, candidate.listings) == (1, 1)
+
+
 def test_a_listing_on_another_day_is_another_sighting(store: Store) -> None:
     store.papers.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 12)))], now=NOW)
     store.papers.save([(DUMPED, seen("dump.txt", listed_on=date(2026, 3, 13)))], now=NOW)

@@ -111,8 +111,11 @@ class PaperBatch:
                     "announce_type": sighting.announce_type,
                     "seen_at": sighting.seen_at,
                 }
-            else:  # the same listing again: what the stored sighting's upsert does
-                row["position"], row["seen_at"] = sighting.position, sighting.seen_at
+            else:
+                if row["seen_at"] == sighting.seen_at:  # listed twice in one document
+                    row["position"] = _best(row["position"], sighting.position)
+                else:  # the same listing again: what the stored sighting's upsert does
+                    row["position"], row["seen_at"] = sighting.position, sighting.seen_at
                 if sighting.upvotes is not None:
                     row["upvotes"] = sighting.upvotes
 
@@ -176,3 +179,10 @@ def _first_found(found: dict[str, _T], keys: Iterable[str]) -> _T | None:
 def listing_day(sighting: Sighting) -> date:
     """The day a sighting counts for: the listing's own date, else the day it was read."""
     return sighting.listed_on or sighting.seen_at.date()
+
+
+def _best(first: int | None, second: int | None) -> int | None:
+    """The higher of two places in a listing (the lower number); None is no place."""
+    if first is None or second is None:
+        return second if first is None else first
+    return min(first, second)
