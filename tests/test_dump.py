@@ -307,6 +307,17 @@ def test_utf8_with_a_broken_byte_stays_utf8() -> None:
     assert parsed.warnings == ("not UTF-8; decoded as utf-8 with 1 invalid byte replaced",)
 
 
+def test_utf8_with_as_many_stray_bytes_as_letters_stays_utf8() -> None:
+    """Two Greek letters and two stray bytes in a long English dump: cp1252 text almost
+    never forms a valid UTF-8 sequence, so the file is UTF-8. Read as cp1252, every ε
+    became "Îµ", and the paper a second paper beside its correct spelling."""
+    title = "DεpS: Delayed ε-Shrinking for Faster Once-For-All Training"
+    data = dump(title, abstract("supernets")) + b"Stray \xa0\xa1 bytes.\n"
+    parsed = parse(data)
+    assert titles(parsed) == [title]
+    assert parsed.warnings == ("not UTF-8; decoded as utf-8 with 2 invalid bytes replaced",)
+
+
 # Accented words and names as a Windows editor saves them in cp1252, with its own characters
 # (0x80-0x9F: curly quotes, dashes, the euro sign, Š, Œ, Ž, ™).
 ACCENTED = [

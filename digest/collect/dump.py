@@ -18,8 +18,10 @@ The bytes are decoded by this rule, each step only where the ones before do not 
 1. A UTF-16 or UTF-32 byte order mark names the encoding: no warning, unless some
    characters are broken (a file cut off mid-character) and replaced.
 2. UTF-8, a UTF-8 byte order mark dropped: no warning.
-3. Mostly UTF-8 (more non-ASCII characters decode well than not): UTF-8 with the few broken
-   bytes replaced, and a warning that counts them.
+3. Mostly UTF-8 (at least half as many non-ASCII characters decode well as not: cp1252
+   text almost never forms a valid UTF-8 sequence, so two stray bytes beside two Greek
+   letters are a UTF-8 file, not a cp1252 one): UTF-8 with the few broken bytes
+   replaced, and a warning that counts them.
 4. A non-Latin script: charset_normalizer, shown only the lines with non-ASCII bytes, names
    an 8-bit or East Asian code page (never UTF-16 without a mark), the whole document
    decodes in it without error, and at least 3/4 of its non-ASCII characters (8 at the
@@ -197,7 +199,7 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
     if not broken:
         return text, []
     # Non-ASCII characters that decoded well: a single-byte encoding rarely forms them.
-    if _non_ascii_count(text) - broken > broken:
+    if 2 * (_non_ascii_count(text) - broken) >= broken:
         return text, [f"not UTF-8; decoded as utf-8 with {plural(broken, 'invalid byte')} replaced"]
     encoding, text = _other_script(data) or (_WESTERN, _decode_western(data))
     return text, [f"not UTF-8; decoded as {encoding}"]
