@@ -820,6 +820,17 @@ def test_the_wrap_filter_keeps_urls_whole_and_breaks_other_long_words() -> None:
     assert display.wrap("Title words", first="10. ", indent="    ") == "10. Title words"
 
 
+def test_wide_characters_take_two_columns_when_the_text_part_wraps() -> None:
+    """Japanese, Chinese, Korean and emoji take two columns on a terminal: 72 of them
+    were 144 columns wide."""
+    title = "グラフニューラルネットワークによる大規模リンク予測 " * 6 + "graph neural networks"
+    wrapped = display.wrap(title, indent="    ")
+    assert all(display.columns(line) <= 72 for line in wrapped.splitlines())
+    assert wrapped.replace("\n", "").replace("    ", "").replace(" ", "") == title.replace(" ", "")
+    assert display.columns("日本 ok") == 7 and display.columns("e\u0301") == 1
+    assert display.wrap("日" * 50, width=40) == "\n".join(["日" * 20, "日" * 20, "日" * 10])
+
+
 # --- an empty edition --------------------------------------------------------------------
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import html
 import re
-import textwrap
 import unicodedata
 from collections.abc import Sequence
 from datetime import date
@@ -137,26 +136,52 @@ def short_date(day: date, *, year: bool = False) -> str:
 @functools.lru_cache(maxsize=8192)
 def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
     """`text` wrapped to `width` columns, `first` (default `indent`) before the first
-    line and `indent` before the others. A URL longer than a line stands unbroken on a
-    line of its own; any other over-long word is broken."""
-    lines = textwrap.wrap(
-        text,
-        width,
-        initial_indent=indent if first is None else first,
-        subsequent_indent=indent,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    line and `indent` before the others. Columns as a terminal shows them: a Chinese,
+    Japanese or Korean character, or an emoji, takes two. A URL longer than a line stands
+    unbroken on a line of its own; any other over-long word is broken."""
+    lines: list[str] = []
+    line, words = indent if first is None else first, 0
+    for word in text.split():  # greedy, as textwrap: a word joins the line if it fits
+        joined = f"{line} {word}" if words else line + word
+        if words and columns(joined) > width:
+            lines.append(line)
+            line, words = indent + word, 1
+        else:
+            line, words = joined, words + 1
+    if words:
+        lines.append(line)
     out: list[str] = []
     for line in lines:
         word = line.lstrip()
-        if len(line) <= width or _is_url(word):
+        if columns(line) <= width or _is_url(word):
             out.append(line)
             continue
         lead = line[: len(line) - len(word)]
-        room = max(width - len(lead), 1)
-        out.extend(lead + word[start : start + room] for start in range(0, len(word), room))
+        out.extend(lead + piece for piece in _pieces(word, max(width - columns(lead), 1)))
     return "\n".join(out)
+
+
+def columns(text: str) -> int:
+    """How many columns `text` takes on a terminal: two for a wide (East Asian) or
+    full-width character, none for a combining mark, one for the rest."""
+    return sum(_column_width(char) for char in text)
+
+
+def _column_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _pieces(word: str, room: int) -> list[str]:
+    """`word` cut into pieces of at most `room` columns (a wide character whole)."""
+    pieces, piece = [], ""
+    for char in word:
+        if piece and columns(piece + char) > room:
+            pieces.append(piece)
+            piece = ""
+        piece += char
+    return [*pieces, piece] if piece else pieces
 
 
 def _is_url(word: str) -> bool:
