@@ -396,7 +396,10 @@ def test_bad_entries_are_skipped_or_mended_with_a_warning_and_the_rest_is_stored
     tmp_path: Path, bad_entries: Path
 ) -> None:
     code, report, stderr = collect_json(str(bad_entries), "--db", "d.db", cwd=tmp_path)
-    assert (code, stderr) == (0, "")
+    assert code == 0
+    # Each warning of the report is also one line on stderr.
+    assert len(stderr.splitlines()) == sum(len(s["warnings"]) for s in report["sources"])
+    assert all(line.startswith("warning: ") for line in stderr.splitlines())
     sources = by_location(report)
     assert sources["feed.xml"]["warnings"] == [
         "removed character references to no character (like &#xD800;)",
@@ -459,6 +462,8 @@ def test_a_source_the_database_refuses_fails_alone_and_the_run_goes_on(
     assert sources["refused.txt"]["errors"] == [
         "sqlite:///d.db: cannot save papers (database or disk is full)"
     ]
+    # With --json too, every problem is a line on stderr: a cron job logs it.
+    assert f"error: {refused}: sqlite:///d.db: cannot save papers" in result.stderr
     with Store(url) as store:
         assert store.papers.count() == 30 + 129
 

@@ -21,6 +21,7 @@ import click
 
 from digest import __version__
 from digest.errors import ConfigError, DigestError
+from digest.text import plural
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -287,6 +288,7 @@ def collect(
                 should_stop=stop.is_set,
             )
     if as_json:
+        output.print_problems(report)  # a cron job logging stderr still sees them
         output.echo_json(output.collect_json(report, encoded))
     else:
         output.print_collect_report(report, encoded)
@@ -433,7 +435,8 @@ def render(
         click.echo(rendered.text, nl=False)
     else:
         papers = len(rendered.paper_ids)
-        click.echo(f"{rendered.subject} ({papers} papers, {len(rendered.html.encode()):,} bytes)")
+        size = f"{len(rendered.html.encode()):,} bytes"
+        click.echo(f"{rendered.subject} ({plural(papers, 'paper')}, {size})")
     if open_browser:
         output.open_in_browser(out, rendered.html)
     report = shown.picks.report

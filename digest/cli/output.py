@@ -21,7 +21,7 @@ from rich.text import Text
 
 from digest.config import DEFAULT_CONFIG, Settings, display_url
 from digest.errors import DigestError
-from digest.mail.display import clean, paper_url
+from digest.mail.display import TITLE_LIMIT, clean, cut, paper_url
 from digest.models import CollectReport, SourceReport
 from digest.text import plural
 
@@ -132,7 +132,8 @@ def print_picks(picks: Picks) -> None:
         # Text, never markup: a source's "[/]" or "[link=...]" in a title is shown as is.
         # Cleaned as the email shows it: no direction overrides reach the terminal.
         link = paper_url(paper) or pick.candidate.id
-        title = Text.assemble(clean(paper.title), "\n", (link, "dim"))
+        shown = cut(clean(paper.title), TITLE_LIMIT)  # one endless title widens every row
+        title = Text.assemble(shown, "\n", (link, "dim"))
         reasons = Text("; ".join(pick.reasons))
         table.add_row(str(number), f"{pick.score:.3f}", title, reasons)
     console().print(table)
