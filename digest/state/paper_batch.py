@@ -4,7 +4,8 @@ each were saved alone, then written to the database at once.
 Saving each source alone is the reference. A later source finds the papers and keys an
 earlier one created; a source finds its papers by the state before it (so two of its
 groups that meet one stored paper both merge into that state, the later write winning);
-a listing seen twice is one sighting refreshed by the later. Batching so changes how
+a listing seen twice is one sighting refreshed by the later (a paper one document lists
+twice keeps its best place in it). Batching so changes how
 often the database is written, never what it holds. No SQL here: `Papers.save_sources`
 reads what the database holds under the batch's keys and writes the rows this ends with.
 """
@@ -12,7 +13,7 @@ reads what the database holds under the batch's keys and writes the rows this en
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -96,7 +97,7 @@ class PaperBatch:
         for key in group.keys:
             if key not in self._keys:
                 self._keys[key] = self._new_keys[key] = paper_id
-        for sighting in group.sightings:
+        for sighting in _best_places(group.sightings):
             listing = listing_day(sighting).isoformat()
             row = self._sightings.get((paper_id, sighting.location, listing))
             if row is None:
@@ -111,11 +112,8 @@ class PaperBatch:
                     "announce_type": sighting.announce_type,
                     "seen_at": sighting.seen_at,
                 }
-            else:
-                if row["seen_at"] == sighting.seen_at:  # listed twice in one document
-                    row["position"] = _best(row["position"], sighting.position)
-                else:  # the same listing again: what the stored sighting's upsert does
-                    row["position"], row["seen_at"] = sighting.position, sighting.seen_at
+            else:  # the same listing again: what the stored sighting's upsert does
+                row["position"], row["seen_at"] = sighting.position, sighting.seen_at
                 if sighting.upvotes is not None:
                     row["upvotes"] = sighting.upvotes
 
@@ -181,8 +179,17 @@ def listing_day(sighting: Sighting) -> date:
     return sighting.listed_on or sighting.seen_at.date()
 
 
-def _best(first: int | None, second: int | None) -> int | None:
-    """The higher of two places in a listing (the lower number); None is no place."""
-    if first is None or second is None:
-        return second if first is None else first
-    return min(first, second)
+def _best_places(sightings: Sequence[Sighting]) -> list[Sighting]:
+    """One source's sightings of one paper, one per listing: a paper a document lists twice
+    (as v1 and v2) keeps its best place there, not the last ("#1 in a listing", not #3),
+    and the last upvotes it was given."""
+    kept: dict[tuple[str, date], Sighting] = {}
+    for sighting in sightings:
+        key = (sighting.location, listing_day(sighting))
+        before = kept.get(key)
+        if before is not None:
+            upvotes = before.upvotes if sighting.upvotes is None else sighting.upvotes
+            position = min(before.position, sighting.position)
+            sighting = replace(sighting, position=position, upvotes=upvotes)
+        kept[key] = sighting
+    return list(kept.values())
