@@ -360,6 +360,8 @@ class SmtpTransport(_Closing):
                 raise self._temporary(self._dropped_reply(error, smtp), message_id) from None
             raise _Dropped(self._dropped_reply(error, smtp)) from None
         except smtplib.SMTPSenderRefused as error:
+            if error.smtp_code == 421:  # closing the connection: a new one may take it
+                raise _Dropped(_reply(error)) from None
             self._recover(smtp)
             if 500 <= error.smtp_code < 600:  # the same for every message of the run
                 raise ServerUnusable(
