@@ -20,7 +20,7 @@ from digest.models import Profile
 from digest.rank.votes import vote_key
 
 _PHRASE_SEPARATOR = re.compile(r"[,;\n]+")
-_WEEKDAYS = get_args(Weekday)  # in date.weekday() order
+WEEKDAYS = get_args(Weekday)  # in date.weekday() order
 # A weekly edition ranks at least this many days of candidates: the week since the last.
 WEEK_DAYS = 7
 
@@ -52,7 +52,7 @@ class Subscriber:
     def due(self, edition: date) -> bool:
         """Whether this subscriber gets the edition of that date: every day for a daily
         digest, only on their weekday for a weekly one."""
-        return self.weekday is None or _WEEKDAYS.index(self.weekday) == edition.weekday()
+        return self.weekday is None or WEEKDAYS.index(self.weekday) == edition.weekday()
 
     def candidate_days(self, days: int) -> int:
         """How many days of candidates this subscriber's edition ranks: the digest's

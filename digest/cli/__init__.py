@@ -121,7 +121,11 @@ def _json_error(options: dict[str, Any], lines: list[str]) -> None:
     """With --json, the error as the one JSON object stdout promises (a script reading it
     finds {"error": ..., "errors": [...]} rather than nothing)."""
     if options.get("as_json"):
-        click.echo(json.dumps({"error": lines[0], "errors": lines}, ensure_ascii=False))
+        _echo_error_json(lines)
+
+
+def _echo_error_json(lines: list[str]) -> None:
+    click.echo(json.dumps({"error": lines[0], "errors": lines}, ensure_ascii=False))
 
 
 def _now() -> datetime:
@@ -152,8 +156,7 @@ class _Main(click.Group):
             result = super().main(argv, prog_name, standalone_mode=False, **options)
         except click.ClickException as error:
             if "--json" in argv:
-                message = error.format_message()
-                click.echo(json.dumps({"error": message, "errors": [message]}))
+                _echo_error_json([error.format_message()])
             if not standalone:
                 raise
             error.show()

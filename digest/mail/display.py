@@ -175,12 +175,13 @@ def _column_width(char: str) -> int:
 
 def _pieces(word: str, room: int) -> list[str]:
     """`word` cut into pieces of at most `room` columns (a wide character whole)."""
-    pieces, piece = [], ""
+    pieces, piece, used = [], "", 0
     for char in word:
-        if piece and columns(piece + char) > room:
+        width = _column_width(char)
+        if piece and used + width > room:
             pieces.append(piece)
-            piece = ""
-        piece += char
+            piece, used = "", 0
+        piece, used = piece + char, used + width
     return [*pieces, piece] if piece else pieces
 
 

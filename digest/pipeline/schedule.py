@@ -1,7 +1,7 @@
 """When each edition goes out: APScheduler wiring (its only importer) and the job bodies.
 
 Subscribers who share a send time (clock time, time zone, daily or weekly day) form a
-slot, one cron job. A slot's job collects the configured sources if nothing was
+slot, one scheduled job. A slot's job collects the configured sources if nothing was
 collected yet that day (a failed collect is logged and the send goes on from what is
 stored), then sends the slot's subscribers their edition, once a day even where the
 clocks change: a second fire of the same edition is skipped, and the ledger would send
@@ -35,7 +35,7 @@ from digest.pipeline.pool import encode_recent, encoder_for
 from digest.pipeline.send import run_send
 from digest.pipeline.stopping import stop_on_signals
 from digest.state.store import Store
-from digest.subscribers import all_subscribers
+from digest.subscribers import WEEKDAYS, all_subscribers
 from digest.text import plural
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Slot:
         return SendTimeTrigger(
             time.fromisoformat(self.send_at),
             ZoneInfo(self.timezone),
-            _WEEKDAYS.index(self.weekday) if self.weekday else None,
+            WEEKDAYS.index(self.weekday) if self.weekday else None,
         )
 
     def fire_times(self, after: datetime, until: datetime) -> list[datetime]:
@@ -81,9 +81,6 @@ class Slot:
     def describe(self) -> str:
         when = f"{self.weekday} " if self.weekday else "daily "
         return f"{when}{self.send_at} {self.timezone} ({plural(len(self.emails), 'subscriber')})"
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class SendTimeTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler has no types
@@ -178,8 +175,7 @@ class Runner:
     (a failed collect is retried; one that worked is not repeated).
 
     Each slot runs once per edition: a catch-up at start-up may already have run the
-    edition the scheduler then fires (and a trigger may fire twice in a day). The second
-    fire is logged and skipped.
+    edition the scheduler then fires. The second fire is logged and skipped.
 
     Slots due at one moment run in threads of their own: one collects while the others
     wait for it, then send from what it stored.

@@ -91,7 +91,7 @@ def typical_closeness(topical: NDArray[np.float32]) -> Typical:
     mean = (values.sum(axis=0) - own) / others
     squares = (np.square(values).sum(axis=0) - np.square(own)) / others
     spread = np.sqrt(np.maximum(squares - np.square(mean), 0.0))
-    return Typical(mean if size > 1 else np.zeros(size), spread if size > 1 else np.zeros(size))
+    return Typical(mean, spread)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

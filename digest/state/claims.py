@@ -34,6 +34,9 @@ from digest.state.workers import is_dead, this_host
 
 log = logging.getLogger(__name__)
 
+# The rows of an edition not sent yet, nor found empty: what a sender waits for.
+_UNSENT = (PENDING, FAILED, SENDING)
+
 
 # The rows a batch may take, in subscriber order after the cursor: free ones, ones whose
 # lease lapsed, and ones held on this host, whose process may be known dead (decided row
@@ -246,7 +249,7 @@ class Claims:
         (a sender waits for these; an empty one it takes again, but never waits for)."""
         query = select(deliveries.c.subscriber).where(
             deliveries.c.edition == edition.isoformat(),
-            deliveries.c.status.in_((PENDING, FAILED, SENDING)),
+            deliveries.c.status.in_(_UNSENT),
         )
         with self._db.reading("read the unfinished ledger rows") as conn:
             return frozenset(conn.scalars(query))
@@ -265,7 +268,7 @@ class Claims:
             .where(
                 deliveries.c.edition < edition.isoformat(),
                 deliveries.c.edition >= (edition - timedelta(days=days)).isoformat(),
-                deliveries.c.status.in_((PENDING, FAILED, SENDING)),
+                deliveries.c.status.in_(_UNSENT),
             )
             .distinct()
         )
