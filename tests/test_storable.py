@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from digest.collect.kinds import parse_document
-from digest.collect.storable import storable
+from digest.collect.storable import ABSTRACT_LIMIT, storable
 from digest.models import Entry, Paper, Parsed
 from digest.text import parse_integer
 
@@ -186,4 +186,24 @@ def test_a_doi_that_fits_is_kept() -> None:
     doi = "10.1234/" + "x" * 188  # 196 characters: "doi:" + it is a 200-character key
     parsed = with_doi(doi)
     assert [entry.paper.doi for entry in parsed.entries] == [doi]
+    assert parsed.warnings == ()
+
+
+def test_an_abstract_longer_than_any_real_one_is_cut_at_a_word_and_the_paper_kept() -> None:
+    # A whole paper pasted into a feed's description: every word of it would be indexed
+    # and compared at each ranking.
+    words = "pasted full text of a paper " * 20_000
+    parsed = read(feed(item("A real title", f"<description>{words}</description>")))
+    (entry,) = parsed.entries
+    abstract = entry.paper.abstract
+    assert len(abstract) <= ABSTRACT_LIMIT and abstract.endswith("…")
+    assert words.startswith(abstract[:-1])
+    assert words[len(abstract) - 1] == " "  # cut where a word ends
+    assert parsed.warnings == ("entry 1: abstract longer than 10,000 characters, cut",)
+
+
+def test_an_abstract_at_the_limit_is_kept_whole() -> None:
+    words = "x" * ABSTRACT_LIMIT
+    parsed = read(feed(item("A real title", f"<description>{words}</description>")))
+    assert [entry.paper.abstract for entry in parsed.entries] == [words]
     assert parsed.warnings == ()
