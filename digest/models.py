@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
@@ -91,6 +92,18 @@ class SourceReport:
     @property
     def failed(self) -> bool:
         return bool(self.errors)
+
+    @property
+    def label(self) -> str:
+        """What a problem line names: the configured source's name with the file or URL
+        ("arxiv-cs-lg (https://rss.arxiv.org/rss/cs.LG)"), or the location alone when the
+        name is where it came from (a source given on the command line is named by itself)."""
+        given = self.source
+        if self.location == given or self.location.startswith(given.rstrip("/") + "/"):
+            return self.location  # the source itself, or a file of the folder it names
+        if fnmatch.fnmatchcase(self.location, given):
+            return self.location  # a file of the glob it is
+        return f"{given} ({self.location})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -220,6 +220,35 @@ kind = "hf-api"
     assert [source["source"] for source in report["sources"]] == ["dumps"] * 3 + ["hf"]
 
 
+def test_a_configured_sources_problems_name_the_source_and_its_file(
+    tmp_path: Path, bad_inputs: Path
+) -> None:
+    write_config(
+        tmp_path,
+        f'[[sources]]\nname = "saved-pages"\nlocation = "{bad_inputs}/*.xml"\n'
+        f'[[sources]]\nname = "lost"\nlocation = "{tmp_path / "missing.xml"}"\n',
+    )
+    result = digest("collect", cwd=tmp_path)
+    errors = sorted(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert errors == [
+        f"error: lost ({tmp_path / 'missing.xml'}): no such file or directory",
+        f"error: saved-pages ({bad_inputs / 'empty.xml'}): empty document",
+        f"error: saved-pages ({bad_inputs / 'page.xml'}): an HTML page, not a feed",
+    ]
+    assert f"saved-pages ({bad_inputs / 'empty.xml'})" in result.stdout  # the table too
+
+
+def test_a_sources_problems_on_the_command_line_name_the_file_alone(
+    tmp_path: Path, bad_inputs: Path
+) -> None:
+    # The argument is the source's name: a folder's or a glob's file says it already.
+    result = digest("collect", str(bad_inputs), f"{bad_inputs}/*.bin", cwd=tmp_path)
+    errors = sorted(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert {line.split(": ")[1] for line in errors} == {
+        str(bad_inputs / name) for name in ("empty.xml", "junk.bin", "page.xml")
+    }
+
+
 def test_a_forced_kind_that_does_not_fit_the_content_is_an_error(
     tmp_path: Path, shared: Path
 ) -> None:

@@ -203,9 +203,9 @@ def print_problems(report: CollectReport) -> None:
     """Every warning and error of a collection, one line each on stderr."""
     for source in report.sources:
         for warning in source.warnings:
-            click.echo(f"warning: {source.location}: {warning}", err=True)
+            click.echo(f"warning: {source.label}: {warning}", err=True)
         for error in source.errors:
-            click.echo(f"error: {source.location}: {error}", err=True)
+            click.echo(f"error: {source.label}: {error}", err=True)
 
 
 def print_collect_report(report: CollectReport, encoded: Embeddings | None = None) -> None:
@@ -220,7 +220,7 @@ def print_collect_report(report: CollectReport, encoded: Embeddings | None = Non
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for source in report.sources:
         table.add_row(
-            Text(source.location),
+            Text(source.label),
             source.format or source.kind,
             str(source.papers),
             str(len(source.warnings)),

@@ -333,13 +333,13 @@ def run_schedule(
         )
         for source in report.sources:
             for problem in (*source.warnings, *source.errors):
-                log.warning("%s: %s", source.location, problem)
+                log.warning("%s: %s", source.label, problem)
         log.info("collected %d new papers, %d seen before", report.new, report.seen_before)
         if report.sources and all(source.failed for source in report.sources):
             # Nothing could be read: as failed as a collect that raised, so the next slot
             # of the day (or the retry) collects again.
             first = report.sources[0]
-            raise DigestError(f"every source failed, {first.location}: {first.errors[0]}")
+            raise DigestError(f"every source failed, {first.label}: {first.errors[0]}")
         # The encoder's work now, once, rather than in the sends (preflight checked it loads).
         encoder = encoder_for(settings.digest.semantic_model)
         if encoder is not None:
