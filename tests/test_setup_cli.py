@@ -274,3 +274,27 @@ def test_a_fresh_database_says_to_collect_first_and_records_nothing(tmp_path: Pa
     listed = digest("subscribers", "list", "--json", cwd=tmp_path)
     assert listed.returncode == 0 and "ada@example.org" in listed.stdout
     assert sorted(path.name for path in tmp_path.iterdir()) == ["digest.toml"], "only looked"
+
+
+def test_check_names_the_sender_and_says_when_no_mail_can_come_from_it(
+    tmp_path: Path,
+) -> None:
+    """Without a sender every message goes out From digest@localhost (its Message-ID and
+    mailto unsubscribe link too), and `digest init` writes a reserved example domain:
+    receivers refuse both, and nobody can sign for them. Check says so."""
+    unset = "[[subscribers]]\nemail = 'ada@example.net'\n"
+    for config, domain in (
+        (unset, "localhost"),
+        ("[digest]\nsender = 'Paper Digest <digest@example.org>'\n" + unset, "example.org"),
+        ("[digest]\nsender = 'News <news@lab.test>'\n" + unset, "lab.test"),
+    ):
+        (tmp_path / "digest.toml").write_text(config, encoding="utf-8")
+        result = digest("check", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        line = next(line for line in result.stdout.splitlines() if line.startswith("sender: "))
+        assert f"@{domain}> (NO MAIL CAN COME FROM {domain}: set digest.sender" in line, line
+    (tmp_path / "digest.toml").write_text(
+        "[digest]\nsender = 'Paper Digest <digest@papers.ac.uk>'\n" + unset, encoding="utf-8"
+    )
+    result = digest("check", cwd=tmp_path)
+    assert "sender: Paper Digest <digest@papers.ac.uk>\n" in result.stdout

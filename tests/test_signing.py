@@ -105,6 +105,37 @@ def test_a_changed_unsubscribe_link_breaks_the_signature(key: tuple[Path, bytes]
     assert not dkim.verify(forged, dnsfunc=published(record))
 
 
+def test_a_changed_feedback_id_breaks_the_signature(key: tuple[Path, bytes]) -> None:
+    # Gmail's feedback loop counts a Feedback-ID only when a DKIM signature of the
+    # sender's domain covers it: unsigned, anyone could put our sender id on their mail.
+    private, record = key
+    wire = signed_message(private)
+    forged = wire.replace(b"Feedback-ID: digest:", b"Feedback-ID: forged:", 1)
+    assert forged != wire
+    assert not dkim.verify(forged, dnsfunc=published(record))
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        b"List-Unsubscribe: <https://evil.example/unsubscribe>\r\n",
+        b"From: Someone Else <ceo@example.org>\r\n",
+        b"Subject: Urgent: confirm your password\r\n",
+    ],
+)
+def test_a_header_added_on_the_way_breaks_the_signature(
+    key: tuple[Path, bytes], added: bytes
+) -> None:
+    # RFC 6376 section 8.15: signed one more time than they occur, a second From,
+    # Subject or unsubscribe link put in on the way no longer verifies.
+    private, record = key
+    wire = signed_message(private)
+    signature, _sep, rest = wire.partition(b"\r\nFrom: ")
+    forged = signature + b"\r\n" + added + b"From: " + rest
+    assert dkim.verify(wire, dnsfunc=published(record))
+    assert not dkim.verify(forged, dnsfunc=published(record))
+
+
 def test_what_the_server_receives_verifies(
     key: tuple[Path, bytes], smtp_server: Callable[..., SmtpServer], tmp_path: Path
 ) -> None:

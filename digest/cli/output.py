@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,28 @@ def _links(settings: Settings) -> str:
     return f"{where} ({signed})"
 
 
+# Domains no mail can come from: a name without a dot ("localhost", the default sender's),
+# and the names RFC 2606 and RFC 6761 reserve. Receivers refuse a sender domain without
+# DNS, and nobody can publish SPF or sign DKIM for these.
+_RESERVED_TLDS = frozenset({"localhost", "invalid", "test", "example", "local"})
+_EXAMPLE_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
+
+
+def _sender(settings: Settings) -> str:
+    sender = settings.digest.sender
+    domain = parseaddr(sender)[1].rpartition("@")[2].lower().rstrip(".")
+    labels = domain.split(".")
+    reserved = (
+        len(labels) < 2 or labels[-1] in _RESERVED_TLDS or ".".join(labels[-2:]) in _EXAMPLE_DOMAINS
+    )
+    if not reserved:
+        return sender
+    return (
+        f"{sender} (NO MAIL CAN COME FROM {domain}: set digest.sender to an address of a "
+        "domain you send for)"
+    )
+
+
 def config_summary(settings: Settings, config_path: Path | None) -> str:
     """What the config amounts to, in a few lines however many subscribers it has."""
     from collections import Counter
@@ -72,6 +95,7 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
     lines = [
         f"config: {config_label(config_path)}",
         f"state: {display_url(settings.state.url)}",
+        f"sender: {_sender(settings)}",
         f"smtp: {smtp.host}:{smtp.port} ({smtp.security}{auth}{password})",
         f"links: {_links(settings)}",
         f"ranking: {_ranking(settings.digest.semantic_model)}",

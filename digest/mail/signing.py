@@ -14,19 +14,25 @@ from digest.errors import ConfigError, DigestError
 from digest.mail.message import WireMessage
 
 # What a receiver must find unchanged; List-Unsubscribe too, so that nobody on the way
-# can swap the unsubscribe link (Gmail asks for it to be signed).
+# can swap the unsubscribe link (Gmail asks for it to be signed), and Feedback-ID, which
+# Gmail's feedback loop counts only when a signature of the sender's domain covers it.
 SIGNED_HEADERS = (
     b"From",
     b"To",
     b"Subject",
     b"Date",
     b"Message-ID",
+    b"Feedback-ID",
     b"List-Id",
     b"List-Unsubscribe",
     b"List-Unsubscribe-Post",
     b"MIME-Version",
     b"Content-Type",
 )
+# Signed once more than they occur (RFC 6376 section 8.15): a second one added on the way
+# (an unsubscribe link above ours, which a mail client may take first) breaks the
+# signature instead of riding on it. Absent ones too: nobody can add them.
+OVERSIGNED = (b"From", b"Subject", b"List-Unsubscribe", b"List-Unsubscribe-Post")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +67,10 @@ class DkimSigner:
                 self.domain.encode(),
                 self.private_key,
                 canonicalize=(b"relaxed", b"relaxed"),
-                include_headers=[name for name in SIGNED_HEADERS if name.lower() in present],
+                include_headers=[
+                    *(name for name in SIGNED_HEADERS if name.lower() in present),
+                    *OVERSIGNED,
+                ],
             )
         except dkim.DKIMException as error:
             raise DigestError(f"DKIM signing failed: {error}") from None
