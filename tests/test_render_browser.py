@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,27 @@ ANCHORS = """
 """
 
 
+# Where a right-to-left title sits in its card and in the table of contents.
+RIGHT_TO_LEFT = """
+(() => {
+  const heading = document.querySelector("#paper-1 h2");
+  const number = heading.querySelector("span").getBoundingClientRect();
+  const link = heading.querySelector("a");
+  const entry = document.querySelector("ol li");
+  return {
+    numberRight: number.right,
+    titleLeft: link.getBoundingClientRect().left,
+    titleDirection: getComputedStyle(link).direction,
+    headingDirection: getComputedStyle(heading).direction,
+    entryDirection: getComputedStyle(entry).direction,
+    entryTitleDirection: getComputedStyle(entry.querySelector("a")).direction,
+  };
+})()
+"""
+# Arabic for "a large language model for video understanding".
+ARABIC_TITLE = "نموذج لغوي كبير لفهم الفيديو"
+
+
 @pytest.fixture(scope="module")
 def edition(shared: Path) -> Digest:
     candidates = seed_candidates(shared / "seeds", today=TODAY, first_seen=FIRST_SEEN)
@@ -254,3 +276,24 @@ def test_the_table_of_contents_leads_to_each_card(page: Page, edition: Digest) -
         assert entry["linkText"] == title, entry
         assert entry["heading"].endswith(title), entry
         assert entry["inView"], f"card not scrolled into view at {page.width}px: {entry}"
+
+
+def test_a_right_to_left_title_reads_right_to_left_and_keeps_its_number_on_the_left(
+    browser: Chromium, edition: Digest, tmp_path: Path
+) -> None:
+    # With the direction on the whole heading or list item, an Arabic title put its
+    # number on the right ("... .1") and the contents became a jagged list.
+    first = edition.picks[0]
+    paper = replace(first.candidate.paper, title=ARABIC_TITLE)
+    arabic = replace(first, candidate=replace(first.candidate, paper=paper))
+    footer = Footer("Paper Digest", "1 Example Street", None, "https://example.org/u")
+    rendered = Renderer.load().render(replace(edition, picks=(arabic, *edition.picks[1:3])), footer)
+    path = tmp_path / "rtl.html"
+    path.write_text(rendered.html, encoding="utf-8")
+    tab = browser.page(375, HEIGHT)
+    tab.goto(path.as_uri())
+    tab.screenshot(ARTIFACTS / "digest-rtl-375px.png")
+    layout = tab.evaluate(RIGHT_TO_LEFT)
+    assert layout["titleDirection"] == layout["entryTitleDirection"] == "rtl", layout
+    assert layout["headingDirection"] == layout["entryDirection"] == "ltr", layout
+    assert layout["numberRight"] <= layout["titleLeft"] + SLACK, layout
