@@ -91,6 +91,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The longest name a From or To header takes: encoded (4 bytes a character at most, in
+# base64), it still fits one header line of 998 characters. Longer ones failed the send.
+NAME_LIMIT = 100
+
+
+def _check_name_length(name: str) -> None:
+    if len(name) > NAME_LIMIT:
+        raise ValueError(
+            f"the name is {len(name)} characters long; a mail header takes {NAME_LIMIT} at most"
+        )
+
+
 def _check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -218,9 +230,10 @@ class DigestSettings(_Section):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        _name, address = parseaddr(value)
+        name, address = parseaddr(value)
         if "@" not in address or any(char in value for char in "\r\n"):
             raise ValueError(f"{value!r} is not a sender like 'Paper Digest <digest@example.org>'")
+        _check_name_length(name)
         return value
 
 
@@ -333,6 +346,8 @@ class SubscriberSettings(_Section):
         # Not `isprintable`: a no-break space or a zero-width joiner belongs in names.
         if value is not None and has_control(value):
             raise ValueError("has a line break or another control character")
+        if value is not None:
+            _check_name_length(value)
         return value
 
     @field_validator("send_at")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
 
-from digest.config import load_config
+from digest.config import NAME_LIMIT, load_config
 from digest.errors import ConfigError
+from digest.mail.envelope import Envelope
+from digest.mail.message import build_message
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,3 +153,41 @@ def test_errors_in_the_subscribers_file_name_that_file(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", '[digest]\nsubscribers_file = "people.toml"\n')
     [line] = errors_of(path)
     assert line.startswith(f"{people}: subscribers.0.email:")
+
+
+def test_a_name_too_long_for_a_mail_header_is_refused_up_front(tmp_path: Path) -> None:
+    # It passed the config and then failed that subscriber's send, every day.
+    long = "Ü" * 101
+    path = write(
+        tmp_path / "long.toml",
+        f'[digest]\nsender = "{long} <d@example.org>"\n'
+        f'[[subscribers]]\nemail = "a@example.org"\nname = "{long}"\n',
+    )
+    assert errors_of(path) == [
+        "digest.sender: the name is 101 characters long; a mail header takes 100 at most",
+        "subscribers.0.name: the name is 101 characters long; a mail header takes 100 at most",
+    ]
+
+
+NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
+
+
+def test_the_longest_name_the_config_takes_goes_into_a_message(tmp_path: Path) -> None:
+    widest = "😀" * NAME_LIMIT  # four bytes each in UTF-8: the longest encoding there is
+    path = write(
+        tmp_path / "widest.toml",
+        f'[digest]\nsender = "{widest} <d@example.org>"\n'
+        f'[[subscribers]]\nemail = "a@example.org"\nname = "{widest}"\n',
+    )
+    settings = load_config(path)
+    envelope = Envelope(
+        sender=settings.digest.sender,
+        recipient="a@example.org",
+        recipient_name=settings.subscribers[0].name,
+        edition=NOW.date(),
+    )
+    wire = build_message(envelope, subject="s", text="t", html="<p>h</p>", now=NOW)
+    parsed = BytesParser(policy=policy.default).parsebytes(wire.data)
+    assert parsed["To"].addresses[0].display_name == widest
+    assert parsed["From"].addresses[0].display_name == widest
+    assert max(len(line) for line in wire.data.split(b"\r\n")) <= 998
