@@ -497,6 +497,11 @@ def test_markup_in_titles_and_abstracts_is_shown_as_text_never_run(renderer: Ren
         (r"\v{S}koda, Stra\ss e, \c{c}a", "Škoda, Straße, ça"),
         (r"$\frac{1}{2}$ of $\mathbb{R}$", "1/2 of ℝ"),
         (r"an \unknownmacro here", "an unknownmacro here"),
+        # Named operators keep their space; norms are double bars.
+        (r"in $\mathcal{O}(n\log n)$ time", "in O(n log n) time"),
+        (r"the $\log$-likelihood and $\arg\max_x f(x)$", "the log-likelihood and arg maxₓ f(x)"),
+        (r"$\mathrm{KL}(p\|q)$ and $\lVert x \rVert_2$", "KL(p‖q) and ‖x‖₂"),
+        (r"$\langle q, k \rangle$ over $\lfloor n/2 \rfloor$", "⟨q, k⟩ over ⌊n/2⌋"),
         ("costs $5 and $10", "costs $5 and $10"),
         ("100\\% and \\$3", "100% and $3"),
         ("plain text stays", "plain text stays"),

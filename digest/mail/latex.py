@@ -2,8 +2,9 @@ r"""LaTeX markup in titles and abstracts turned into readable Unicode, for displ
 
 A modest table, not a TeX engine: accents, special letters, Greek and common math
 symbols, font and decoration macros (their argument kept), fractions, roots and simple
-super- and subscripts inside math. An unknown macro loses its backslash ("\foo" ->
-"foo"); leftover grouping braces go.
+super- and subscripts inside math, named operators with their space ("n\log n" -> "n log
+n"), norms and paired delimiters hugging what they enclose ("\lVert x \rVert" -> "‖x‖").
+An unknown macro loses its backslash ("\foo" -> "foo"); leftover grouping braces go.
 
 References and links (their arguments may hold nested braces):
 
@@ -179,6 +180,12 @@ _SYMBOLS = {
     "perp": "⊥",
     "parallel": "∥",
     "mid": "|",
+    "vert": "|",
+    "lvert": "|",
+    "rvert": "|",
+    "Vert": "‖",
+    "lVert": "‖",
+    "rVert": "‖",
     "sum": "∑",
     "prod": "∏",
     "int": "∫",
@@ -306,6 +313,16 @@ _MACRO = re.compile(r"\\([A-Za-z]+)\*?")
 _ESCAPED = {"%": "%", "&": "&", "_": "_", "#": "#", "{": "\x01", "}": "\x02", "$": "\x03"}
 _ESCAPE = re.compile(r"\\([%&_#{}$])")
 _SPACING = re.compile(r"\\[,;:! ]|\\\\")
+# Named operators are set upright with space around them: "n\log n" reads "n log n".
+_OPERATOR = re.compile(
+    r"(?<=[\w)\]}])\s*\\(log|ln|lg|exp|sin|cos|tan|max|min|sup|inf|lim|det|dim|ker|deg|gcd|Pr)"
+    r"(?![A-Za-z])"
+)
+# Paired delimiters hug what they enclose, whatever the spaces that end a control word.
+_DELIMITER = re.compile(
+    r"\\(lVert|lvert|langle|lceil|lfloor)(?![A-Za-z])\s*"
+    r"|\s*\\(rVert|rvert|rangle|rceil|rfloor)(?![A-Za-z])"
+)
 
 # $...$ is math when it opens before a non-space, closes after one and is not a price
 # range ("$5 and $10", "$5-$10" stay as they are).
@@ -438,6 +455,8 @@ def _link(url: str, label: str) -> str:
 
 
 def _math(body: str) -> str:
+    body = _OPERATOR.sub(r" \1", body.replace("\\|", "‖"))
+    body = _DELIMITER.sub(lambda m: _SYMBOLS[m.group(1) or m.group(2)], body)
     # Symbols first, so that "^{\alpha}" is "^{α}" by the time scripts are read.
     body = _MACRO.sub(_symbol_only, body)
     return _until_stable(body, lambda t: _arguments(_SCRIPT.sub(_script, t)))
