@@ -162,3 +162,13 @@ def test_a_new_vector_of_a_paper_replaces_the_old(store: Store) -> None:
     store.vectors.save("model-b", [("doi:10.1/x", "new text", b"\x01" * 8)])
     assert store.vectors.find("model-b", {"doi:10.1/x": "new text"}) == {"doi:10.1/x": b"\x01" * 8}
     assert store.vectors.find("model-a", {"doi:10.1/x": "old text"}) == {}
+
+
+def test_a_soft_bounce_after_a_hard_one_keeps_the_address_bounced(store: Store) -> None:
+    # A hard bounce (or a 5.1.1 at RCPT), then a delay warning about an earlier message.
+    store.audience.bounce("bob@example.org", hard=True, detail="550 5.1.1", limit=5, now=NOW)
+    standing = store.audience.bounce(
+        "bob@example.org", hard=False, detail="4.4.7 delayed", limit=5, now=LATER
+    )
+    assert (standing.status, standing.how) == (BOUNCED, "bounce: 550 5.1.1")
+    assert store.audience.suppressed() == {"bob@example.org"}

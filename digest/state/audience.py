@@ -115,6 +115,10 @@ class Audience:
             soft = (before.soft_bounces if before else 0) + (0 if hard else 1)
             if before is not None and before.status == UNSUBSCRIBED:
                 status, how = before.status, before.how  # leaving beats bouncing
+            elif before is not None and before.status == BOUNCED and not hard:
+                # A late delay warning or temporary failure never lifts a bounce: only a
+                # resubscription does.
+                status, how = BOUNCED, before.how
             elif hard or soft >= limit:
                 status = BOUNCED
                 how = f"bounce: {detail}" if hard else f"{soft} temporary bounces, last: {detail}"
