@@ -77,3 +77,19 @@ def test_a_recipient_that_is_no_internet_address_is_skipped(recipient: str) -> N
 
 def test_garbage_is_neither() -> None:
     assert read_notice(b"\x00\xff\xfe not a message at all") is None
+
+
+def test_the_original_recipient_is_the_subscriber_when_an_alias_forwarded_the_mail() -> None:
+    # Postfix expanded alice@uni.example.edu to a forward that does not exist.
+    raw = (
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        "Final-Recipient: rfc822; alice.smith@gmail.example\r\n"
+        "Original-Recipient: rfc822;alice@uni.example.edu\r\n"
+        "Action: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "Final-Recipient: x-local; alice2\r\nOriginal-Recipient: rfc822; bob@example.com\r\n"
+        "Action: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+    ).encode()
+    found = read_notice(raw)
+    assert isinstance(found, tuple)
+    assert [bounce.recipient for bounce in found] == ["alice@uni.example.edu", "bob@example.com"]

@@ -84,7 +84,11 @@ def _bounce(block: Message) -> Bounce | None:
     matched = _STATUS.match(status)
     if action not in ("failed", "delayed") or matched is None or matched.group(1) == "2":
         return None
-    recipient = _address(block.get("Final-Recipient") or block.get("Original-Recipient"))
+    # The address as we sent it (RFC 3464 2.3.1) before the one an alias or a forward
+    # made of it (2.3.2): the list knows its subscribers by the former.
+    recipient = _address(block.get("Original-Recipient")) or _address(
+        block.get("Final-Recipient")
+    )
     if recipient is None:
         return None
     diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
