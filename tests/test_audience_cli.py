@@ -164,3 +164,60 @@ def test_a_folder_that_is_no_maildir_is_one_line_and_exit_1(tmp_path: Path) -> N
         result.stderr
         == f"error: {tmp_path / 'plain'}: not a Maildir folder (it needs cur/, new/ and tmp/)\n"
     )
+
+
+def _nested(depth: int) -> bytes:
+    body = "innermost\n"
+    for level in range(depth):
+        part = f'Content-Type: multipart/mixed; boundary="n{level}"\n\n'
+        body = f"{part}--n{level}\n{body}\n--n{level}--\n"
+    return ("From: x@example.net\nSubject: hi\nMIME-Version: 1.0\n" + body).encode()
+
+
+def test_a_message_that_cannot_be_parsed_is_left_and_the_others_are_read(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    folder = tmp_path / "bounces"
+    box = mailbox.Maildir(folder, create=True)
+    # Sorted first, as an older message would be: a message nested 1,000 deep.
+    (folder / "new" / "1000000000.M1.host").write_bytes(_nested(1000))
+    box.add((NOTICES / "postfix_hard.eml").read_bytes())
+    box.add((NOTICES / "unsubscribe_request.eml").read_bytes())
+    result = digest("bounces", str(folder), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [bounce["recipient"] for bounce in report["hard"]] == ["bob@example.com"]
+    assert report["unsubscribed"] == ["ada@example.org"]
+    assert "1000000000.M1.host cannot be read" in result.stderr
+    assert sorted(path.name for path in (folder / "new").iterdir()) == ["1000000000.M1.host"]
+
+
+def test_marking_read_moves_the_file_and_keeps_its_bytes(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    folder = maildir_of(tmp_path)
+    raw = (NOTICES / "postfix_hard.eml").read_bytes().replace(b"\n", b"\r\n")
+    (folder / "new" / "1000000000.M1.host").write_bytes(raw)
+    (folder / "cur" / "1000000001.M2.host:2,F").write_bytes(raw.replace(b"bob@", b"carol@"))
+    assert digest("bounces", str(folder), cwd=tmp_path).returncode == 0
+    read = sorted(path.name for path in (folder / "cur").iterdir())
+    assert read == ["1000000000.M1.host:2,S", "1000000001.M2.host:2,FS"]
+    assert (folder / "cur" / "1000000000.M1.host:2,S").read_bytes() == raw
+    assert list((folder / "new").iterdir()) == []
+
+
+def test_a_second_run_at_once_is_refused_and_counts_nothing(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    folder = maildir_of(tmp_path, "exim_delayed.eml")
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # as a first run would hold it
+        result = digest("bounces", str(folder), cwd=tmp_path)
+    finally:
+        os.close(descriptor)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {folder}: another digest bounces is reading it\n"
+    assert listing(tmp_path)["carol@example.com"]["soft_bounces"] == 0
+    assert digest("bounces", str(folder), cwd=tmp_path).returncode == 0
+    assert listing(tmp_path)["carol@example.com"]["soft_bounces"] == 1

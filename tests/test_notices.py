@@ -82,14 +82,30 @@ def test_garbage_is_neither() -> None:
 def test_the_original_recipient_is_the_subscriber_when_an_alias_forwarded_the_mail() -> None:
     # Postfix expanded alice@uni.example.edu to a forward that does not exist.
     raw = (
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
-        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
-        "Final-Recipient: rfc822; alice.smith@gmail.example\r\n"
-        "Original-Recipient: rfc822;alice@uni.example.edu\r\n"
-        "Action: failed\r\nStatus: 5.1.1\r\n\r\n"
-        "Final-Recipient: x-local; alice2\r\nOriginal-Recipient: rfc822; bob@example.com\r\n"
-        "Action: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
-    ).encode()
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        b"Final-Recipient: rfc822; alice.smith@gmail.example\r\n"
+        b"Original-Recipient: rfc822;alice@uni.example.edu\r\n"
+        b"Action: failed\r\nStatus: 5.1.1\r\n\r\n"
+        b"Final-Recipient: x-local; alice2\r\nOriginal-Recipient: rfc822; bob@example.com\r\n"
+        b"Action: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+    )
     found = read_notice(raw)
     assert isinstance(found, tuple)
     assert [bounce.recipient for bounce in found] == ["alice@uni.example.edu", "bob@example.com"]
+
+
+def test_what_a_terminal_or_a_database_would_act_on_is_not_kept_from_a_report() -> None:
+    raw = (
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        b"Final-Recipient: rfc822; carol@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 \x1b]0;title\x07\x1b[2Jgone\x00 M\xfcller\r\n\r\n"
+        b"Final-Recipient: rfc822; m\xfcller@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"\r\n--b--\r\n"
+    )
+    found = read_notice(raw)
+    assert isinstance(found, tuple) and len(found) == 1
+    assert found[0].recipient == "carol@example.com"
+    assert "\x1b" not in found[0].detail and "\x00" not in found[0].detail
+    assert found[0].detail.startswith("550 5.1.1 ]0;title[2Jgone")

@@ -18,6 +18,9 @@ from email.utils import parseaddr
 
 _STATUS = re.compile(r"^([245])\.\d{1,3}\.\d{1,3}$")
 _UNSUBSCRIBE = re.compile(r"^\s*(?:re:\s*)*unsubscribe\b", re.IGNORECASE)
+# What a stranger's DSN may carry that a terminal would act on (ESC) or a database refuse
+# (NUL, PostgreSQL), and the bytes that were not UTF-8 (surrogate escapes).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +89,13 @@ def _bounce(block: Message) -> Bounce | None:
         return None
     # The address as we sent it (RFC 3464 2.3.1) before the one an alias or a forward
     # made of it (2.3.2): the list knows its subscribers by the former.
-    recipient = _address(block.get("Original-Recipient")) or _address(
-        block.get("Final-Recipient")
-    )
+    recipient = _address(block.get("Original-Recipient")) or _address(block.get("Final-Recipient"))
     if recipient is None:
         return None
     diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
     words = diagnostic.partition(";")[2].strip() or diagnostic
-    detail = (words if status in words else f"{status} {words}").strip()[:300]
+    detail = _UNPRINTABLE.sub("", (words if status in words else f"{status} {words}"))
+    detail = detail.strip()[:300]
     return Bounce(recipient, hard=matched.group(1) == "5" and action == "failed", detail=detail)
 
 
@@ -105,4 +107,10 @@ def _address(field: object) -> str | None:
     if kind.strip().lower() != "rfc822":
         return None
     address = value.strip().strip("<>").strip()
-    return address.lower() if "@" in address and " " not in address else None
+    usable = (
+        "@" in address
+        and " " not in address
+        and not _UNPRINTABLE.search(address)
+        and "\ufffd" not in address
+    )
+    return address.lower() if usable else None

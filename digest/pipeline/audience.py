@@ -3,8 +3,11 @@ mailed and why not, and what a Maildir of bounces and unsubscribe requests says.
 
 from __future__ import annotations
 
+import fcntl
 import logging
-import mailbox
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -94,36 +97,81 @@ class NoticeReport:
 def read_maildir(folder: Path, store: Store, *, limit: int, now: datetime) -> NoticeReport:
     """Act on each unread message of a Maildir: bounces counted (hard ones and the
     `limit`-th soft one suppress the address), unsubscribe requests honoured. Each message
-    acted on is marked read, after its effect is stored, so a second run never counts it
-    again; a crash between the two can count one bounce twice, never lose one."""
+    acted on is marked read (renamed into cur/ with the S flag, its bytes untouched), after
+    its effect is stored, so a second run never counts it again; a crash between the two
+    can count one bounce twice, never lose one. One run at a time reads a folder (a lock
+    on it), and a message that cannot be read or parsed is left unread with a warning."""
     if not all((folder / sub).is_dir() for sub in ("cur", "new", "tmp")):
         raise DigestError(f"{folder}: not a Maildir folder (it needs cur/, new/ and tmp/)")
-    box = mailbox.Maildir(folder, factory=None, create=False)
     report = NoticeReport()
-    for key in sorted(box.keys()):
-        message = box.get_message(key)
-        if "S" in message.get_flags():
-            continue
-        try:
-            notice = read_notice(box.get_bytes(key))
-        except (OSError, ValueError, LookupError) as error:
-            log.warning("%s: message %s cannot be read (%s)", folder, key, error)
-            continue
-        if notice is None:
-            report.ignored += 1
-            continue
-        if isinstance(notice, UnsubscribeRequest):
-            # As the config and the emails have it: an internationalized domain in ASCII.
-            sender = wire_address(notice.sender)
-            if store.audience.unsubscribe(sender, how="mailto", now=now):
-                report.unsubscribed.append(sender)
-        else:
-            for bounce in notice:
-                _bounce(store, bounce, report, limit=limit, now=now)
-        message.set_subdir("cur")
-        message.add_flag("S")
-        box[key] = message
+    with _locked(folder):
+        for path in _unread(folder):
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                continue  # taken by a mail client since the folder was listed
+            except OSError as error:
+                log.warning("%s: message %s cannot be read (%s)", folder, path.name, error)
+                continue
+            try:
+                notice = read_notice(raw)
+            except (ValueError, LookupError, RecursionError) as error:
+                log.warning("%s: message %s cannot be read (%s)", folder, path.name, error)
+                continue
+            if notice is None:
+                report.ignored += 1
+                continue
+            if isinstance(notice, UnsubscribeRequest):
+                # As the config and the emails have it: an internationalized domain in ASCII.
+                sender = wire_address(notice.sender)
+                if store.audience.unsubscribe(sender, how="mailto", now=now):
+                    report.unsubscribed.append(sender)
+            else:
+                for bounce in notice:
+                    _bounce(store, bounce, report, limit=limit, now=now)
+            _mark_read(folder, path)
     return report
+
+
+_INFO = ":2,"
+
+
+def _unread(folder: Path) -> list[Path]:
+    """The messages of new/ and cur/ without the S flag, oldest name first; the flags are
+    read off the file name, so a read message is never opened again."""
+    found = []
+    for sub in ("new", "cur"):
+        for entry in os.scandir(folder / sub):
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            flags = entry.name.partition(_INFO)[2]
+            if "S" not in flags:
+                found.append(Path(entry.path))
+    return sorted(found, key=lambda path: path.name)
+
+
+def _mark_read(folder: Path, path: Path) -> None:
+    """Move a message to cur/ with the S flag: a rename, as the Maildir format has it."""
+    unique, _, flags = path.name.partition(_INFO)
+    target = folder / "cur" / f"{unique}{_INFO}{''.join(sorted(set(flags) | {'S'}))}"
+    # Moved meanwhile by a mail client: its effect is stored all the same.
+    with suppress(FileNotFoundError):
+        path.rename(target)
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder for one run: two at once would count one soft
+    bounce twice."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DigestError(f"{folder}: another digest bounces is reading it") from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _bounce(
