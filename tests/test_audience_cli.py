@@ -108,6 +108,7 @@ def test_bounces_and_requests_in_a_maildir_stop_mail_and_are_marked_read(tmp_pat
     folder = maildir_of(
         tmp_path,
         "postfix_hard.eml",
+        "exim_gave_up.eml",
         "exim_delayed.eml",
         "unsubscribe_request.eml",
         "question.eml",
@@ -118,6 +119,7 @@ def test_bounces_and_requests_in_a_maildir_stop_mail_and_are_marked_read(tmp_pat
     report = json.loads(result.stdout)
     assert [bounce["recipient"] for bounce in report["hard"]] == ["bob@example.com"]
     assert [bounce["recipient"] for bounce in report["soft"]] == ["carol@example.com"]
+    assert [bounce["recipient"] for bounce in report["delayed"]] == ["carol@example.com"]
     assert report["unsubscribed"] == ["ada@example.org"]
     assert report["suppressed"] == ["bob@example.com"]
     assert report["ignored"] == 2  # the question and the success notice, left for a person
@@ -140,19 +142,32 @@ def test_bounces_and_requests_in_a_maildir_stop_mail_and_are_marked_read(tmp_pat
 
 def test_a_second_run_counts_nothing_twice_and_the_limit_suppresses(tmp_path: Path) -> None:
     (tmp_path / "digest.toml").write_text(CONFIG)
-    folder = maildir_of(tmp_path, "exim_delayed.eml")
+    folder = maildir_of(tmp_path, "exim_gave_up.eml")
     digest("bounces", str(folder), cwd=tmp_path)
     again = digest("bounces", str(folder), "--json", cwd=tmp_path)
     assert json.loads(again.stdout)["soft"] == []
     assert listing(tmp_path)["carol@example.com"]["soft_bounces"] == 1
-    mailbox.Maildir(folder).add((NOTICES / "exim_delayed.eml").read_bytes())
+    mailbox.Maildir(folder).add((NOTICES / "exim_gave_up.eml").read_bytes())
     third = digest("bounces", str(folder), "--json", cwd=tmp_path)
     assert json.loads(third.stdout)["suppressed"] == ["carol@example.com"]
     carol = listing(tmp_path)["carol@example.com"]
     assert (carol["status"], carol["how"]) == (
         "bounced",
-        "2 temporary bounces, last: 452 4.2.2 Mailbox full",
+        "2 temporary bounces, last: 552 5.2.2 Mailbox full",
     )
+
+
+def test_delay_warnings_are_marked_read_and_never_suppress_anyone(tmp_path: Path) -> None:
+    # Exim warns at 24, 48, 72 and 96 hours about one message: counted as failures, four
+    # warnings suppressed a reader whose mail was still on its way.
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    folder = maildir_of(tmp_path, *["exim_delayed.eml"] * 4)
+    result = digest("bounces", str(folder), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["delayed"]) == 4
+    carol = listing(tmp_path)["carol@example.com"]
+    assert (carol["mailed"], carol["soft_bounces"]) == (True, 0)
+    assert list((folder / "new").iterdir()) == []
 
 
 def test_a_folder_that_is_no_maildir_is_one_line_and_exit_1(tmp_path: Path) -> None:
@@ -209,7 +224,7 @@ def test_a_second_run_at_once_is_refused_and_counts_nothing(tmp_path: Path) -> N
     import os
 
     (tmp_path / "digest.toml").write_text(CONFIG)
-    folder = maildir_of(tmp_path, "exim_delayed.eml")
+    folder = maildir_of(tmp_path, "exim_gave_up.eml")
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # as a first run would hold it

@@ -27,10 +27,40 @@ def test_a_postfix_user_unknown_is_a_hard_bounce_of_the_final_recipient() -> Non
     )
 
 
-def test_an_exim_delay_warning_is_a_soft_bounce() -> None:
+def test_an_exim_delay_warning_is_a_warning_not_a_failure() -> None:
+    # The server goes on trying (RFC 3464 2.3.3): the failure, if it comes, says so.
     assert notice("exim_delayed.eml") == (
-        Bounce("carol@example.com", hard=False, detail="452 4.2.2 Mailbox full"),
+        Bounce("carol@example.com", hard=False, detail="452 4.2.2 Mailbox full", delayed=True),
     )
+
+
+def test_a_full_mailbox_given_up_on_is_a_soft_bounce() -> None:
+    # 5.2.2 is permanent for this message, not for the address (RFC 3463: "persistent
+    # transient"): the reader may empty it.
+    assert notice("exim_gave_up.eml") == (
+        Bounce("carol@example.com", hard=False, detail="552 5.2.2 Mailbox full"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "hard"),
+    [
+        ("5.1.1", True),  # no such mailbox
+        ("5.1.2", True),  # no such domain
+        ("5.1.10", True),  # a domain that takes no mail (null MX, Office 365 says so)
+        ("5.1.7", False),  # our sender's address is bad: not the reader's fault
+        ("5.1.8", False),
+        ("5.7.1", False),  # a policy refusal: a blocklist, our DMARC
+        ("5.7.26", False),
+        ("5.3.4", False),  # message too big
+        ("4.4.7", False),
+    ],
+)
+def test_only_an_address_that_does_not_work_is_a_hard_bounce(status: str, hard: bool) -> None:
+    raw = (NOTICES / "postfix_hard.eml").read_bytes().replace(b"5.1.1", status.encode())
+    found = read_notice(raw)
+    assert isinstance(found, tuple)
+    assert [bounce.hard for bounce in found] == [hard]
 
 
 def test_a_success_notification_is_no_bounce() -> None:

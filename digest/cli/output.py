@@ -427,6 +427,7 @@ def notices_json(report: NoticeReport) -> dict[str, Any]:
     return {
         "hard": [asdict(bounce) for bounce in report.hard],
         "soft": [asdict(bounce) for bounce in report.soft],
+        "delayed": [asdict(bounce) for bounce in report.delayed],
         "unsubscribed": report.unsubscribed,
         "suppressed": report.suppressed,
         "ignored": report.ignored,

@@ -1,11 +1,15 @@
 """What comes back to the list's address: bounces and unsubscribe requests.
 
 A delivery status notification (RFC 3464: multipart/report; report-type=delivery-status)
-names each recipient it is about, an action and a status code: 5.x.x is permanent (a
-hard bounce: the address does not work), 4.x.x temporary (a soft bounce: a full
-mailbox, a server down). An unsubscribe request is what the List-Unsubscribe mailto
-sends: a message whose subject says "unsubscribe", from the address that leaves. Auto-
-replies ("out of office") are neither.
+names each recipient it is about, an action and a status code (RFC 3463). A failed
+delivery to an address that does not work (5.1.x: no such mailbox, no such domain; not
+5.1.7 and 5.1.8, which are about the sender) is a hard bounce; any other failure is a soft
+one (a full mailbox, 5.2.2 or 4.2.2; a policy refusal, 5.7.x, which may be about us,
+not the address; a server down). A delay ("Action: delayed": the server goes on trying)
+is a warning, not a failure: the failure, if it comes, has a notification of its own. An
+unsubscribe request is what the List-Unsubscribe mailto sends: a message whose subject
+says "unsubscribe", from the address that leaves. Auto-replies ("out of office") are
+neither.
 """
 
 from __future__ import annotations
@@ -30,6 +34,17 @@ class Bounce:
     recipient: str
     hard: bool
     detail: str  # the status code and the server's words, for the record
+    delayed: bool = False  # still being tried: a warning, counted nowhere
+
+
+def address_gone(code: str) -> bool:
+    """Whether an enhanced status code ("5.1.1") says the recipient's address itself does
+    not work (RFC 3463 5.1.x: no such mailbox, no such domain, a bad address), not 5.1.7
+    and 5.1.8, which are about the sender's: a hard bounce, from a notification or from
+    a refusal at RCPT alike."""
+    klass, _, rest = code.partition(".")
+    subject, _, detail = rest.partition(".")
+    return klass == "5" and subject == "1" and detail not in ("7", "8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +111,9 @@ def _bounce(block: Message) -> Bounce | None:
     words = diagnostic.partition(";")[2].strip() or diagnostic
     detail = _UNPRINTABLE.sub("", (words if status in words else f"{status} {words}"))
     detail = detail.strip()[:300]
-    return Bounce(recipient, hard=matched.group(1) == "5" and action == "failed", detail=detail)
+    if action == "delayed":
+        return Bounce(recipient, hard=False, detail=detail, delayed=True)
+    return Bounce(recipient, hard=address_gone(status), detail=detail)
 
 
 def _address(field: object) -> str | None:

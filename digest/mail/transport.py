@@ -28,6 +28,7 @@ from digest.deadlines import Deadline
 from digest.errors import DigestError
 from digest.files import write_atomically
 from digest.mail.message import WireMessage
+from digest.mail.notices import address_gone
 from digest.text import fold_whitespace
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ MAX_REPLY_BYTES = 64 * 1024
 # back-to-back sends skip the round trip (a drop is still caught, see SmtpTransport.send).
 IDLE_CHECK_SECONDS = 2.0
 # A reply's enhanced status code (RFC 3463): "550 5.1.1 User unknown" -> 5, 1, 1.
-_ENHANCED = re.compile(r"^\d{3}[ -]([245])\.(\d{1,3})\.(\d{1,3})\b")
+_ENHANCED = re.compile(r"^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +66,10 @@ class DeliveryFailure(DigestError):
 
     @property
     def mailbox_gone(self) -> bool:
-        """A permanent refusal of the recipient's address itself (RFC 3463 5.1.x: no such
-        mailbox, no such domain, a bad address; not 5.1.7 and 5.1.8, which are about
-        the sender): a hard bounce, as a delivery status notification would report it."""
+        """A refusal at RCPT of the recipient's address itself (`notices.address_gone`):
+        a hard bounce, as a delivery status notification would report it."""
         found = _ENHANCED.match(self.reply)
-        return (
-            self.recipient_refused
-            and found is not None
-            and found.group(1) == "5"
-            and found.group(2) == "1"
-            and found.group(3) not in ("7", "8")
-        )
+        return self.recipient_refused and found is not None and address_gone(found.group(1))
 
 
 class TemporaryFailure(DeliveryFailure):

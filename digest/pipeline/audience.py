@@ -81,6 +81,7 @@ class NoticeReport:
 
     hard: list[Bounce] = field(default_factory=list)
     soft: list[Bounce] = field(default_factory=list)
+    delayed: list[Bounce] = field(default_factory=list)  # warnings: nothing counted
     unsubscribed: list[str] = field(default_factory=list)
     suppressed: list[str] = field(default_factory=list)  # by this run's bounces
     ignored: int = 0  # neither a bounce nor a request: left unread for a person
@@ -88,6 +89,7 @@ class NoticeReport:
     def summary(self) -> str:
         return (
             f"{len(self.hard)} hard bounces, {len(self.soft)} soft bounces, "
+            f"{len(self.delayed)} delay warnings, "
             f"{len(self.unsubscribed)} unsubscribe requests, "
             f"{len(self.suppressed)} addresses no longer mailed, "
             f"{self.ignored} other messages left unread"
@@ -177,6 +179,11 @@ def _locked(folder: Path) -> Iterator[None]:
 def _bounce(
     store: Store, bounce: Bounce, report: NoticeReport, *, limit: int, now: datetime
 ) -> None:
+    if bounce.delayed:
+        # The server goes on trying: its failure, if it comes, is a notification of its
+        # own. Counted, four warnings about one message suppressed a reader.
+        report.delayed.append(bounce)
+        return
     before = store.audience.standing(bounce.recipient)
     after = store.audience.bounce(
         bounce.recipient, hard=bounce.hard, detail=bounce.detail, limit=limit, now=now
