@@ -11,6 +11,7 @@ import mailbox
 from pathlib import Path
 from typing import Any
 
+from digest.state.store import Store
 from tests.test_collect_cli import digest
 
 NOTICES = Path(__file__).parent / "data" / "notices"
@@ -29,6 +30,12 @@ email = "carol@example.com"
 """
 
 
+def configured(folder: Path) -> None:
+    """A list that has sent: its config, and the database its sends made."""
+    (folder / "digest.toml").write_text(CONFIG)
+    Store(f"sqlite:///{folder / 'digest.db'}").close()
+
+
 def listing(folder: Path) -> dict[str, dict[str, Any]]:
     result = digest("subscribers", "list", "--json", cwd=folder)
     assert result.returncode == 0, result.stderr
@@ -43,7 +50,7 @@ def maildir_of(folder: Path, *names: str) -> Path:
 
 
 def test_everyone_configured_is_mailed_until_the_database_says_otherwise(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     rows = listing(tmp_path)
     assert list(rows) == ["ada@example.org", "bob@example.com", "carol@example.com"]
     assert all(row["mailed"] and row["status"] == "subscribed" for row in rows.values())
@@ -51,7 +58,7 @@ def test_everyone_configured_is_mailed_until_the_database_says_otherwise(tmp_pat
 
 
 def test_unsubscribe_and_resubscribe_from_the_command_line(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     done = digest("subscribers", "unsubscribe", "Ada@Example.org", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, "ada@example.org: unsubscribed\n")
     again = digest("subscribers", "unsubscribe", "ada@example.org", cwd=tmp_path)
@@ -65,7 +72,7 @@ def test_unsubscribe_and_resubscribe_from_the_command_line(tmp_path: Path) -> No
 
 
 def test_an_address_outside_the_config_is_recorded_with_a_note_either_way(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     left = digest("subscribers", "unsubscribe", "zed@example.org", cwd=tmp_path)
     assert left.stderr == (
         "note: zed@example.org is not in the config, stays unsubscribed if it is added\n"
@@ -98,13 +105,13 @@ def test_an_internationalized_address_is_one_reader_however_it_is_written(
 
 
 def test_no_address_is_a_usage_error(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     result = digest("subscribers", "unsubscribe", "nobody", cwd=tmp_path)
     assert result.returncode == 2 and "'nobody' is not an email address" in result.stderr
 
 
 def test_bounces_and_requests_in_a_maildir_stop_mail_and_are_marked_read(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     folder = maildir_of(
         tmp_path,
         "postfix_hard.eml",
@@ -141,7 +148,7 @@ def test_bounces_and_requests_in_a_maildir_stop_mail_and_are_marked_read(tmp_pat
 
 
 def test_a_second_run_counts_nothing_twice_and_the_limit_suppresses(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     folder = maildir_of(tmp_path, "exim_gave_up.eml")
     digest("bounces", str(folder), cwd=tmp_path)
     again = digest("bounces", str(folder), "--json", cwd=tmp_path)
@@ -160,7 +167,7 @@ def test_a_second_run_counts_nothing_twice_and_the_limit_suppresses(tmp_path: Pa
 def test_delay_warnings_are_marked_read_and_never_suppress_anyone(tmp_path: Path) -> None:
     # Exim warns at 24, 48, 72 and 96 hours about one message: counted as failures, four
     # warnings suppressed a reader whose mail was still on its way.
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     folder = maildir_of(tmp_path, *["exim_delayed.eml"] * 4)
     result = digest("bounces", str(folder), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -171,7 +178,7 @@ def test_delay_warnings_are_marked_read_and_never_suppress_anyone(tmp_path: Path
 
 
 def test_a_folder_that_is_no_maildir_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     (tmp_path / "plain").mkdir()
     result = digest("bounces", str(tmp_path / "plain"), cwd=tmp_path)
     assert result.returncode == 1
@@ -190,7 +197,7 @@ def _nested(depth: int) -> bytes:
 
 
 def test_a_message_that_cannot_be_parsed_is_left_and_the_others_are_read(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     folder = tmp_path / "bounces"
     box = mailbox.Maildir(folder, create=True)
     # Sorted first, as an older message would be: a message nested 1,000 deep.
@@ -207,7 +214,7 @@ def test_a_message_that_cannot_be_parsed_is_left_and_the_others_are_read(tmp_pat
 
 
 def test_marking_read_moves_the_file_and_keeps_its_bytes(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     folder = maildir_of(tmp_path)
     raw = (NOTICES / "postfix_hard.eml").read_bytes().replace(b"\n", b"\r\n")
     (folder / "new" / "1000000000.M1.host").write_bytes(raw)
@@ -223,7 +230,7 @@ def test_a_second_run_at_once_is_refused_and_counts_nothing(tmp_path: Path) -> N
     import fcntl
     import os
 
-    (tmp_path / "digest.toml").write_text(CONFIG)
+    configured(tmp_path)
     folder = maildir_of(tmp_path, "exim_gave_up.eml")
     descriptor = os.open(folder, os.O_RDONLY)
     try:
@@ -236,3 +243,15 @@ def test_a_second_run_at_once_is_refused_and_counts_nothing(tmp_path: Path) -> N
     assert listing(tmp_path)["carol@example.com"]["soft_bounces"] == 0
     assert digest("bounces", str(folder), cwd=tmp_path).returncode == 0
     assert listing(tmp_path)["carol@example.com"]["soft_bounces"] == 1
+
+
+def test_bounces_without_the_database_of_the_sends_change_nothing(tmp_path: Path) -> None:
+    # From cron, in the home folder and without --config: a new database there would have
+    # taken the unsubscribe requests, and the list would have gone on mailing them.
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    folder = maildir_of(tmp_path, "unsubscribe_request.eml")
+    result = digest("bounces", str(folder), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: sqlite:///{tmp_path / 'digest.db'}: no such database")
+    assert not (tmp_path / "digest.db").exists()
+    assert len(list((folder / "new").iterdir())) == 1, "left unread for the right run"

@@ -173,7 +173,7 @@ def test_serve_refuses_a_database_that_is_not_there(tmp_path: Path) -> None:
     assert (served.returncode, served.stderr) == (
         1,
         "error: sqlite:///elsewhere.db: no such database "
-        "(give the --db or state.url that digest send uses)\n",
+        "(give the --config or --db that digest send uses)\n",
     )
     assert not (tmp_path / "elsewhere.db").exists()
 

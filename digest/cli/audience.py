@@ -41,17 +41,10 @@ def serve(host: str, port: int, config_path: Path | None, db_path: str | None) -
             hint="set DIGEST_DIGEST__SECRET, and digest.public_url",
         )
     from digest.pipeline.stopping import stop_on_signals
-    from digest.state.db import missing_file
     from digest.state.store import Store
     from digest.web.server import listen, serve
 
-    if missing_file(settings.state.url):
-        # A wrong --db or working folder: a new, empty database would take the readers'
-        # unsubscribes where no send ever looks.
-        raise DigestError(
-            f"{settings.state.url}: no such database",
-            hint="give the --db or state.url that digest send uses",
-        )
+    _refuse_a_new_database(settings.state.url)
     listener = listen(host, port)
     # uvicorn answers SIGTERM and Ctrl-C itself (finishing the requests in flight), then
     # raises the signal again for the handler it found: ours, so the exit status is 0.
@@ -131,6 +124,18 @@ def _change(email: str, *, leave: bool, config_path: Path | None, db_path: str |
         click.echo(f"note: {email.lower()} is not in the config, {then}", err=True)
 
 
+def _refuse_a_new_database(url: str) -> None:
+    """For what answers the readers of a list that has sent (its links, its bounces): a
+    missing database means a wrong --db, config or working folder (a cron job's is the
+    home folder), and a new, empty one would keep their unsubscribes where no send looks."""
+    from digest.state.db import missing_file
+
+    if missing_file(url):
+        raise DigestError(
+            f"{url}: no such database", hint="give the --config or --db that digest send uses"
+        )
+
+
 @main.command()
 @click.argument("maildir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
@@ -149,6 +154,7 @@ def bounces(maildir: Path, as_json: bool, config_path: Path | None, db_path: str
     from digest.pipeline.audience import read_maildir
     from digest.state.store import Store
 
+    _refuse_a_new_database(settings.state.url)
     with Store(settings.state.url) as store:
         report = read_maildir(maildir, store, limit=settings.delivery.soft_bounce_limit, now=_now())
     if as_json:
