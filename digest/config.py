@@ -605,7 +605,9 @@ def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     if isinstance(sources, list):
         sections["sources"] = [
             source | {"location": beside(source["location"])}
-            if isinstance(source, dict) and not is_url(str(source.get("location", "")))
+            if isinstance(source, dict)
+            and "location" in source  # else pydantic says it is missing
+            and not is_url(str(source["location"]))
             else source
             for source in sources
         ]

@@ -191,3 +191,11 @@ def test_the_longest_name_the_config_takes_goes_into_a_message(tmp_path: Path) -
     assert parsed["To"].addresses[0].display_name == widest
     assert parsed["From"].addresses[0].display_name == widest
     assert max(len(line) for line in wire.data.split(b"\r\n")) <= 998
+
+
+def test_a_source_without_a_location_is_a_config_error_not_a_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.toml", '[[sources]]\nname = "feeds"\npath = "feeds/"\n')
+    assert errors_of(path) == [
+        "sources.0.location: Field required",
+        "sources.0.path: unknown setting",
+    ]
