@@ -8,6 +8,7 @@ import logging
 import quopri
 import re
 import subprocess
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -592,6 +593,32 @@ def test_a_long_subject_is_cut_at_a_word() -> None:
     subject = render.subject(edition(), FOOTER, [cards.card_of(1, pick(top), TODAY)])
     assert len(subject) <= 120
     assert subject.endswith("Word…")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ab" + "\U0001f469\u200d\U0001f52c" * 5,  # woman scientist: three code points
+        "x" + "\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea\U0001f1ef\U0001f1f5",  # FR DE JP flags
+        "\U0001f44d\U0001f3fd" * 4,  # thumbs up, medium skin tone
+        "Cafe\u0301\u0301\u0301 and more",
+        "\u2764\ufe0f" * 6,  # a red heart in emoji presentation
+    ],
+    ids=["joined emoji", "flags", "skin tones", "accents", "variation selectors"],
+)
+def test_a_cut_never_splits_what_reads_as_one_character(text: str) -> None:
+    # A title of emoji cut between a letter and its joiner showed a broken glyph and a
+    # stray joiner before the ellipsis; a flag cut in two shows two letters.
+    for limit in range(2, len(text)):
+        shown = display.cut(text, limit)
+        kept = shown.removesuffix(display.ELLIPSIS)
+        assert len(shown) <= limit and text.startswith(kept)
+        following = text[len(kept)]
+        assert unicodedata.combining(following) == 0
+        assert following not in "\u200d\ufe0f" and not 0x1F3FB <= ord(following) <= 0x1F3FF
+        assert not kept.endswith("\u200d")
+        flags = len(kept) - len(kept.rstrip("".join(map(chr, range(0x1F1E6, 0x1F200)))))
+        assert flags % 2 == 0, (limit, shown)
 
 
 def test_a_full_preheader_says_a_hundred_to_a_hundred_and_fifty_characters(

@@ -88,11 +88,45 @@ def cut(text: str, limit: int) -> str:
     """`text` of at most `limit` characters, cut at a word with "…" when too long."""
     if len(text) <= limit:
         return text
-    room = text[: limit - 1]
+    room = text[: _cluster_start(text, limit - 1)]
     space = room.rfind(" ")
     if space > limit // 2:
         room = room[:space]
     return room.rstrip(" ,;:-\u2013\u2014") + ELLIPSIS
+
+
+def _cluster_start(text: str, at: int) -> int:
+    """`at`, moved back to where the character cluster around it starts: a cut there
+    never leaves half an emoji sequence (a joiner before "…"), a flag's first half or a
+    letter without its accents."""
+    while at > 0 and (_continues(text[at]) or text[at - 1] == "\u200d"):
+        at -= 1
+    # Regional indicators pair into flags from the left: an odd run before `at` is half.
+    run = at
+    while run > 0 and _is_regional_indicator(text[run - 1]):
+        run -= 1
+    if (at - run) % 2 and _is_regional_indicator(text[at]):
+        at -= 1
+    return at
+
+
+def _continues(char: str) -> bool:
+    """Whether `char` belongs with the character before it: a combining mark, a joiner,
+    a variation selector, a skin tone or an emoji tag."""
+    point = ord(char)
+    return (
+        unicodedata.combining(char) != 0
+        or unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or point == 0x200D
+        or 0xFE00 <= point <= 0xFE0F
+        or 0x1F3FB <= point <= 0x1F3FF
+        or 0xE0020 <= point <= 0xE007F
+        or 0xE0100 <= point <= 0xE01EF
+    )
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
 
 
 def excerpt(text: str, limit: int) -> str:
