@@ -125,9 +125,12 @@ def test_headers_come_from_the_config_and_the_edition() -> None:
         "List-Id",
         "List-Unsubscribe-Post",
         "List-Unsubscribe",
+        "Auto-Submitted",
         "MIME-Version",
         "Content-Type",
     ]
+    # RFC 3834: no vacation responder answers a message a program made.
+    assert message["Auto-Submitted"] == "auto-generated"
 
 
 def test_the_smtp_envelope_is_the_senders_address_and_the_recipients() -> None:

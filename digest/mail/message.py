@@ -126,6 +126,9 @@ def build_message(
         head.append(text_line("Feedback-ID", envelope.feedback_id))
     head.append(sender.list_id_line)
     head.append(_unsubscribe_lines(envelope.unsubscribe_url, sender.mailto_link))
+    # RFC 3834: made by a program, so no vacation responder answers it (into the bounce
+    # folder, where `digest bounces` leaves such replies for a person).
+    head.append(b"Auto-Submitted: auto-generated\r\n")
     data = b"".join((*head, _MULTIPART, _TEXT_HEAD, _part(text), _HTML_HEAD, _part(html), _END))
     return WireMessage(sender.mail_from, (envelope.recipient,), identifier, data)
 
