@@ -369,8 +369,11 @@ class SmtpTransport(_Closing):
             self._recover(smtp)
             raise self._failure(error.smtp_code, _reply(error), message_id) from None
         except smtplib.SMTPRecipientsRefused as error:
-            self._recover(smtp)
             code, reply = _refusal(error)
+            if code == 421:  # the server is closing the channel (smtplib closed it too)
+                self._discard()
+                raise _Dropped(reply) from None
+            self._recover(smtp)
             raise self._failure(code, reply, message_id, recipient_refused=True) from None
         except smtplib.SMTPNotSupportedError as error:
             self._recover(smtp)
@@ -516,7 +519,8 @@ def _refusal(error: smtplib.SMTPRecipientsRefused) -> tuple[int, str]:
     if not refusals:
         return 550, "the message has no recipients"
     temporary = [refusal for refusal in refusals if not 500 <= refusal[0] < 600]
-    code = temporary[0][0] if temporary else refusals[0][0]
+    closing = [refusal for refusal in refusals if refusal[0] == 421]  # about the server
+    code = (closing or temporary or refusals)[0][0]
     return code, "; ".join(reply for _, reply in refusals)
 
 
