@@ -11,6 +11,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from digest.mail.transport import SmtpTransport, TemporaryFailure
+from digest.state.store import Store
 from digest.subscribers import all_subscribers
 from tests.smtpserver import RecordingHandler, SmtpServer
 from tests.test_deliver import digest_message
@@ -67,8 +68,6 @@ def test_a_server_answering_421_at_rcpt_stops_the_run_after_three_readers(
     server = smtp_server(ClosingAtRcptHandler())
     readers = [{"email": f"r{number}@example.org", "send_empty": True} for number in range(8)]
     settings = load(*readers, port=server.port)
-    from digest.state.store import Store
-
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
         report = collect_and_send(settings, store, shared, list(all_subscribers(settings)))
     assert len(report.failed) == 3, "three in a row, then the run stops"
