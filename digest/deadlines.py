@@ -66,6 +66,13 @@ class Deadline:
             with self._lock:
                 self._ends_at = None
 
+    def extend(self, seconds: float) -> None:
+        """Give the step in flight `seconds` from now, if that is later than its deadline
+        (a stop request still cuts it short)."""
+        with self._lock:
+            if self._ends_at is not None and not self.cut_by_stop:
+                self._ends_at = max(self._ends_at, time.monotonic() + seconds)
+
     def close(self) -> None:
         """Stop the guard thread (a later step starts another)."""
         guard, self._guard_thread = self._guard_thread, None

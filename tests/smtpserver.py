@@ -175,7 +175,37 @@ class RejectSenderHandler(RecordingHandler):
         return self.refusal
 
 
-class DropConnectionHandler(RecordingHandler):
+class StagedHandler(RecordingHandler):
+    """A handler that may act at MAIL FROM, before any of the message went out, or at the
+    end of DATA, when all of it has arrived: `at_stage` returns a reply to give instead
+    of the usual one, or None."""
+
+    async def at_stage(self, server: SMTP, stage: Literal["MAIL", "DATA"]) -> str | None:
+        return None
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        instead = await self.at_stage(server, "MAIL")
+        if instead is not None:
+            return instead
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def reply(self, server: SMTP, envelope: Envelope, number: int) -> str:
+        instead = await self.at_stage(server, "DATA")
+        if instead is not None:
+            return instead
+        return await super().reply(server, envelope, number)
+
+
+class DropConnectionHandler(StagedHandler):
     """Closes the connection without a reply, the first `times` times it reaches `stage`.
 
     At "DATA" the whole message has arrived and is never answered (the client cannot
@@ -188,46 +218,30 @@ class DropConnectionHandler(RecordingHandler):
         self.remaining = times
         self.drops = 0
 
-    def _drop(self, server: SMTP, stage: str) -> bool:
+    async def at_stage(self, server: SMTP, stage: Literal["MAIL", "DATA"]) -> str | None:
         with self._lock:
             if stage != self.stage or self.remaining <= 0:
-                return False
+                return None
             self.remaining -= 1
             self.drops += 1
         assert server.transport is not None
         server.transport.close()
-        return True
-
-    async def handle_MAIL(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        mail_options: list[str],
-    ) -> str:
-        if self._drop(server, "MAIL"):
-            return "421 never sent: the connection is closed"
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 2.1.0 OK"
-
-    async def reply(self, server: SMTP, envelope: Envelope, number: int) -> str:
-        if self._drop(server, "DATA"):
-            return "421 never sent: the connection is closed"
-        return await super().reply(server, envelope, number)
+        return "421 never sent: the connection is closed"
 
 
-class SlowHandler(RecordingHandler):
-    """Waits `delay` seconds before answering each message (for client timeouts)."""
+class SlowHandler(StagedHandler):
+    """Waits `delay` seconds before answering at `stage`: the end of each message (for
+    client timeouts), or MAIL FROM (slow before any of the message went out)."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, stage: Literal["MAIL", "DATA"] = "DATA") -> None:
         super().__init__()
         self.delay = delay
+        self.stage = stage
 
-    async def reply(self, server: SMTP, envelope: Envelope, number: int) -> str:
-        await asyncio.sleep(self.delay)
-        return await super().reply(server, envelope, number)
+    async def at_stage(self, server: SMTP, stage: Literal["MAIL", "DATA"]) -> str | None:
+        if stage == self.stage:
+            await asyncio.sleep(self.delay)
+        return None
 
 
 @dataclass(frozen=True)

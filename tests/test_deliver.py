@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import DigestError
+from digest.mail import transport as transport_module
 from digest.mail.envelope import Envelope
 from digest.mail.message import WireMessage, build_message
 from digest.mail.transport import (
@@ -148,7 +149,11 @@ def test_a_drop_mid_data_is_temporary_and_the_next_send_reconnects(
     with SmtpTransport(server.settings()) as transport:
         with pytest.raises(TemporaryFailure) as caught:
             transport.send(digest_message("ada@example.org"))
-        assert caught.value.reply == "connection dropped mid-DATA"
+        assert caught.value.reply == (
+            "connection dropped mid-DATA; "
+            "the whole message went out, so the server may have taken it"
+        )
+        assert caught.value.maybe_delivered
         assert handler.data_count == 1  # not retried: the server may have taken it
         delivered = transport.send(digest_message("grace@example.org"))
     assert delivered.message_id == digest_message("grace@example.org").message_id
@@ -190,12 +195,43 @@ def test_a_connection_closed_by_the_server_while_idle_is_reopened(
     assert server.connections == 2
 
 
-def test_a_slow_server_times_out_as_a_temporary_failure(smtp_server: StartServer) -> None:
-    server = smtp_server(SlowHandler(delay=2.0))
+def test_a_server_slow_to_answer_the_end_of_a_message_is_waited_for(
+    smtp_server: StartServer,
+) -> None:
+    # It has the message: given up on after smtp.timeout, it was sent again and arrived
+    # twice, or three times (RFC 5321 4.5.3.2.6 gives it ten minutes, against that).
+    server = smtp_server(SlowHandler(delay=1.0))
+    with SmtpTransport(server.settings(timeout=0.3)) as transport:
+        delivered = transport.send(digest_message())
+        assert delivered.response.startswith("250 ")
+        assert transport.send(digest_message("grace@example.org")).response.startswith("250 ")
+    assert len(server.received) == 2
+
+
+def test_no_reply_to_the_end_of_a_message_is_a_failure_that_may_have_arrived(
+    smtp_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport_module, "FINAL_REPLY_SECONDS", 0.5)
+    server = smtp_server(SlowHandler(delay=3.0))
+    transport = SmtpTransport(server.settings(timeout=0.3))
+    with transport, pytest.raises(TemporaryFailure) as caught:
+        transport.send(digest_message())
+    assert caught.value.maybe_delivered
+    assert caught.value.reply == (
+        "no reply to the end of the message within 0.5s; "
+        "the whole message went out, so the server may have taken it"
+    )
+
+
+def test_a_slow_server_before_the_message_times_out_as_a_temporary_failure(
+    smtp_server: StartServer,
+) -> None:
+    server = smtp_server(SlowHandler(delay=2.0, stage="MAIL"))
     transport = SmtpTransport(server.settings(timeout=0.3))
     with transport, pytest.raises(TemporaryFailure) as caught:
         transport.send(digest_message())
     assert caught.value.reply == "timed out after 0.3s"
+    assert not caught.value.maybe_delivered
 
 
 def test_a_refused_connection_is_a_temporary_failure() -> None:

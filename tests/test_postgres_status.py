@@ -104,6 +104,7 @@ def test_status_shows_the_newest_edition_and_who_holds_what(url: str, tmp_path: 
         "edition": "2026-11-21",
         "total": 5,
         "sent": 2,
+        "unconfirmed": 0,
         "failed": 0,
         "empty": 0,
         "pending": 1,
@@ -123,13 +124,15 @@ def test_status_as_text_is_a_line_of_counts_and_a_row_per_sender(url: str, tmp_p
     assert result.returncode == 0, result.stderr
     first, header, *rows = result.stdout.splitlines()
     assert first == (
-        "edition 2026-11-21: 5 subscribers: 2 sent, 0 failed, 0 empty, 1 pending, 2 sending"
+        "edition 2026-11-21: 5 subscribers: "
+        "2 sent, 0 unconfirmed, 0 failed, 0 empty, 1 pending, 2 sending"
     )
     assert header.split() == ["sender", "holds", "renewed", "lease"]
     assert "new-host:2:2" in rows[0] and "expires in 14m" in rows[0]
     assert "old-host:1:1" in rows[1] and "lapsed 45m" in rows[1]
     assert rows[2:] == [
-        "edition 2026-11-20: 5 subscribers: 0 sent, 0 failed, 0 empty, 5 pending, 0 sending",
+        "edition 2026-11-20: 5 subscribers: "
+        "0 sent, 0 unconfirmed, 0 failed, 0 empty, 5 pending, 0 sending",
         "no sender holds a claim",
     ]
 

@@ -40,10 +40,14 @@ def load(*subscribers: dict[str, object], port: int = 25) -> Settings:
 
 
 def collect_and_send(
-    settings: Settings, store: Store, shared: Path, subscribers: list[Subscriber]
+    settings: Settings,
+    store: Store,
+    shared: Path,
+    subscribers: list[Subscriber],
+    sleep: Callable[[float], None] = lambda _seconds: None,
 ) -> SendReport:
     """Collect the seed dumps, then send EDITION to `subscribers` through the config's
-    server, without waiting between retries."""
+    server, `sleep` between retries (by default, without waiting)."""
     spec = SourceSpec(name="seeds", location=str(shared / "seeds"))
     collect([spec], store, settings=settings.collect, now=NOW)
     with SmtpTransport(settings.smtp) as transport:
@@ -55,7 +59,7 @@ def collect_and_send(
             subscribers=subscribers,
             now=lambda: NOW,
             edition=EDITION,
-            sleep=lambda _seconds: None,
+            sleep=sleep,
         )
 
 

@@ -302,6 +302,9 @@ def send_json(report: SendReport) -> dict[str, Any]:
         "skipped": report.skipped,
         "held": report.held,
         "failed": [{"subscriber": email, "reason": reason} for email, reason in report.failed],
+        "unconfirmed": [
+            {"subscriber": email, "reason": reason} for email, reason in report.unconfirmed
+        ],
         "empty": [{"subscriber": email, "reason": reason} for email, reason in report.empty],
         "left": report.left,
         "built": report.built,
@@ -315,6 +318,8 @@ def print_send_report(report: SendReport) -> None:
     """One line per failure and empty edition on stderr, then the counts."""
     for email, reason in report.failed:
         click.echo(f"failed: {email}: {reason}", err=True)
+    for email, reason in report.unconfirmed:
+        click.echo(f"unconfirmed: {email}: {reason}", err=True)
     for email, reason in report.empty:
         click.echo(f"empty: {email}: {reason}", err=True)
     click.echo(report.summary())
@@ -323,7 +328,7 @@ def print_send_report(report: SendReport) -> None:
 
 
 # The states of an edition's rows, in the order they are shown.
-_STATUSES = ("sent", "failed", "empty", "pending", "sending")
+_STATUSES = ("sent", "unconfirmed", "failed", "empty", "pending", "sending")
 
 
 def status_json(

@@ -40,6 +40,9 @@ MAX_REPLY_BYTES = 64 * 1024
 # back-to-back sends skip the round trip (a drop is still caught, see SmtpTransport.send).
 IDLE_CHECK_SECONDS = 2.0
 # A reply's enhanced status code (RFC 3463): "550 5.1.1 User unknown" -> 5, 1, 1.
+# How long a server may take to answer the end of a message (RFC 5321 4.5.3.2.6: ten
+# minutes, against duplicates): longer than smtp.timeout, which bounds each other step.
+FINAL_REPLY_SECONDS = 600.0
 _ENHANCED = re.compile(r"^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b")
 
 
@@ -56,13 +59,23 @@ class DeliveryFailure(DigestError):
     the server refused the recipient (at RCPT), so the server itself is working."""
 
     def __init__(
-        self, reply: str, *, message_id: str = "", server: str = "", recipient_refused: bool = False
+        self,
+        reply: str,
+        *,
+        message_id: str = "",
+        server: str = "",
+        recipient_refused: bool = False,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(": ".join(part for part in (server, message_id, reply) if part))
         self.reply = reply
         self.message_id = message_id
         self.server = server
         self.recipient_refused = recipient_refused
+        # The whole message went out and its final reply never came (the connection
+        # dropped, the wait ran out): the server may have queued it, and sending it again
+        # may deliver it twice (RFC 1047).
+        self.maybe_delivered = maybe_delivered
 
     @property
     def mailbox_gone(self) -> bool:
@@ -148,11 +161,23 @@ class _TrackedSMTP(smtplib.SMTP):
 
     data_started = False
     data_reply: tuple[int, bytes] | None = None
+    body_sent = False  # the message and its final "." went out: the server may have it
 
     def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
         # From the moment its socket exists: the banner is the first thing a server drips.
         deadline.watch(lambda: getattr(self, "sock", None))
+        self._deadline = deadline
         super().__init__(*args, **kwargs)
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
+        if self.data_started and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.body_sent = True
+            # The server has the message: give it the time RFC 5321 (4.5.3.2.6) gives to
+            # answer the end of DATA, since one not waited for may go out twice.
+            self._deadline.extend(FINAL_REPLY_SECONDS)
+            if self.sock is not None:
+                self.sock.settimeout(FINAL_REPLY_SECONDS)
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None:
@@ -339,7 +364,9 @@ class SmtpTransport(_Closing):
         return 'set smtp.security = "ssl" for port 465'
 
     def _transmit(self, smtp: _TrackedSMTP, message: WireMessage, message_id: str) -> Delivered:
-        smtp.data_started, smtp.data_reply = False, None
+        smtp.data_started, smtp.body_sent, smtp.data_reply = False, False, None
+        if smtp.sock is not None:  # the last message's end may have waited longer
+            smtp.sock.settimeout(self._settings.timeout)
         try:
             self._deadline.watch(lambda: smtp.sock)
             with self._deadline.running():
@@ -351,7 +378,8 @@ class SmtpTransport(_Closing):
                 raise self._temporary(str(error.__context__), message_id) from None
             if smtp.data_started or timed_out:
                 self._discard()
-                raise self._temporary(self._dropped_reply(error, smtp), message_id) from None
+                reply = self._dropped_reply(error, smtp)
+                raise self._temporary(reply, message_id, smtp.body_sent) from None
             raise _Dropped(self._dropped_reply(error, smtp)) from None
         except smtplib.SMTPSenderRefused as error:
             if error.smtp_code == 421:  # closing the connection: a new one may take it
@@ -380,7 +408,8 @@ class SmtpTransport(_Closing):
             raise PermanentFailure(str(error), message_id=message_id, server=self._server) from None
         except (smtplib.SMTPException, OSError) as error:
             self._discard()
-            raise self._temporary(self._connection_reply(error, "failed"), message_id) from None
+            reply = self._connection_reply(error, "failed")
+            raise self._temporary(reply, message_id, smtp.body_sent) from None
         code, text = smtp.data_reply or (250, b"")
         return Delivered(message_id, _reply_line(code, text))
 
@@ -401,11 +430,19 @@ class SmtpTransport(_Closing):
             reply, message_id=message_id, server=self._server, recipient_refused=recipient_refused
         )
 
-    def _temporary(self, reply: str, message_id: str) -> TemporaryFailure:
-        return TemporaryFailure(reply, message_id=message_id, server=self._server)
+    def _temporary(
+        self, reply: str, message_id: str, maybe_delivered: bool = False
+    ) -> TemporaryFailure:
+        if maybe_delivered:
+            reply += "; the whole message went out, so the server may have taken it"
+        return TemporaryFailure(
+            reply, message_id=message_id, server=self._server, maybe_delivered=maybe_delivered
+        )
 
     def _dropped_reply(self, error: smtplib.SMTPServerDisconnected, smtp: _TrackedSMTP) -> str:
         if self._deadline.expired or isinstance(error.__context__, TimeoutError):
+            if smtp.body_sent and not self._deadline.cut_by_stop:
+                return f"no reply to the end of the message within {FINAL_REPLY_SECONDS:g}s"
             return self._timed_out()
         return "connection dropped mid-DATA" if smtp.data_started else "connection dropped"
 

@@ -72,6 +72,8 @@ class SendReport:
     skipped: list[str] = field(default_factory=list)  # sent (or empty) already
     held: list[str] = field(default_factory=list)  # another sender holds their claim
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # The whole message went out, no final reply came: not sent again (it may arrive).
+    unconfirmed: list[tuple[str, str]] = field(default_factory=list)
     empty: list[tuple[str, str]] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     built: list[str] = field(default_factory=list)  # a dry run's messages, built not sent
@@ -81,7 +83,7 @@ class SendReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.error
+        return not self.failed and not self.unconfirmed and not self.error
 
     def summary(self) -> str:
         """The counts of the run, in one line."""
@@ -92,6 +94,8 @@ class SendReport:
             f"{len(self.failed)} failed",
             f"{len(self.empty)} empty",
         ]
+        if self.unconfirmed:
+            parts.insert(4, f"{len(self.unconfirmed)} unconfirmed (may have arrived)")
         if self.suppressed:
             parts.append(f"{len(self.suppressed)} not mailed (unsubscribed or bounced)")
         if self.not_due:
@@ -177,12 +181,21 @@ class SendRun:
         except ServerUnusable as error:
             self.unusable = error
             return
+        except _Left:
+            self.close_left(email, job.edition)
+            return
         except _GaveUp as gave_up:
             failure = gave_up.failure
             reason = f"{failure.reply} (after {plural(gave_up.attempts, 'attempt')})"
-            if failure.mailbox_gone and self._bounced(email, failure.reply):
-                reason += "; not mailed again (a hard bounce)"
-            self._fail(job, reason, attempts=gave_up.attempts)
+            if failure.maybe_delivered:
+                self.report.unconfirmed.append((email, reason))
+                if ledger:
+                    unconfirmed = Delivered(message.message_id, reason)
+                    self._record(job, unconfirmed, gave_up.attempts, rendered.paper_ids, sure=False)
+            else:
+                if failure.mailbox_gone and self._bounced(email, failure.reply):
+                    reason += "; not mailed again (a hard bounce)"
+                self._fail(job, reason, attempts=gave_up.attempts)
             # A refused recipient (greylisted, a full mailbox) is theirs alone: the server
             # answered. Only failures of the server itself stop the run.
             server_failed = isinstance(failure, TemporaryFailure) and not failure.recipient_refused
@@ -193,14 +206,29 @@ class SendRun:
         self.temporary_failures_in_a_row = 0
         (self.report.written if self.writes_files else self.report.sent).append(email)
         if ledger:
-            self._record_sent(job, delivered, attempts, rendered.paper_ids)
+            self._record(job, delivered, attempts, rendered.paper_ids)
 
-    def _record_sent(
-        self, job: Job, delivered: Delivered, attempts: int, papers: tuple[str, ...]
+    def close_left(self, email: str, edition: date) -> None:
+        """A reader who unsubscribed or bounced while the run went on: their row closed as
+        empty, saying why, and nothing sent."""
+        reason = "unsubscribed or bounced during the run"
+        if self.ledger:
+            self.ledger.mark_empty(email, edition, reason=reason, now=self.now())
+        self.report.suppressed.append(email)
+
+    def _record(
+        self,
+        job: Job,
+        delivered: Delivered,
+        attempts: int,
+        papers: tuple[str, ...],
+        *,
+        sure: bool = True,
     ) -> None:
-        """Commit a message the server accepted, trying again while the database is busy
-        (a lock held past its timeout); if it still cannot, the run stops: the next
-        message would go unrecorded too, and each is one a later run may send again."""
+        """Commit a message the server accepted (or, not `sure`, may have taken), trying
+        again while the database is busy (a lock held past its timeout); if it still
+        cannot, the run stops: the next message would go unrecorded too, and each is one
+        a later run may send again."""
         assert self.ledger is not None
         email = job.subscriber.email
         for attempt in range(1, RECORD_ATTEMPTS + 1):
@@ -213,6 +241,7 @@ class SendRun:
                     attempts=attempts,
                     papers=papers,
                     now=self.now(),
+                    confirmed=sure,
                 )
                 return
             except StoreError as error:
@@ -269,6 +298,17 @@ class SendRun:
             return False
         return True
 
+    def _left(self, email: str) -> bool:
+        """Whether the reader left since the run looked (a retry waits seconds, and the
+        unsubscribe link is a click away)."""
+        if self.audience is None:
+            return False
+        try:
+            return email.lower() in self.audience.suppressed_among([email])
+        except StoreError as error:
+            log.warning("%s: cannot look up whether they left: %s", email, error)
+            return False
+
     def _fail(self, job: Job, reason: str, *, attempts: int) -> None:
         """Record and report one subscriber's edition as failed; a re-run tries it again."""
         email = job.subscriber.email
@@ -287,13 +327,22 @@ class SendRun:
             try:
                 return self.transport.send(message), attempt
             except TemporaryFailure as failure:
-                if attempt >= self.retry.attempts or self.should_stop():
+                # Not again when the server may have taken it: each try may arrive (a
+                # server slow to answer the end of a message queued every one).
+                done = attempt >= self.retry.attempts or failure.maybe_delivered
+                if done or self.should_stop():
                     raise _GaveUp(failure, attempt) from failure
                 delay = self.retry.delay(attempt)
                 log.info("%s: %s; retrying in %.1fs", email, failure.reply, delay)
                 self.sleep(delay)
+                if self._left(email):
+                    raise _Left from failure
             except DeliveryFailure as failure:
                 raise _GaveUp(failure, attempt) from failure
+
+
+class _Left(Exception):
+    """The reader unsubscribed or bounced while their message waited for a retry."""
 
 
 def _empty_reason(job: Job) -> str:

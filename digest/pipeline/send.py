@@ -318,10 +318,7 @@ def _still_mailed(
     suppressed = store.audience.suppressed_among([member.email for member in members])
     for member in members:
         if member.email.lower() in suppressed:
-            reason = "unsubscribed or bounced during the run"
-            if run.ledger:
-                run.ledger.mark_empty(member.email, day, reason=reason, now=run.now())
-            run.report.suppressed.append(member.email)
+            run.close_left(member.email, day)
     return [member for member in members if member.email.lower() not in suppressed]
 
 

@@ -24,6 +24,9 @@ from digest.state.schema import delivered_papers, deliveries, paper_keys, papers
 from digest.state.workers import is_dead
 
 PENDING, SENDING, SENT, FAILED, EMPTY = "pending", "sending", "sent", "failed", "empty"
+# The whole message went out and the server never said whether it took it: final, as
+# sent, since sending it again may deliver it twice; the report and `status` say so.
+UNCONFIRMED = "unconfirmed"
 # The rows a sender may take: nothing went out for them. An empty edition is looked at
 # again by a later run: papers may have come in since (a late collect), or the reader
 # may be subscribed again; nothing was sent, so nothing can go out twice.
@@ -76,11 +79,11 @@ _TAKE_OVER = (
     .values(updated_at=bindparam("now"))
 )
 _HOLDER = select(deliveries.c.status, deliveries.c.worker, deliveries.c.claimed_at).where(_ROW)
-_SENT = (
+_DELIVERED = (
     update(deliveries)
     .where(_ROW)
     .values(
-        status=SENT,
+        status=bindparam("new_status"),
         message_id=bindparam("new_message_id"),
         reply=bindparam("new_reply"),
         attempts=deliveries.c.attempts + bindparam("new_attempts"),
@@ -165,7 +168,7 @@ class Ledger:
             if conn.execute(_CLAIM, claim).rowcount == 1:
                 return CLAIMED
             holder = conn.execute(_HOLDER, row).first()
-            if holder is None or holder.status == SENT:
+            if holder is None or holder.status in (SENT, UNCONFIRMED):
                 return DONE
             if holder.status != SENDING:
                 return HELD
@@ -186,17 +189,22 @@ class Ledger:
         attempts: int,
         papers: Sequence[str],
         now: datetime,
+        confirmed: bool = True,
     ) -> None:
-        """The server accepted the message: commit it, with the papers it carried."""
+        """The server accepted the message: commit it, with the papers it carried. Not
+        `confirmed`: the whole message went out and no final reply came, so the reader may
+        have it; as final as sent (its papers count as received), since no run may send
+        it again."""
         values = {
+            "new_status": SENT if confirmed else UNCONFIRMED,
             "new_message_id": message_id,
             "new_reply": reply,
             "new_attempts": attempts,
             "new_papers": json.dumps(list(papers)),
             "now": timestamp(now),
         }
-        with self._db.transaction("record a message as sent") as conn:
-            conn.execute(_SENT, _row(subscriber, edition) | values)
+        with self._db.transaction(f"record a message as {values['new_status']}") as conn:
+            conn.execute(_DELIVERED, _row(subscriber, edition) | values)
             self._record_delivery(conn, subscriber, edition, papers, now=now)
 
     def mark_failed(
