@@ -86,6 +86,37 @@ def test_sent_rows_are_never_claimed_and_failed_and_empty_ones_are(store: Store)
     assert claim(store.claims, "b:1:1", limit=2) == (READERS[1], READERS[2])
 
 
+def test_a_row_another_sender_of_the_run_found_empty_is_not_ranked_again(store: Store) -> None:
+    # Two senders of one run: what the first found empty, the second would rank again and
+    # report as its own. A run started after it takes it again (a late collect).
+    started = NOW
+    ledger = store.ledger
+    ledger.claim(READERS[0], EDITION, worker="a:1:1", now=NOW)
+    ledger.mark_empty(READERS[0], EDITION, reason="nothing", now=NOW + timedelta(seconds=5))
+    during = store.claims.claim_batch(
+        EDITION,
+        worker="b:1:1",
+        wanted=frozenset(READERS[:1]),
+        after="",
+        limit=5,
+        now=NOW + timedelta(seconds=6),
+        lease=LEASE,
+        empty_before=started,
+    )
+    assert during.claimed == ()
+    later = store.claims.claim_batch(
+        EDITION,
+        worker="c:1:1",
+        wanted=frozenset(READERS[:1]),
+        after="",
+        limit=5,
+        now=NOW + timedelta(hours=1),
+        lease=LEASE,
+        empty_before=NOW + timedelta(hours=1),
+    )
+    assert later.claimed == (READERS[0],)
+
+
 def test_a_lease_not_renewed_lapses_and_any_worker_takes_the_claim_over(store: Store) -> None:
     claims = store.claims
     assert claim(claims, "far.example:1:1", limit=2) == tuple(READERS[:2])

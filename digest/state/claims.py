@@ -47,6 +47,7 @@ _CANDIDATES = (
         deliveries.c.status,
         deliveries.c.worker,
         deliveries.c.claimed_at,
+        deliveries.c.updated_at,
     )
     .where(
         deliveries.c.edition == bindparam("edition"),
@@ -171,14 +172,18 @@ class Claims:
         limit: int,
         now: datetime,
         lease: timedelta,
+        empty_before: datetime | None = None,
     ) -> Batch:
         """Claim up to `limit` rows of the edition after subscriber `after` ("" for the
         first): pending, failed, or held under a lapsed lease, by a dead process, or by
         this worker itself (a claim an earlier run of a long-lived process, such as the
         schedule, failed to finish: a worker asks for a batch only when it holds none),
         and only of the `wanted` subscribers (lower case). Rows another worker is
-        claiming at this moment are skipped, not waited for."""
+        claiming at this moment are skipped, not waited for. Empty rows are taken when
+        closed before `empty_before` (the run's start: one another sender of the same run
+        found empty is empty for this one too), any with None."""
         stale = timestamp(now - lease)
+        closed_before = timestamp(empty_before) if empty_before is not None else None
         query = {
             "edition": edition.isoformat(),
             "after": after,
@@ -192,6 +197,12 @@ class Claims:
                 row.subscriber
                 for row in rows
                 if row.subscriber in wanted
+                and not (
+                    row.status == EMPTY
+                    and closed_before is not None
+                    and row.updated_at is not None
+                    and row.updated_at >= closed_before
+                )
                 and (
                     row.status != SENDING
                     or row.claimed_at is None
@@ -324,9 +335,17 @@ def claimed_batches(
     """
     left, after, took = set(wanted), "", False
     pause = min(max(lease.total_seconds() / 10, 0.05), 2.0)
+    started = now()
     while left and not should_stop():
         batch = claims.claim_batch(
-            edition, worker=worker, wanted=left, after=after, limit=size, now=now(), lease=lease
+            edition,
+            worker=worker,
+            wanted=left,
+            after=after,
+            limit=size,
+            now=now(),
+            lease=lease,
+            empty_before=started,
         )
         if batch.claimed:
             left.difference_update(batch.claimed)
