@@ -117,6 +117,22 @@ def test_a_row_another_sender_of_the_run_found_empty_is_not_ranked_again(store: 
     assert later.claimed == (READERS[0],)
 
 
+def test_a_sender_that_lost_its_claim_never_undoes_the_others_delivery(store: Store) -> None:
+    ledger = store.ledger
+    ledger.claim(READERS[0], EDITION, worker="a:1:1", now=NOW)
+    # a:1:1 retries past its lease; b:1:1 takes the row over and delivers it.
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert ledger.claim(READERS[0], EDITION, worker="b:1:1", now=later, lease=LEASE) == "claimed"
+    ledger.mark_sent(
+        READERS[0], EDITION, message_id="<m@x>", reply="250", attempts=1, papers=[], now=later
+    )
+    ledger.mark_failed(READERS[0], EDITION, reply="451", attempts=3, now=later)
+    ledger.mark_empty(READERS[0], EDITION, reason="left", now=later)
+    [row] = [row for row in ledger.rows(EDITION) if row.subscriber == READERS[0]]
+    assert (row.status, row.reply) == (SENT, "250")
+    assert claim(store.claims, "c:1:1", wanted=frozenset(READERS[:1])) == ()
+
+
 def test_a_lease_not_renewed_lapses_and_any_worker_takes_the_claim_over(store: Store) -> None:
     claims = store.claims
     assert claim(claims, "far.example:1:1", limit=2) == tuple(READERS[:2])

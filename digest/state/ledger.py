@@ -93,9 +93,12 @@ _DELIVERED = (
         worker=None,
     )
 )
+# Failed or empty never overwrites sent: a sender whose claim was taken over while its
+# retries ran (paused past its lease) must not undo the other's delivery, which a later
+# run would then send again.
 _FINISHED = (
     update(deliveries)
-    .where(_ROW)
+    .where(_ROW, deliveries.c.status.not_in((SENT, UNCONFIRMED)))
     .values(
         status=bindparam("new_status"),
         reply=bindparam("new_reply"),
