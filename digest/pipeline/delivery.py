@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 # Subscribers in a row whose messages failed temporarily, retries spent, before a run stops.
 UNREACHABLE_AFTER = 3
-# Tries at recording a message the server accepted, while the database is busy.
-RECORD_ATTEMPTS = 3
+# Tries at recording a message the server accepted, while the database is busy or away:
+# with the retry delays doubling from 2 s, a minute, through a PostgreSQL failover or a
+# restart (two tries, 6 s, left a 10-second outage one duplicate per sender).
+RECORD_ATTEMPTS = 6
 
 
 @dataclass(frozen=True, slots=True)
