@@ -139,3 +139,20 @@ def test_what_a_terminal_or_a_database_would_act_on_is_not_kept_from_a_report() 
     assert found[0].recipient == "carol@example.com"
     assert "\x1b" not in found[0].detail and "\x00" not in found[0].detail
     assert found[0].detail.startswith("550 5.1.1 ]0;title[2Jgone")
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "ada@example.org <bob@example.com>",  # parseaddr says ada's; a mail client, bob's
+        "ada@example.org, bob@example.com",
+    ],
+)
+def test_a_request_whose_from_names_two_addresses_unsubscribes_nobody(sender: str) -> None:
+    raw = f"From: {sender}\r\nSubject: unsubscribe\r\n\r\nplease\r\n".encode()
+    assert read_notice(raw) is None
+
+
+def test_a_request_from_one_address_with_a_name_is_that_address() -> None:
+    raw = b'From: "Ada L." <Ada@Example.org>\r\nSubject: Re: unsubscribe\r\n\r\n'
+    assert read_notice(raw) == UnsubscribeRequest("ada@example.org")

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
-from email.utils import parseaddr
+from email.utils import getaddresses
 
 _STATUS = re.compile(r"^([245])\.\d{1,3}\.\d{1,3}$")
 _UNSUBSCRIBE = re.compile(r"^\s*(?:re:\s*)*unsubscribe\b", re.IGNORECASE)
@@ -72,11 +72,14 @@ def read_notice(raw: bytes) -> Notice:
 
 def _from_address(message: Message) -> str:
     """The address of the From header, as written: an internationalized one in raw UTF-8
-    (RFC 6532) too, which compat32 keeps as surrogate escapes."""
+    (RFC 6532) too, which compat32 keeps as surrogate escapes. "" unless it names exactly
+    one: Python's parseaddr reads "ada@example.org <bob@example.com>" as ada's (CVE-2023-
+    27043), while a mail client shows bob's address, who would unsubscribe ada."""
     for name, value in message.raw_items():
         if name.lower() == "from":
             text = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            return parseaddr(text)[1]
+            found = [address for _, address in getaddresses([text]) if address]
+            return found[0] if len(found) == 1 else ""
     return ""
 
 
