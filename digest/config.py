@@ -688,7 +688,9 @@ def load_config(path: Path | None = None, *, db_path: Path | str | None = None) 
         if not path.exists():
             raise ConfigError([f"{path}: no such config file"])
         data = _follow_config_folder(_read_toml(path), path.resolve().parent)
-        subscribers_file = data.get("digest", {}).get("subscribers_file")
+        digest = data.get("digest")
+        # Not a table ("digest = 5"): pydantic names it below.
+        subscribers_file = digest.get("subscribers_file") if isinstance(digest, dict) else None
         if isinstance(subscribers_file, str):
             extra = _subscribers_from_file(Path(subscribers_file))
             data["subscribers"] = [*data.get("subscribers", []), *extra]

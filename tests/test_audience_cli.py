@@ -91,6 +91,7 @@ def test_an_internationalized_address_is_one_reader_however_it_is_written(
     (tmp_path / "digest.toml").write_text(
         CONFIG + '[[subscribers]]\nemail = "carl@bücher.example"\n'
     )
+    Store(f"sqlite:///{tmp_path / 'digest.db'}").close()  # a list that has sent
     left = digest("subscribers", "unsubscribe", "carl@bücher.example", cwd=tmp_path)
     assert (left.stdout, left.stderr) == ("carl@xn--bcher-kva.example: unsubscribed\n", "")
     assert listing(tmp_path)["carl@xn--bcher-kva.example"]["mailed"] is False

@@ -111,6 +111,7 @@ def _change(email: str, *, leave: bool, config_path: Path | None, db_path: str |
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
     # As the config and the emails' links have it: an internationalized domain in ASCII.
     email = wire_address(email.strip())
+    _refuse_a_new_database(settings.state.url)
     with Store(settings.state.url) as store:
         if leave:
             changed = store.audience.unsubscribe(email, how="command line", now=_now())

@@ -148,7 +148,12 @@ def _get(
     deadline.watch(lambda: connection[-1] if connection else None)
     try:
         with deadline.running():
-            return _exchange(client, url, headers, validators, timeout, max_bytes, trace)
+            fetched = _exchange(client, url, headers, validators, timeout, max_bytes, trace)
+        # The guard shuts the socket down: a body that ends when the connection closes
+        # (no Content-Length, no chunks) then reads as whole. Cut off is cut off.
+        if deadline.expired:
+            raise SourceError(deadline.describe())
+        return fetched
     except (httpx.HTTPError, OSError):
         if deadline.expired:
             raise SourceError(deadline.describe()) from None

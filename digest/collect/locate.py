@@ -30,6 +30,13 @@ def is_url(location: str) -> bool:
 def expand(location: str) -> list[str]:
     """The concrete locations behind one: a URL or file as is, a directory's files, a glob's
     matches, in sorted order. Raises SourceError when it names nothing readable."""
+    try:
+        return _expand(location)
+    except OSError as error:  # a name too long, a folder that cannot be entered or listed
+        raise SourceError(f"cannot read ({error.strerror or error})") from None
+
+
+def _expand(location: str) -> list[str]:
     if is_url(location):
         return [location]
     path = Path(location).expanduser()
