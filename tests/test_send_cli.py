@@ -164,6 +164,20 @@ def test_a_permanent_failure_marks_one_subscriber_and_the_run_goes_on(
     assert sorted(report["sent"]) == [subscribers(3)[0], subscribers(3)[2]]
 
 
+def test_with_json_each_failure_is_still_one_line_on_stderr(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    # A cron job logs stderr: with --json it said nothing there, and exited 1.
+    rejected = subscribers(2)[1]
+    server = smtp_server(RejectRecipientHandler(rejected, reply="550 5.7.1 <{}>: Relay denied"))
+    write_config(newsroom, server, 2)
+    result = digest("send", "--date", EDITION, "--json", cwd=newsroom)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["failed"][0]["subscriber"] == rejected
+    assert result.stderr.startswith(f"failed: {rejected}: 550 5.7.1")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_a_mailbox_that_does_not_exist_is_a_hard_bounce_and_is_not_mailed_again(
     newsroom: Path, smtp_server: StartServer
 ) -> None:

@@ -513,10 +513,11 @@ def send(
             should_stop=stop.is_set,
             on_done=progress.update,
         )
+    output.print_send_problems(report)  # a cron job logging stderr sees them either way
     if as_json:
         output.echo_json(output.send_json(report))
     else:
-        output.print_send_report(report)
+        click.echo(report.summary())
     sys.exit(0 if report.ok else 1)
 
 

@@ -314,15 +314,15 @@ def send_json(report: SendReport) -> dict[str, Any]:
     }
 
 
-def print_send_report(report: SendReport) -> None:
-    """One line per failure and empty edition on stderr, then the counts."""
+def print_send_problems(report: SendReport) -> None:
+    """One line per failure, unconfirmed message and empty edition on stderr, and why the
+    run stopped early."""
     for email, reason in report.failed:
         click.echo(f"failed: {email}: {reason}", err=True)
     for email, reason in report.unconfirmed:
         click.echo(f"unconfirmed: {email}: {reason}", err=True)
     for email, reason in report.empty:
         click.echo(f"empty: {email}: {reason}", err=True)
-    click.echo(report.summary())
     if report.error:
         click.echo(f"error: {report.error}", err=True)
 
