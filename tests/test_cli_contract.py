@@ -5,6 +5,7 @@ and a config whose tables have the wrong type is a config error, not a traceback
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -127,3 +128,21 @@ def test_a_section_that_is_not_a_table_is_a_config_error(
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert raised.value.lines[0].startswith("digest: ")
+
+
+def test_an_edition_after_tomorrow_is_not_sent_nor_recorded(tmp_path: Path) -> None:
+    # Its rows stood in the ledger, and `digest status` showed that edition from then on.
+    (tmp_path / "digest.toml").write_text('[[subscribers]]\nemail = "ada@example.org"\n')
+    result = digest("send", "--date", "2099-01-01", "--json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "2099-01-01 is after" in result.stderr and "digest render --date" in result.stderr
+    assert "error" in json.loads(result.stdout)
+    assert not (tmp_path / "digest.db").exists()
+
+
+@pytest.mark.parametrize("command", ["rank", "render", "send"])
+def test_a_date_before_1900_is_a_usage_error_not_a_traceback(tmp_path: Path, command: str) -> None:
+    result = digest(command, "--date", "0001-01-01", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'0001-01-01' is before 1900" in result.stderr
+    assert "Traceback" not in result.stderr

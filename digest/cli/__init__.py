@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +28,10 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 log = logging.getLogger("digest")
 
 
+# The oldest edition a command takes: the days an edition looks back over must be dates.
+EARLIEST_YEAR = 1900
+
+
 class _EditionDate(click.DateTime):
     """A YYYY-MM-DD date; one that does not exist ("2026-02-30") is named as such,
     not as a mismatch of the format."""
@@ -41,7 +45,10 @@ class _EditionDate(click.DateTime):
                 datetime.strptime(value.strip(), "%Y-%m-%d")
             except ValueError as error:
                 self.fail(f"{value!r} is not a date ({error})", param, ctx)
-        return super().convert(value, param, ctx)
+        converted = super().convert(value, param, ctx)
+        if isinstance(converted, datetime) and converted.year < EARLIEST_YEAR:
+            self.fail(f"{value!r} is before {EARLIEST_YEAR}: no edition is that old", param, ctx)
+        return converted
 
 
 _EDITION_DATE = _EditionDate()
@@ -480,6 +487,15 @@ def send(
     """
     from digest.config import load_config, unsigned_links
 
+    # Today somewhere (UTC+14 is a day ahead of UTC), and no later: a future edition's
+    # rows would stand in the ledger, and `digest status` would show it instead of today's.
+    latest = _now().date() + timedelta(days=1)
+    if edition is not None and edition.date() > latest and not (outbox or dry_run):
+        raise click.BadParameter(
+            f"{edition.date()} is after {latest}: an edition is sent on its day "
+            "(preview a later one with digest render --date, or send --dry-run)",
+            param_hint="'--date'",
+        )
     settings = load_config(config_path, db_path=db_path)
     if unsigned := unsigned_links(settings):
         raise ConfigError(unsigned)
