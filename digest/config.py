@@ -507,7 +507,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError([f"{path}: cannot read ({error.strerror})"]) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # "-sig": a byte order mark (Windows Notepad writes one) is no TOML statement.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
         raise ConfigError([f"{path}: not UTF-8 text (byte {error.start})"]) from None
     except tomllib.TOMLDecodeError as error:

@@ -199,3 +199,9 @@ def test_a_source_without_a_location_is_a_config_error_not_a_traceback(tmp_path:
         "sources.0.location: Field required",
         "sources.0.path: unknown setting",
     ]
+
+
+def test_a_config_saved_with_a_byte_order_mark_and_crlf_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[digest]\r\nmax_papers = 7\r\n")
+    assert load_config(path).digest.max_papers == 7
