@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -224,7 +225,8 @@ def init(path: Path, email: str, categories: tuple[str, ...]) -> None:
     written = write_starter(path, email=email, categories=categories or ("cs.LG", "cs.CL"))
     click.echo(f"wrote {path}: {written}")
     click.echo("next:")
-    config = "" if path == Path("digest.toml") else f" --config {path}"
+    # Quoted as a shell needs it: the steps are there to be copied ("my digest.toml").
+    config = "" if path == Path("digest.toml") else f" --config {shlex.quote(str(path))}"
     for step in (
         f"edit {path}: the sender, your interests, more subscribers",
         "export DIGEST_SMTP__HOST=... DIGEST_SMTP__USERNAME=... DIGEST_SMTP__PASSWORD=...",

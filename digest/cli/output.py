@@ -145,7 +145,7 @@ def picks_json(picks: Picks) -> dict[str, Any]:
 
 def print_picks(picks: Picks) -> None:
     header = f"{picks.profile.name}, edition of {picks.edition.isoformat()}"
-    click.echo(f"{header}: {len(picks.papers)} papers")
+    click.echo(f"{header}: {plural(len(picks.papers), 'paper')}")
     table = Table(box=None, pad_edge=False, show_header=True)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")

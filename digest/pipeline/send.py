@@ -47,6 +47,7 @@ from digest.state.store import Store
 from digest.state.votes import Taste
 from digest.state.workers import this_worker
 from digest.subscribers import Subscriber
+from digest.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,8 @@ def send_editions(
             why = "the server cannot be used"
         if run.unrecorded is not None:
             why = "the database cannot record what was sent"
-        log.warning("stopping %s: %d editions left for the next run", why, len(run.report.left))
+        left = plural(len(run.report.left), "edition")
+        log.warning("stopping %s: %s left for the next run", why, left)
     return run.report
 
 
