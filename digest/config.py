@@ -689,13 +689,13 @@ def load_config(path: Path | None = None, *, db_path: Path | str | None = None) 
         if not path.exists():
             raise ConfigError([f"{path}: no such config file"])
         data = _follow_config_folder(_read_toml(path), path.resolve().parent)
-        digest = data.get("digest")
-        # Not a table ("digest = 5"): pydantic names it below.
-        subscribers_file = digest.get("subscribers_file") if isinstance(digest, dict) else None
-        if isinstance(subscribers_file, str):
-            extra = _subscribers_from_file(Path(subscribers_file))
-            data["subscribers"] = [*data.get("subscribers", []), *extra]
     settings = settings_from(data)
+    # Named in the file (relative to it) or by DIGEST_DIGEST__SUBSCRIBERS_FILE (relative to
+    # the working folder), as every setting can be.
+    if settings.digest.subscribers_file is not None:
+        extra = _subscribers_from_file(settings.digest.subscribers_file)
+        data["subscribers"] = [*data.get("subscribers", []), *extra]
+        settings = settings_from(data)
     given, name = db_path, "--db"
     if given is None:
         given, name = os.environ.get("DIGEST_DATABASE_URL") or None, "DIGEST_DATABASE_URL"

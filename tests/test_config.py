@@ -205,3 +205,15 @@ def test_a_config_saved_with_a_byte_order_mark_and_crlf_loads(tmp_path: Path) ->
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf[digest]\r\nmax_papers = 7\r\n")
     assert load_config(path).digest.max_papers == 7
+
+
+def test_the_subscribers_file_can_be_named_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As every setting can be; it was ignored, and its readers silently not mailed.
+    write(tmp_path / "people.toml", '[[subscribers]]\nemail = "grace@example.org"\n')
+    path = write(tmp_path / "digest.toml", '[[subscribers]]\nemail = "ada@example.org"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGEST_DIGEST__SUBSCRIBERS_FILE", "people.toml")
+    emails = [subscriber.email for subscriber in load_config(path).subscribers]
+    assert emails == ["ada@example.org", "grace@example.org"]
