@@ -27,6 +27,13 @@ class ConfigError(DigestError):
         self.lines = lines
 
 
+class NotConfigured(DigestError):
+    """A valid config that lacks what the command needs (no subscriber, no source, no
+    secret): the config stops it, exit 2 as for a config error, nothing done."""
+
+    exit_code = 2
+
+
 class SourceError(DigestError):
     """One source could not be read at all; other sources still go through."""
 

@@ -15,7 +15,7 @@ from typing import get_args
 from zoneinfo import ZoneInfo
 
 from digest.config import Settings, SubscriberSettings, Weekday, wire_address
-from digest.errors import DigestError
+from digest.errors import NotConfigured
 from digest.models import Profile
 from digest.rank.votes import vote_key
 
@@ -140,7 +140,7 @@ def find_subscriber(settings: Settings, email: str) -> Subscriber:
     for subscriber in settings.subscribers:
         if str(subscriber.email).lower() == wanted:
             return resolve(subscriber, settings)
-    raise DigestError(f"no subscriber {email!r} in the config", hint="`digest check` counts them")
+    raise NotConfigured(f"no subscriber {email!r} in the config", hint="`digest check` counts them")
 
 
 def split_interests(text: str) -> tuple[str, ...]:

@@ -146,3 +146,21 @@ def test_a_date_before_1900_is_a_usage_error_not_a_traceback(tmp_path: Path, com
     assert result.returncode == 2
     assert "'0001-01-01' is before 1900" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("send",),  # nobody to send to
+        ("serve",),  # no secret to check its links with
+        ("send", "--subscriber", "nobody@example.org"),
+    ],
+    ids=["no subscriber", "no secret", "an address not in the config"],
+)
+def test_what_the_config_lacks_stops_a_command_with_exit_2(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # Exit 1 is a source or a subscriber that failed; 2, what the config stops.
+    result = digest(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1

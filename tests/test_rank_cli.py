@@ -56,7 +56,7 @@ def test_exactly_one_of_subscriber_or_interests_is_required(tmp_path: Path, shar
 
 def test_an_unknown_subscriber_is_a_one_line_error(tmp_path: Path) -> None:
     result = digest("rank", "--subscriber", "nobody@example.org", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "error: no subscriber 'nobody@example.org' in the config (`digest check` counts them)"
     ]

@@ -242,7 +242,7 @@ def test_an_unknown_subscriber_is_named_and_nobody_else(tmp_path: Path) -> None:
         '[[subscribers]]\nemail = "ada@example.org"\n', encoding="utf-8"
     )
     result = digest("render", "--subscriber", "bob@example.org", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "'bob@example.org'" in result.stderr and "ada@" not in result.stderr
 
 

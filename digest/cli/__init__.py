@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from digest import __version__
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, NotConfigured
 from digest.text import plural
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -264,7 +264,7 @@ def collect(
         settings
     )
     if not specs:
-        raise DigestError(
+        raise NotConfigured(
             "nothing to collect", hint="give SOURCE arguments or add [[sources]] to the config"
         )
     # Before reading anything: a model named in the config that does not load stops here.
@@ -512,7 +512,7 @@ def send(
         all_subscribers(settings)
     )
     if not subscribers:
-        raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
+        raise NotConfigured("nobody to send to", hint="add [[subscribers]] to the config")
     renderer = Renderer.load(settings.digest.templates)
     with (
         # No database file yet: nothing was collected, and a send says so, making none.
@@ -600,7 +600,7 @@ def schedule(config_path: Path | None, db_path: str | None) -> None:
     from digest.state.store import Store
 
     if not settings.subscribers:
-        raise DigestError("nobody to send to", hint="add [[subscribers]] to the config")
+        raise NotConfigured("nobody to send to", hint="add [[subscribers]] to the config")
     renderer = Renderer.load(settings.digest.templates)
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # a long-running service says what it does

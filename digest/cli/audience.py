@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from digest.cli import _common_options, _fail_cleanly, _now, main
-from digest.errors import DigestError
+from digest.errors import DigestError, NotConfigured
 
 
 @main.command()
@@ -36,7 +36,7 @@ def serve(host: str, port: int, config_path: Path | None, db_path: str | None) -
 
     settings = load_config(config_path, db_path=db_path)
     if not settings.digest.secrets():
-        raise DigestError(
+        raise NotConfigured(
             "digest serve needs digest.secret to check its links",
             hint="set DIGEST_DIGEST__SECRET, and digest.public_url",
         )
