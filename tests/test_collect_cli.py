@@ -92,6 +92,18 @@ def test_collecting_the_same_sources_twice_adds_no_paper_twice(
     assert second["seen_before"] == second["total"] == first["total"]
 
 
+def test_one_file_named_two_ways_is_one_listing(tmp_path: Path, shared: Path) -> None:
+    # A config's absolute path and a hand-run relative one: two sightings of every paper
+    # made it look listed twice (trending).
+    (tmp_path / "here").mkdir()
+    seed = shared / "seeds" / "000_ce849831d427977b.txt"
+    relative = os.path.relpath(seed, tmp_path / "here")
+    assert digest("collect", relative, cwd=tmp_path / "here").returncode == 0
+    assert digest("collect", str(seed), "--db", "here/digest.db", cwd=tmp_path).returncode == 0
+    with Store(f"sqlite:///{tmp_path / 'here' / 'digest.db'}") as store:
+        assert store.papers.sighting_count() == SEED_PAPERS[seed.name]
+
+
 def test_every_recorded_feed_is_read_with_its_kind_detected_from_content(
     tmp_path: Path, shared: Path
 ) -> None:

@@ -11,6 +11,7 @@ sources is stored again alone, so a source the database refuses still fails alon
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -306,7 +307,9 @@ def _read_file(location: str) -> bytes:
 def _sighting(target: _Target, entry: Entry, now: datetime) -> Sighting:
     return Sighting(
         source=target.spec.name,
-        location=target.location,
+        # One file is one listing however it was named ("../seeds/a.txt" from one folder,
+        # "/srv/seeds/a.txt" in the config): as given, it counted twice for trending.
+        location=target.location if is_url(target.location) else os.path.realpath(target.location),
         position=entry.position,
         listed_on=entry.listed_on,
         seen_at=now,
