@@ -551,8 +551,8 @@ def send(
 def status(
     edition: datetime | None, as_json: bool, config_path: Path | None, db_path: str | None
 ) -> None:
-    """Show an edition's progress (sent, failed, empty, pending) and the senders holding
-    claims, with their leases."""
+    """Show an edition's progress (sent, unconfirmed, failed, empty, pending, sending) and
+    the senders holding claims, with their leases."""
     from digest.config import load_config
 
     settings = load_config(config_path, db_path=db_path)
