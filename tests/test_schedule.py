@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from aiosmtpd.smtp import SMTP, Envelope
 
 from digest.collect.locate import SourceSpec
 from digest.config import Settings
+from digest.errors import DigestError
 from digest.mail.render import Renderer
 from digest.mail.transport import SmtpTransport
 from digest.pipeline.collect import collect
@@ -147,6 +149,34 @@ def test_a_failing_collect_still_sends_the_edition_from_what_is_stored_and_the_l
     assert "collecting for the edition of 2026-03-12 failed" in messages[1]
     assert "the feed host is down" in (caplog.records[1].exc_text or "")
     assert "from the papers already stored (the collect failed)" in messages[2]
+
+
+def test_a_failure_the_user_can_act_on_is_one_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Every source down, retried every 15 minutes for hours: two tracebacks a retry.
+    def collect() -> None:
+        raise DigestError("every source failed, s0 (http://127.0.0.1:9/feed.xml): refused")
+
+    def send(_emails: Sequence[str], _edition: date) -> None:
+        raise DigestError("digest.db holds no papers yet", hint="run digest collect first")
+
+    runner = Runner(collect=collect, send=send)
+    slot = slots(settings_for(None, ADA))[0]
+    with caplog.at_level(logging.INFO, logger="digest.pipeline.schedule"):
+        runner.run(Due(slot, MORNING, date(2026, 3, 12)))
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.exc_info for record in errors] == [None, None]
+    assert (
+        errors[0]
+        .getMessage()
+        .endswith("collects again: every source failed, s0 (http://127.0.0.1:9/feed.xml): refused")
+    )
+    assert (
+        errors[1]
+        .getMessage()
+        .endswith("the schedule goes on: digest.db holds no papers yet (run digest collect first)")
+    )
 
 
 def test_only_a_failed_collect_is_retried_at_the_next_slot_of_that_day() -> None:
@@ -379,3 +409,7 @@ def test_digest_schedule_sends_at_the_hour_and_stops_on_sigterm(
     assert "scheduled daily" in log_text and "collecting before the first send" in log_text
     assert "1 sent" in log_text and "stopping the schedule" in log_text
     assert recipients(server) == Counter(["ada@example.org"])
+    # A service's log redirected to a file: each line says when, in UTC.
+    stamped = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (INFO|WARNING|ERROR) digest")
+    lines = [line for line in log_text.splitlines() if " digest" in line]
+    assert lines and all(stamped.match(line) for line in lines), log_text

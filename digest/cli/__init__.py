@@ -12,6 +12,7 @@ import logging
 import re
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -604,8 +605,20 @@ def schedule(config_path: Path | None, db_path: str | None) -> None:
     renderer = Renderer.load(settings.digest.templates)
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # a long-running service says what it does
+    _timestamped_logs()
     with Store(settings.state.url) as store:
         run_schedule(settings, store, renderer, now=_now)
+
+
+def _timestamped_logs() -> None:
+    """A long-running service's lines say when (UTC): stderr redirected to a file has no
+    other clock, and weeks of "sending the edition of ..." lines need one."""
+    formatter = logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ"
+    )
+    formatter.converter = time.gmtime
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
 
 
 # The audience's commands register themselves on `main` (kept apart: serve, subscribers,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from digest.config import Settings
@@ -74,6 +74,12 @@ class Slot:
                 times.append(moment)
             day += timedelta(days=1)
         return times
+
+    def last_fire(self, now: datetime) -> datetime | None:
+        """The latest send time at or before `now` (a job the scheduler starts late, past
+        local midnight say, is still for the edition of the time it was due)."""
+        fires = self.fire_times(now - _LOOK_BACK, now)
+        return fires[-1] if fires else None
 
     def edition(self, fire_time: datetime) -> date:
         return fire_time.astimezone(ZoneInfo(self.timezone)).date()
@@ -217,8 +223,9 @@ class Runner:
         log.info("collecting before the first send of %s", edition)
         try:
             self.collect()
-        except Exception:
-            log.exception(
+        except Exception as error:
+            _log_failure(
+                error,
                 "collecting for the edition of %s failed: sending from the papers already "
                 "stored; the next slot of that day collects again",
                 edition,
@@ -232,10 +239,21 @@ class Runner:
         log.info("sending the edition of %s%s: %s", due.edition, stale, due.slot.describe())
         try:
             report = self.send(due.slot.emails, due.edition)
-        except Exception:
-            log.exception("the job for %s failed; the schedule goes on", due.slot.describe())
+        except Exception as error:
+            _log_failure(error, "the job for %s failed; the schedule goes on", due.slot.describe())
             return True
         return report is not None and _unfinished(report, collected=collected)
+
+
+def _log_failure(error: Exception, message: str, *args: object) -> None:
+    """A failure the user can act on (a DigestError: every source down, no papers yet) in
+    one line, its traceback only with -v; anything else with its traceback, a bug. Retried
+    every few minutes through an outage, tracebacks buried the log."""
+    if isinstance(error, DigestError):
+        log.error(message + ": %s", *args, error)
+        log.debug("the traceback", exc_info=error)
+    else:
+        log.exception(message, *args)
 
 
 def _unfinished(report: SendReport, *, collected: bool) -> bool:
@@ -253,7 +271,8 @@ def run_forever(
     returns) and waits for the running job before returning.
     """
     plan = slots(settings)
-    scheduler = BlockingScheduler()
+    started = now()
+    scheduler = BackgroundScheduler()
     grace = timedelta(hours=settings.digest.catch_up_hours)
     retry_after = timedelta(minutes=settings.delivery.retry_minutes)
 
@@ -287,26 +306,41 @@ def run_forever(
         # The scheduler asks the trigger for the fire after the last one with the real
         # clock: one per local date, and always later than the last.
         def job(slot: Slot = slot) -> None:
-            fired = now()
+            # The send time that came, not the clock: a job started late (a busy executor,
+            # a paused machine) past local midnight is still for the day it was due.
+            fired = slot.last_fire(now()) or now()
             attempt(Due(slot, fired, slot.edition(fired)))
 
+        # The first fire is the first after `started`, the moment catch-up looked: a send
+        # time that passes while catch-up sends runs as soon as the scheduler starts,
+        # rather than tomorrow (APScheduler would ask the trigger only once it starts).
         scheduler.add_job(
-            job, slot.trigger, name=slot.describe(), coalesce=True, misfire_grace_time=None
+            job,
+            slot.trigger,
+            name=slot.describe(),
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=slot.trigger.get_next_fire_time(None, started),
         )
         log.info("scheduled %s", slot.describe())
 
-    def shut_down() -> None:
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
-
-    with stop_on_signals("stopping the schedule", stop=stop, then=shut_down):
-        for due in catch_up(plan, now(), grace):
+    with stop_on_signals("stopping the schedule", stop=stop):
+        for due in catch_up(plan, started, grace):
             if stop.is_set():
                 return
             log.info("catching up on the missed edition of %s", due.edition)
             attempt(due)
-        if not stop.is_set():
-            scheduler.start()
+        if stop.is_set():
+            return
+        # The jobs run on the scheduler's threads; this one waits for the stop. A stop that
+        # came while the scheduler started (with hundreds of slots, a while) is seen here:
+        # shut down from the signal handler, it found no running scheduler to stop, and the
+        # schedule ran on.
+        scheduler.start()
+        try:
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
 
 
 def run_schedule(
