@@ -17,6 +17,11 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 
+from digest.collect.locate import SourceSpec
+from digest.mail.render import Renderer
+from digest.mail.transport import SmtpTransport
+from digest.pipeline.collect import collect
+from digest.pipeline.send import send_editions
 from digest.state.ledger import EMPTY, UNCONFIRMED
 from digest.state.store import Store
 from digest.subscribers import all_subscribers
@@ -117,3 +122,48 @@ def test_a_reader_who_leaves_during_a_retry_wait_gets_nothing(
     assert (report.sent, report.suppressed) == (["r1@example.org"], ["r0@example.org"])
     assert rows["r0@example.org"].status == EMPTY
     assert [received.rcpt_tos for received in server.received] == [("r1@example.org",)]
+
+
+def test_after_a_failed_collect_no_nothing_new_note_goes_out(
+    tmp_path: Path, shared: Path, smtp_server: StartServer
+) -> None:
+    """The schedule sends without `empty_notes` when its collect failed: "nothing new
+    matched your interests" would not be true, and the note, recorded as sent, kept the
+    reader from the papers a retry finds once the feeds answer."""
+    server = smtp_server(RecordingHandler())
+    settings = load(
+        {"email": "note@example.org", "send_empty": True, "interests": ["quantum chromodynamics"]},
+        port=server.port,
+    )
+    with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
+        collect(
+            [SourceSpec(name="seeds", location=str(shared / "seeds"))],
+            store,
+            settings=settings.collect,
+            now=NOW,
+        )
+        with SmtpTransport(settings.smtp) as transport:
+            held = send_editions(
+                settings,
+                store,
+                Renderer.load(),
+                transport,
+                subscribers=list(all_subscribers(settings)),
+                now=lambda: NOW,
+                edition=EDITION,
+                sleep=lambda _seconds: None,
+                empty_notes=False,
+            )
+            later = send_editions(
+                settings,
+                store,
+                Renderer.load(),
+                transport,
+                subscribers=list(all_subscribers(settings)),
+                now=lambda: NOW + timedelta(hours=1),
+                edition=EDITION,
+                sleep=lambda _seconds: None,
+            )
+    assert (held.sent, [email for email, _ in held.empty]) == ([], ["note@example.org"])
+    assert later.sent == ["note@example.org"], "the note (or papers) once the collect worked"
+    assert len(server.received) == 1

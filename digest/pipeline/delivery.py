@@ -139,6 +139,7 @@ class SendRun:
     signer: DkimSigner | None = None
     archive: Archive | None = None  # where "view in browser" copies go, when linked
     audience: Audience | None = None  # where a refused address is recorded as a bounce
+    empty_notes: bool = True  # False: no "nothing new" note (the collect failed)
     report: SendReport = field(default_factory=SendReport)
     temporary_failures_in_a_row: int = 0
     # The server could not be used at all (TLS, STARTTLS, login): the run stops, and the
@@ -162,7 +163,7 @@ class SendRun:
     def send(self, job: Job) -> None:
         """Build, send and record one subscriber's edition, its ledger row claimed already."""
         email, ledger = job.subscriber.email, self.ledger
-        if not job.picks and not job.subscriber.send_empty:
+        if not job.picks and not (job.subscriber.send_empty and self.empty_notes):
             reason = _empty_reason(job)
             if ledger:
                 ledger.mark_empty(email, job.edition, reason=reason, now=self.now())

@@ -393,6 +393,9 @@ def run_schedule(
             subscribers=[by_email[email] for email in emails],
             edition=edition,
             should_stop=stop.is_set,
+            # After a failed collect an empty day is the feeds' fault: no "nothing new
+            # matched" note, which would count as sent; a retry may find the papers.
+            empty_notes=edition in runner.collected_on,
         )
         for email, reason in report.failed:
             log.warning("failed: %s: %s", email, reason)
@@ -401,4 +404,5 @@ def run_schedule(
         log.info("edition of %s: %s", edition, report.summary())
         return report
 
-    run_forever(settings, Runner(collect=collect_sources, send=send_edition), now=now, stop=stop)
+    runner = Runner(collect=collect_sources, send=send_edition)
+    run_forever(settings, runner, now=now, stop=stop)

@@ -84,9 +84,12 @@ def run_send(
     dry_run: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
     on_done: Callable[[SendReport], None] | None = None,
+    empty_notes: bool = True,
 ) -> SendReport:
     """A send run as the commands make it: the configured transport, retries and clock; an
-    outbox or a dry run records nothing."""
+    outbox or a dry run records nothing. Without `empty_notes` (the collect failed), an
+    empty edition is recorded empty even for a reader who asked for a note on empty days:
+    "nothing new matched" would not be true, and a later try may find papers."""
     transport = open_transport(settings, outbox=outbox, dry_run=dry_run, should_stop=should_stop)
     try:
         return send_editions(
@@ -102,6 +105,7 @@ def run_send(
             sleep=time.sleep,
             should_stop=should_stop,
             on_done=on_done,
+            empty_notes=empty_notes,
         )
     finally:
         if transport is not None:
@@ -122,6 +126,7 @@ def send_editions(
     sleep: Callable[[float], None],
     should_stop: Callable[[], bool] = lambda: False,
     on_done: Callable[[SendReport], None] | None = None,
+    empty_notes: bool = True,
 ) -> SendReport:
     """Send each subscriber's edition (today where they live, unless `edition`).
 
@@ -141,6 +146,7 @@ def send_editions(
         signer=signer_for(settings),
         archive=store.archive if record and transport and settings.digest.public_url else None,
         audience=store.audience if record and transport is not None else None,
+        empty_notes=empty_notes,
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
     # Nobody who left is mailed, nor given a ledger row, whatever the config says; a row
