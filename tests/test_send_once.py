@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from digest.collect.locate import SourceSpec
 from digest.mail.render import Renderer
 from digest.mail.transport import SmtpTransport
 from digest.pipeline.collect import collect
+from digest.pipeline.delivery import SendReport
 from digest.pipeline.send import send_editions
 from digest.state.ledger import EMPTY, UNCONFIRMED
 from digest.state.store import Store
@@ -143,27 +144,22 @@ def test_after_a_failed_collect_no_nothing_new_note_goes_out(
             now=NOW,
         )
         with SmtpTransport(settings.smtp) as transport:
-            held = send_editions(
-                settings,
-                store,
-                Renderer.load(),
-                transport,
-                subscribers=list(all_subscribers(settings)),
-                now=lambda: NOW,
-                edition=EDITION,
-                sleep=lambda _seconds: None,
-                empty_notes=False,
-            )
-            later = send_editions(
-                settings,
-                store,
-                Renderer.load(),
-                transport,
-                subscribers=list(all_subscribers(settings)),
-                now=lambda: NOW + timedelta(hours=1),
-                edition=EDITION,
-                sleep=lambda _seconds: None,
-            )
+
+            def send(at: datetime, *, empty_notes: bool = True) -> SendReport:
+                return send_editions(
+                    settings,
+                    store,
+                    Renderer.load(),
+                    transport,
+                    subscribers=list(all_subscribers(settings)),
+                    now=lambda: at,
+                    edition=EDITION,
+                    sleep=lambda _seconds: None,
+                    empty_notes=empty_notes,
+                )
+
+            held = send(NOW, empty_notes=False)
+            later = send(NOW + timedelta(hours=1))
     assert (held.sent, [email for email, _ in held.empty]) == ([], ["note@example.org"])
     assert later.sent == ["note@example.org"], "the note (or papers) once the collect worked"
     assert len(server.received) == 1
