@@ -107,7 +107,7 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
     ]
     if len(slots) > len(shown):
         rest = sum(slots.values()) - sum(count for _, count in shown)
-        lines.append(f"  {rest:,} at {len(slots) - len(shown)} other times")
+        lines.append(f"  {rest:,} at {plural(len(slots) - len(shown), 'other time')}")
     return "\n".join(lines)
 
 
@@ -360,7 +360,8 @@ def print_status(progress: claims.Progress, *, lease_seconds: float, now: dateti
     from digest.state.workers import is_dead
 
     counts = ", ".join(f"{progress.counts.get(status, 0)} {status}" for status in _STATUSES)
-    click.echo(f"edition {progress.edition.isoformat()}: {progress.total} subscribers: {counts}")
+    readers = plural(progress.total, "subscriber")
+    click.echo(f"edition {progress.edition.isoformat()}: {readers}: {counts}")
     if not progress.holders:
         click.echo("no sender holds a claim")
         return
