@@ -147,6 +147,10 @@ class RejectRecipientHandler(RecordingHandler):
         self.rejected = {address.lower() for address in rejected}
         self.refusal = reply
 
+    def refuses(self, address: str) -> bool:
+        """Whether this RCPT TO gets the refusal."""
+        return address.lower() in self.rejected
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -155,7 +159,7 @@ class RejectRecipientHandler(RecordingHandler):
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        if address.lower() in self.rejected:
+        if self.refuses(address):
             return self.refusal.format(address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)

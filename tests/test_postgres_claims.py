@@ -41,9 +41,17 @@ def claim(
     limit: int = 5,
     now: datetime = NOW,
     wanted: frozenset[str] = ALL,
+    empty_before: datetime | None = None,
 ) -> tuple[str, ...]:
     batch = claims.claim_batch(
-        EDITION, worker=worker, wanted=wanted, after=after, limit=limit, now=now, lease=LEASE
+        EDITION,
+        worker=worker,
+        wanted=wanted,
+        after=after,
+        limit=limit,
+        now=now,
+        lease=LEASE,
+        empty_before=empty_before,
     )
     return batch.claimed
 
@@ -93,28 +101,13 @@ def test_a_row_another_sender_of_the_run_found_empty_is_not_ranked_again(store: 
     ledger = store.ledger
     ledger.claim(READERS[0], EDITION, worker="a:1:1", now=NOW)
     ledger.mark_empty(READERS[0], EDITION, reason="nothing", now=NOW + timedelta(seconds=5))
-    during = store.claims.claim_batch(
-        EDITION,
-        worker="b:1:1",
-        wanted=frozenset(READERS[:1]),
-        after="",
-        limit=5,
-        now=NOW + timedelta(seconds=6),
-        lease=LEASE,
-        empty_before=started,
+    first = frozenset(READERS[:1])
+    during = NOW + timedelta(seconds=6)
+    assert claim(store.claims, "b:1:1", now=during, wanted=first, empty_before=started) == ()
+    later = NOW + timedelta(hours=1)
+    assert claim(store.claims, "c:1:1", now=later, wanted=first, empty_before=later) == (
+        READERS[0],
     )
-    assert during.claimed == ()
-    later = store.claims.claim_batch(
-        EDITION,
-        worker="c:1:1",
-        wanted=frozenset(READERS[:1]),
-        after="",
-        limit=5,
-        now=NOW + timedelta(hours=1),
-        lease=LEASE,
-        empty_before=NOW + timedelta(hours=1),
-    )
-    assert later.claimed == (READERS[0],)
 
 
 def test_a_sender_that_lost_its_claim_never_undoes_the_others_delivery(store: Store) -> None:

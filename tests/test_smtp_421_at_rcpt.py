@@ -8,12 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from digest.mail.transport import SmtpTransport, TemporaryFailure
 from digest.state.store import Store
 from digest.subscribers import all_subscribers
-from tests.smtpserver import RecordingHandler, SmtpServer
+from tests.smtpserver import RejectRecipientHandler, SmtpServer
 from tests.test_deliver import digest_message
 from tests.test_send_isolation import collect_and_send, load
 
@@ -22,27 +21,19 @@ pytestmark = pytest.mark.network
 StartServer = Callable[..., SmtpServer]
 
 
-class ClosingAtRcptHandler(RecordingHandler):
+class ClosingAtRcptHandler(RejectRecipientHandler):
     """Answers 421 to RCPT TO the first `times` times (forever with None)."""
 
     def __init__(self, times: int | None = None) -> None:
-        super().__init__()
+        super().__init__(reply="421 4.3.2 Service not available, closing transmission channel")
         self.times = times
         self.refused = 0
 
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if self.times is None or self.refused < self.times:
-            self.refused += 1
-            return "421 4.3.2 Service not available, closing transmission channel"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
+    def refuses(self, address: str) -> bool:
+        if self.times is not None and self.refused >= self.times:
+            return False
+        self.refused += 1
+        return True
 
 
 def test_a_421_at_rcpt_is_tried_again_on_a_new_connection(smtp_server: StartServer) -> None:

@@ -39,10 +39,10 @@ MAX_REPLY_BYTES = 64 * 1024
 # A connection unused for this long is checked with NOOP before it carries a message;
 # back-to-back sends skip the round trip (a drop is still caught, see SmtpTransport.send).
 IDLE_CHECK_SECONDS = 2.0
-# A reply's enhanced status code (RFC 3463): "550 5.1.1 User unknown" -> 5, 1, 1.
 # How long a server may take to answer the end of a message (RFC 5321 4.5.3.2.6: ten
 # minutes, against duplicates): longer than smtp.timeout, which bounds each other step.
 FINAL_REPLY_SECONDS = 600.0
+# A reply's enhanced status code (RFC 3463): "550 5.1.1 User unknown" -> "5.1.1".
 _ENHANCED = re.compile(r"^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b")
 
 
