@@ -58,11 +58,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import encoder_of
 from digest.models import Candidate
 from tests.seeds import SEEDS, seed_candidates
+
+if TYPE_CHECKING:
+    from digest.rank.pool import Pool
 
 JUDGMENTS = Path(__file__).resolve().parents[1] / "tests" / "data" / "relevance" / "judgments.json"
 TODAY = date(2026, 11, 21)
@@ -217,6 +220,16 @@ class OurRanker:
             dislikes=tuple(dislikes),
         )
         return [pick.candidate.id for pick in self._rank(self._pool, profile)][:k]
+
+    @property
+    def pool(self) -> Pool:
+        """The pool it ranks: the seed papers, in id order."""
+        return self._pool
+
+    def scores(self, name: str, interests: Sequence[str]) -> dict[str, float]:
+        """{paper id: score} of every paper it would pick for the interests."""
+        profile = self._profile(name=name, interests=tuple(interests), max_papers=self._pool.size)
+        return {pick.candidate.id: pick.score for pick in self._rank(self._pool, profile)}
 
 
 # --- report ----------------------------------------------------------------------------
