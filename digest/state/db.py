@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, event, func, insert, select
+from sqlalchemy import Table, create_engine, event, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from digest.errors import ForeignDatabaseError, StoreError
+from digest.state.migrations import migrate
 from digest.state.schema import SCHEMA_VERSION, meta, metadata
 
 _READ_ONLY = "digest_read_only"
@@ -69,9 +70,11 @@ class Database:
             with self._engine.begin() as conn:
                 if self.dialect == "postgresql":
                     conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+                # A newer program's database is refused before anything is written to it.
+                found = self._schema_version(conn)
                 metadata.create_all(conn)
                 _add_new_indexes(conn)
-                self._check_schema_version(conn)
+                migrate(conn, found)
         except (SQLAlchemyError, ArgumentError, ImportError) as error:
             raise StoreError(f"{self.url}: cannot open the database ({_reason(error)})") from None
 
@@ -120,21 +123,26 @@ class Database:
             return sqlite.insert
         raise StoreError(f"{self.url}: unsupported database {dialect!r} (use sqlite or postgresql)")
 
-    def _check_schema_version(self, conn: Connection) -> None:
+    def _schema_version(self, conn: Connection) -> int | None:
+        """The schema version the database holds (None for a new one); a database of
+        another program or of a newer paper-digest is refused."""
+        if not inspect(conn).has_table(meta.name):
+            return None
         found = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
         if found is None:
-            conn.execute(insert(meta), {"key": "schema_version", "value": str(SCHEMA_VERSION)})
-        elif not str(found).isdigit():
+            return None
+        if not str(found).isdigit():
             raise ForeignDatabaseError(
                 f"{self.url}: schema version {found!r} is not a number: "
                 "not a paper-digest database?"
             )
-        elif int(found) > SCHEMA_VERSION:
+        if int(found) > SCHEMA_VERSION:
             raise ForeignDatabaseError(
                 f"{self.url}: database schema {found} is newer than this program's "
                 f"({SCHEMA_VERSION})",
                 hint="upgrade paper-digest",
             )
+        return int(found)
 
 
 # Values bound in one IN (...) list: far under SQLite's 32,766 and PostgreSQL's 65,535.

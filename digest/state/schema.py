@@ -26,7 +26,13 @@ from sqlalchemy import (
 
 from digest.models import Paper
 
-SCHEMA_VERSION = 1
+# Raised whenever an older program would misread or undo what this one writes: a program
+# refuses a database whose version is above its own (`db.Database`), and `migrations`
+# brings an older one up. 1: the first; the audience, votes, archive and paper_vectors
+# tables came under it, so a program from before them, which mails readers who have
+# unsubscribed, still opens such a database. 2: a file listing's sightings are stored
+# under its real path.
+SCHEMA_VERSION = 2
 
 
 def timestamp(moment: datetime) -> str:
