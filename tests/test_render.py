@@ -372,7 +372,7 @@ def test_a_category_that_is_no_arxiv_category_is_not_shown(renderer: Renderer) -
 
 def test_the_title_is_styled_as_the_link_it_is(renderer: Renderer) -> None:
     html = renderer.render(full_edition(), FOOTER).html
-    titles = re.findall(r"<h2 [^>]*>.*?</h2>", html, re.DOTALL)
+    titles = re.findall(r'<h2 id="paper-\d"[^>]*>.*?</h2>', html, re.DOTALL)
     assert len(titles) == 3
     for title in titles:
         link = re.search(
@@ -400,6 +400,30 @@ def test_a_table_of_contents_links_each_title_to_its_card(renderer: Renderer) ->
     )
     single = renderer.render(edition(pick("Alone")), FOOTER)
     assert "In this issue" not in single.html and "In this issue" not in single.text
+
+
+def test_each_cards_links_are_described_by_its_title_for_screen_readers(
+    renderer: Renderer,
+) -> None:
+    """The same words on every card ("PDF", "Code", "More like this"), read out of
+    context (a screen reader's list of links), say nothing of which paper they open.
+    Each names its card's heading as its description (WCAG 2.4.4, technique ARIA1)."""
+    html = renderer.render(full_edition(), FOOTER).html
+    headings = dict(re.findall(r'<h2 id="(paper-\d)"[^>]*>(.*?)</h2>', html, re.DOTALL))
+    assert "Scalable Link Prediction" in headings["paper-1"] and len(headings) == 3
+    cards_by_text: dict[str, list[str]] = {}
+    for card, text in re.findall(r'<a [^>]*aria-describedby="([^"]+)"[^>]*>([^<]+)</a>', html):
+        cards_by_text.setdefault(text, []).append(card)
+    assert cards_by_text == {
+        "PDF": ["paper-1", "paper-2"],
+        "Code": ["paper-1"],
+        "Hugging Face": ["paper-1"],
+        "Search arXiv": ["paper-3"],
+        "More like this": ["paper-1", "paper-2", "paper-3"],
+        "Less like this": ["paper-1", "paper-2", "paper-3"],
+    }
+    contents = re.search(r"<h2 [^>]*>In this issue</h2>", html)
+    assert contents is not None, "the table of contents has a heading, not a styled paragraph"
 
 
 def test_the_header_has_the_date_and_name_and_the_footer_says_why(renderer: Renderer) -> None:
@@ -940,7 +964,7 @@ def test_text_is_at_least_14px_and_titles_at_least_17px(renderer: Renderer) -> N
     sizes = [int(size) for size in re.findall(r"font-size:\s*(\d+)px", html)]
     # 0px and 1px are MJML's own layout tricks (whitespace between columns, the preview).
     assert [size for size in sizes if 1 < size < 14] == []
-    titles = re.findall(r'<h2 class="pd-wrap" style="[^"]*font-size:(\d+)px', html)
+    titles = re.findall(r'<h2 id="paper-\d+" class="pd-wrap" style="[^"]*font-size:(\d+)px', html)
     assert len(titles) == 3
     assert all(int(size) >= 17 for size in titles)
 
@@ -991,7 +1015,7 @@ def test_every_text_color_in_the_html_is_one_of_the_checked_ones(renderer: Rende
 
 def test_long_unbroken_words_and_urls_wrap_instead_of_overflowing(renderer: Renderer) -> None:
     email = renderer.render(edition(pick("W" * 200, "https://example.org/" + "p" * 300)), FOOTER)
-    title = re.search(r'<h2 class="pd-wrap" style="([^"]*)"', email.html)
+    title = re.search(r'<h2 id="paper-1" class="pd-wrap" style="([^"]*)"', email.html)
     assert title is not None
     assert "overflow-wrap:anywhere" in title.group(1)
     assert "word-break:break-word" in title.group(1)

@@ -122,7 +122,7 @@ ANCHORS = """
     if (!target) return {href, found: false};
     link.click();
     const box = target.getBoundingClientRect();
-    const heading = target.querySelector("h2");
+    const heading = target.closest("h2") || target.querySelector("h2");
     return {
       href,
       found: true,
@@ -141,7 +141,7 @@ ANCHORS = """
 # Where a right-to-left title sits in its card and in the table of contents.
 RIGHT_TO_LEFT = """
 (() => {
-  const heading = document.querySelector("#paper-1 h2");
+  const heading = document.querySelector("h2#paper-1");
   const number = heading.querySelector("span").getBoundingClientRect();
   const link = heading.querySelector("a");
   const entry = document.querySelector("ol li");

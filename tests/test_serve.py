@@ -203,7 +203,7 @@ def test_a_vote_link_records_nothing_until_its_page_posts(site: Site, store: Sto
     assert urls is not None
     page = httpx.get(urls["more"])
     assert page.status_code == 200
-    assert "Graph Transformers at Scale" in page.text
+    assert "“\u2068Graph Transformers at Scale\u2069”" in page.text, "isolated: RTL-safe"
     assert 'document.getElementById("confirm").submit()' in page.text
     nonce = re.search(r'<script nonce="([^"]+)"', page.text)
     assert nonce and f"'nonce-{nonce.group(1)}'" in page.headers["content-security-policy"]

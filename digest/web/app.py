@@ -162,7 +162,9 @@ class Site:
             )
         paper = await run_in_threadpool(self.store.papers.find, grant.subject)
         # Cleaned as the email shows it: no invisible or direction-override characters.
-        title = f"“{clean(paper.title)}”" if paper else "this paper"
+        # Isolated (U+2068 ... U+2069), so that a right-to-left title does not carry the
+        # sentence's colon and words to its side.
+        title = f"“\u2068{clean(paper.title)}\u2069”" if paper else "this paper"
         if request.method != "POST":
             return self._page(
                 Page(
