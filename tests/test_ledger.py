@@ -147,3 +147,29 @@ def test_the_papers_delivered_to_a_batch_are_read_at_once(store: Store) -> None:
         carol: frozenset(),
     }
     assert found[BOB] == store.ledger.delivered_ids(BOB)
+
+
+def test_a_batch_reads_only_what_it_received_among_the_editions_candidates(store: Store) -> None:
+    """A year of deliveries is thousands of papers per reader, and ranking can only pick
+    the edition's candidates: with the edition's window, only those are read. A paper
+    received long ago and listed again today is one of them, and stays out of the picks."""
+    old = Paper(title="Received a year ago, listed again today", arxiv_id="2511.00001")
+    gone = Paper(title="Received a year ago, never listed since", arxiv_id="2511.00002")
+    fresh = Paper(title="Received yesterday", arxiv_id="2611.00003")
+    year_ago = EDITION - timedelta(days=365)
+
+    def listing(day: date) -> Sighting:
+        return Sighting(source="x", location="x", position=1, listed_on=day, seen_at=NOW)
+
+    store.papers.save([(old, listing(year_ago)), (gone, listing(year_ago))], now=NOW)
+    store.papers.save([(fresh, listing(EDITION - timedelta(days=1)))], now=NOW)
+    store.papers.save([(old, listing(EDITION))], now=NOW)
+    store.ledger.record_delivery(ADA, year_ago, ["arxiv:2511.00001", "arxiv:2511.00002"], now=NOW)
+    store.ledger.record_delivery(ADA, EDITION - timedelta(days=1), ["arxiv:2611.00003"], now=NOW)
+
+    window = store.ledger.delivered_ids_of([ADA, BOB], listed=(EDITION, 2))
+    assert window == {ADA: {"arxiv:2511.00001", "arxiv:2611.00003"}, BOB: frozenset()}
+    candidates = {c.id for c in store.papers.candidates(until=EDITION, days=2)}
+    assert store.ledger.delivered_ids(ADA) & candidates == window[ADA]
+    everything = store.ledger.delivered_ids_of([ADA], listed=(EDITION, None))
+    assert everything[ADA] == store.ledger.delivered_ids(ADA) == window[ADA] | {"arxiv:2511.00002"}

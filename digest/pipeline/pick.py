@@ -41,7 +41,7 @@ _NO_VOTES = Taste()
 
 def require_papers(store: Store) -> None:
     """Refuse to rank an empty database: "nothing matched your interests" would be untrue."""
-    if store.papers.count() == 0:
+    if not store.papers.any():
         raise DigestError(
             f"{store.db.url} holds no papers yet",
             hint="run `digest collect` first",

@@ -269,7 +269,8 @@ def _plan(
         handled.update(batch)  # sent now, or suppressed; what is given back leaves below
         done = 0
         try:
-            for member, picks in zip(members, _ranked(store, pool, members), strict=True):
+            ranked = _ranked(store, pool, members, listed=(day, days))
+            for member, picks in zip(members, ranked, strict=True):
                 if _stopping(run):
                     break
                 done += 1
@@ -297,11 +298,12 @@ def _plan(
 
 
 def _ranked(
-    store: Store, pool: Pool, members: list[Subscriber]
+    store: Store, pool: Pool, members: list[Subscriber], *, listed: tuple[date, int | None]
 ) -> Iterator[tuple[ScoredPaper, ...]]:
-    """The picks of each member, with what they already received and their votes."""
+    """The picks of each member, with what they already received among the pool's
+    candidates (`listed`: the edition's date and candidate days) and their votes."""
     addresses = [member.email for member in members]
-    delivered = store.ledger.delivered_ids_of(addresses)
+    delivered = store.ledger.delivered_ids_of(addresses, listed=listed)
     tastes = store.votes.tastes(addresses)
     profiles = [
         member.profile(delivered[member.email], *_votes(tastes, member.email)) for member in members

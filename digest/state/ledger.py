@@ -20,6 +20,7 @@ from sqlalchemy import String, and_, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from digest.state.db import Database, execute_many
+from digest.state.papers import listed_between
 from digest.state.schema import delivered_papers, deliveries, paper_keys, papers, timestamp
 from digest.state.workers import is_dead
 
@@ -270,15 +271,22 @@ class Ledger:
         with self._db.reading("read the papers delivered") as conn:
             return frozenset(conn.scalars(query))
 
-    def delivered_ids_of(self, subscribers: Sequence[str]) -> dict[str, frozenset[str]]:
+    def delivered_ids_of(
+        self, subscribers: Sequence[str], *, listed: tuple[date, int | None] | None = None
+    ) -> dict[str, frozenset[str]]:
         """`delivered_ids` of several subscribers in one query (a batch being ranked),
-        by subscriber as given."""
+        by subscriber as given. With `listed` (an edition's date and candidate days), only
+        the papers listed in those days: the only ones ranking can pick, where a year of
+        deliveries is thousands of papers per reader."""
         lower = {subscriber: subscriber.lower() for subscriber in subscribers}
         query = (
             select(delivered_papers.c.subscriber, papers.c.canonical_id)
             .join(papers, delivered_papers.c.paper_id == papers.c.id)
             .where(delivered_papers.c.subscriber.in_(bindparam("wanted", expanding=True)))
         )
+        if listed is not None and listed[1] is not None:
+            window = listed_between(listed[0], listed[1])
+            query = query.where(delivered_papers.c.paper_id.in_(window))
         found: dict[str, set[str]] = {address: set() for address in lower.values()}
         with self._db.reading("read the papers delivered") as conn:
             for subscriber, canonical_id in conn.execute(query, {"wanted": list(found)}):

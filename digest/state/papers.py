@@ -161,6 +161,11 @@ class Papers:
         with self._db.reading("count papers") as conn:
             return conn.scalar(select(func.count()).select_from(papers)) or 0
 
+    def any(self) -> bool:
+        """Whether any paper is stored (without counting them all)."""
+        with self._db.reading("look for papers") as conn:
+            return conn.scalar(select(papers.c.id).limit(1)) is not None
+
     def sighting_count(self) -> int:
         with self._db.reading("count sightings") as conn:
             return conn.scalar(select(func.count()).select_from(sightings)) or 0
@@ -229,8 +234,9 @@ class Papers:
             .group_by(sightings.c.paper_id)
         )
         if days is not None:
-            first = (until - timedelta(days=days - 1)).isoformat()
-            stats = stats.having(func.max(sightings.c.listing) >= first)
+            # Only the papers listed in the window (by `sightings_by_listing`): their
+            # latest listing up to `until` is then in it, as the edition asks.
+            stats = stats.where(sightings.c.paper_id.in_(listed_between(until, days)))
         signals = stats.subquery()
         query = (
             select(papers, signals)
@@ -250,3 +256,11 @@ class Papers:
                 )
                 for row in conn.execute(query)
             ]
+
+
+def listed_between(until: date, days: int) -> Select[Any]:
+    """The ids of the papers with a sighting in the `days` days ending on `until`."""
+    first = (until - timedelta(days=days - 1)).isoformat()
+    return select(sightings.c.paper_id).where(
+        sightings.c.listing >= first, sightings.c.listing <= until.isoformat()
+    )

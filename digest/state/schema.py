@@ -113,9 +113,12 @@ sightings = Table(
     Column("upvotes", Integer),
     Column("announce_type", String(32)),
     Column("seen_at", Text, nullable=False),
-    # The primary key is the table's only index, and it leads with paper_id.
+    # The primary key leads with paper_id: a paper's sightings are together.
     sqlite_with_rowid=False,
 )
+# The papers listed in a window of days: an edition's candidates (and the papers a
+# subscriber received among them) without reading every sighting ever collected.
+Index("sightings_by_listing", sightings.c.listing, sightings.c.paper_id)
 
 # The papers each subscriber has received, so that ranking never picks them again.
 delivered_papers = Table(
