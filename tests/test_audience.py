@@ -123,6 +123,19 @@ def test_an_edition_is_kept_for_its_days_and_then_forgotten(store: Store) -> Non
     assert store.archive.find("ada@example.org", first + timedelta(days=31)) is not None
 
 
+def test_old_copies_of_every_reader_are_forgotten_at_once(store: Store) -> None:
+    first = date(2026, 11, 1)
+    for reader, edition in (("ada@example.org", first), ("bob@example.org", first)):
+        store.archive.keep(reader, edition, subject="Papers", html="x", now=NOW, days=30)
+    later = first + timedelta(days=5)
+    store.archive.keep("bob@example.org", later, subject="Later", html="x", now=NOW, days=30)
+    assert store.archive.forget_before(later) == 2
+    assert store.archive.find("ada@example.org", first) is None
+    assert store.archive.find("bob@example.org", first) is None
+    assert store.archive.find("bob@example.org", later) is not None
+    assert store.archive.forget_before(later) == 0
+
+
 def test_the_suppressed_among_a_few_or_many_addresses(store: Store) -> None:
     store.audience.unsubscribe("ada@example.org", how="one-click", now=NOW)
     store.audience.bounce("bob@example.org", hard=True, detail="5.1.1", limit=3, now=NOW)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,37 @@ def test_papers_sent_are_never_sent_again(newsroom: Path, smtp_server: StartServ
     assert picks.returncode == 0, picks.stderr
     sent_first = json.loads(picks.stdout)["papers"]
     assert all(paper["title"][:40] not in first for paper in sent_first[:3])
+
+
+def test_a_send_forgets_every_readers_online_copies_past_the_days_kept(
+    newsroom: Path, smtp_server: StartServer
+) -> None:
+    """A reader who left gets no newer copy to push theirs out: each send that records
+    forgets every copy older than `archive_days` (30), whoever it mails. A dry run
+    changes nothing."""
+    server = smtp_server(RecordingHandler())
+    write_config(newsroom, server, 1)
+    now = datetime.now(UTC)
+    today = now.date()
+    kept = {"gone@example.org": [today - timedelta(days=40), today - timedelta(days=10)]}
+    with Store(f"sqlite:///{newsroom / 'digest.db'}") as store:
+        for edition in kept["gone@example.org"]:
+            store.archive.keep(
+                "gone@example.org", edition, subject="Papers", html="<p>old</p>", now=now, days=30
+            )
+
+    def copies() -> list[date]:
+        with Store(f"sqlite:///{newsroom / 'digest.db'}") as store:
+            return [
+                day
+                for day in kept["gone@example.org"]
+                if store.archive.find("gone@example.org", day) is not None
+            ]
+
+    assert send(newsroom, "--dry-run")["exit"] == 0
+    assert copies() == kept["gone@example.org"], "a dry run records nothing, forgets nothing"
+    assert send(newsroom)["exit"] == 0
+    assert copies() == [today - timedelta(days=10)]
 
 
 def test_temporary_failures_are_retried(newsroom: Path, smtp_server: StartServer) -> None:

@@ -149,6 +149,8 @@ def send_editions(
         empty_notes=empty_notes,
     )
     require_papers(store)  # before any ledger row: an empty day is not what happened
+    if run.ledger:
+        _forget_old_copies(store, settings, now())
     # Nobody who left is mailed, nor given a ledger row, whatever the config says; a row
     # an earlier run opened for them is closed.
     suppressed = store.audience.suppressed_among([member.email for member in subscribers])
@@ -189,6 +191,21 @@ def send_editions(
         left = plural(len(run.report.left), "edition")
         log.warning("stopping %s: %s left for the next run", why, left)
     return run.report
+
+
+def _forget_old_copies(store: Store, settings: Settings, moment: datetime) -> None:
+    """Forget the online copies older than `archive_days`, every reader's, whoever this
+    run mails: the site shows none of them, and a reader who left leaves no newer copy
+    that would push theirs out. A failure costs nothing but the space."""
+    oldest = moment.astimezone(UTC).date() - timedelta(days=settings.digest.archive_days)
+    try:
+        forgotten = store.archive.forget_before(oldest)
+    except StoreError as error:
+        log.warning("old online copies are kept for now: %s", error)
+        return
+    if forgotten:
+        copies = "copy" if forgotten == 1 else "copies"
+        log.info("forgot %d online %s of editions before %s", forgotten, copies, oldest)
 
 
 def _editions(

@@ -58,6 +58,14 @@ class Archive:
                 )
             )
 
+    def forget_before(self, oldest: date) -> int:
+        """Forget every reader's copies of editions before `oldest`; how many. `keep` only
+        forgets the copies of the reader it keeps one for: a reader who is no longer
+        mailed (unsubscribed, bounced, dropped from the config) would keep theirs."""
+        statement = delete(archive).where(archive.c.edition < oldest.isoformat())
+        with self._db.transaction("forget old online copies") as conn:
+            return conn.execute(statement).rowcount
+
     def find(self, email: str, edition: date) -> ArchivedEdition | None:
         """`email`'s copy of `edition`, if it was sent and is still kept."""
         query = select(archive.c.subject, archive.c.html, archive.c.archived_at).where(

@@ -248,6 +248,8 @@ archive = Table(
     Column("archived_at", Text, nullable=False),
     sqlite_with_rowid=False,
 )
+# Every reader's copies older than the days kept, forgotten without reading the HTML.
+Index("archive_by_edition", archive.c.edition)
 
 # Each paper's sentence embedding (`digest.rank.semantic`), made once: float32 bytes.
 # `model` names the encoder and `text` is a digest of what it read, so that another
