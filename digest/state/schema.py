@@ -28,10 +28,10 @@ from digest.models import Paper
 
 # Raised whenever an older program would misread or undo what this one writes: a program
 # refuses a database whose version is above its own (`db.Database`), and `migrations`
-# brings an older one up. 1: the first; the audience, votes, archive and paper_vectors
-# tables came under it, so a program from before them, which mails readers who have
-# unsubscribed, still opens such a database. 2: a file listing's sightings are stored
-# under its real path.
+# brings an older one up. 1: the first. The audience, votes, archive and paper_vectors
+# tables were added without raising it, so a program older than them opens a version 1
+# database and ignores its unsubscribes. 2: a file listing's sightings are stored under
+# its real path.
 SCHEMA_VERSION = 2
 
 
