@@ -67,8 +67,8 @@ def stored_version(url: str) -> str:
 def as_version_1_wrote_it(url: str, real: Path, given: Path, *, keep_real: bool) -> int:
     """Rewrite a database as version 1 left it: sightings under the path as given (and,
     with `keep_real`, also under the real path, as a collect after the upgrade but before
-    this migration left them), and the version at 1. Returns the sightings rewritten
-    (the next open migrates them: look only through `Store` after this)."""
+    this migration left them), and the version at 1. Returns how many sightings are then
+    under the path as given (the next open migrates them: `Store` sees only the result)."""
     with Store(url) as store, store.db.transaction("go back to version 1") as conn:
         if keep_real:
             renamed = [
