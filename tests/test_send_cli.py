@@ -158,7 +158,7 @@ def test_a_send_forgets_every_readers_online_copies_past_the_days_kept(
     editions = [today - timedelta(days=40), today - timedelta(days=10)]
     with Store(f"sqlite:///{newsroom / 'digest.db'}") as store:
         for edition in editions:
-            store.archive.keep(gone, edition, subject="Papers", html="<p>old</p>", now=now, days=30)
+            store.archive.keep(gone, edition, subject="Papers", html="<p>old</p>", now=now)
 
     def copies() -> list[date]:
         with Store(f"sqlite:///{newsroom / 'digest.db'}") as store:

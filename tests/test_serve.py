@@ -239,7 +239,7 @@ def test_a_vote_token_is_for_one_paper_and_one_reader(site: Site, store: Store) 
 
 def test_an_archived_edition_is_served_to_its_reader_only(site: Site, store: Store) -> None:
     html = "<!doctype html><html><body><h1>Your papers</h1></body></html>"
-    store.archive.keep(ADA, EDITION, subject="Papers", html=html, now=NOW, days=30)
+    store.archive.keep(ADA, EDITION, subject="Papers", html=html, now=NOW)
     url = online_url(site.settings.digest, ADA, EDITION)
     assert url is not None
     page = httpx.get(url)
@@ -255,7 +255,7 @@ def test_an_online_copy_is_gone_after_archive_days_whoever_still_has_it(store: S
     """A reader who unsubscribed gets no newer edition to push their old copies out of
     the database: the site still serves none older than `archive_days`."""
     html = "<!doctype html><html><body><h1>Your papers</h1></body></html>"
-    store.archive.keep(ADA, EDITION, subject="Papers", html=html, now=NOW, days=30)
+    store.archive.keep(ADA, EDITION, subject="Papers", html=html, now=NOW)
     for later, status in ((NOW + timedelta(days=29), 200), (NOW + timedelta(days=31), 404)):
         with running_site(config, store, now=lambda at=later: at) as site:
             url = online_url(site.settings.digest, ADA, EDITION)

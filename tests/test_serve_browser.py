@@ -107,7 +107,7 @@ def test_a_vote_page_records_the_vote_by_itself_and_thanks_the_reader(
 
 def test_the_online_copy_of_an_edition_loads(browser: Chromium, site: Site, store: Store) -> None:
     html = "<!doctype html><title>Papers</title><h1>Your papers</h1>"
-    store.archive.keep(ADA, date(2026, 12, 1), subject="Papers", html=html, now=NOW, days=30)
+    store.archive.keep(ADA, date(2026, 12, 1), subject="Papers", html=html, now=NOW)
     url = online_url(site.settings.digest, ADA, date(2026, 12, 1))
     assert url is not None
     page = browser.page(800, 700)

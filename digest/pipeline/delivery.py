@@ -269,7 +269,6 @@ class SendRun:
                 subject=rendered.subject,
                 html=rendered.html,
                 now=self.now(),
-                days=self.settings.digest.archive_days,
             )
         except StoreError as error:
             log.warning("%s: the online copy is not kept: %s", job.subscriber.email, error)

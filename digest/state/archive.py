@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import delete, select
 
@@ -29,10 +29,8 @@ class Archive:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def keep(
-        self, email: str, edition: date, *, subject: str, html: str, now: datetime, days: int
-    ) -> None:
-        """Keep `email`'s copy of `edition`, and forget copies older than `days`."""
+    def keep(self, email: str, edition: date, *, subject: str, html: str, now: datetime) -> None:
+        """Keep `email`'s copy of `edition` (old copies are forgotten by `forget_before`)."""
         statement = self._db.insert(archive)
         statement = statement.on_conflict_do_update(
             index_elements=[archive.c.subscriber, archive.c.edition],
@@ -49,19 +47,15 @@ class Archive:
             "html": zlib.compress(html.encode(), 6),
             "archived_at": timestamp(now),
         }
-        oldest = (edition - timedelta(days=days)).isoformat()
         with self._db.transaction("archive an edition") as conn:
             conn.execute(statement, row)
-            conn.execute(
-                delete(archive).where(
-                    archive.c.subscriber == row["subscriber"], archive.c.edition < oldest
-                )
-            )
 
     def forget_before(self, oldest: date) -> int:
-        """Forget every reader's copies of editions before `oldest`; how many. `keep` only
-        forgets the copies of the reader it keeps one for: a reader who is no longer
-        mailed (unsubscribed, bounced, dropped from the config) would keep theirs."""
+        """Forget every reader's copies of editions before `oldest`; how many. Every
+        reader's at once, in one place: a reader who is no longer mailed (unsubscribed,
+        bounced, dropped from the config) has no newer copy whose keeping could forget
+        theirs, and senders that both kept and forgot would lock the same old rows in
+        opposite orders."""
         statement = delete(archive).where(archive.c.edition < oldest.isoformat())
         with self._db.transaction("forget old online copies") as conn:
             return conn.execute(statement).rowcount
