@@ -47,7 +47,6 @@ step, fresh against a year. The defaults build 292,000 papers and 7.3 M delivere
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -70,6 +69,8 @@ from sqlalchemy import Table
 
 from bench.send_bench import write_config
 from digest.identity import identity_keys, title_key
+from digest.mail.envelope import Envelope
+from digest.mail.message import message_id as product_message_id
 from digest.models import Paper
 from digest.state import schema
 from digest.state.ledger import SENT
@@ -81,7 +82,7 @@ SEED = 20261202
 # Links are signed as in a real send (a public_url needs a secret); not a real one.
 SECRET = "history-bench-secret-not-for-mail"
 PORT = 2525  # a dry run connects to no server
-SENDER_DOMAIN = "example.org"  # write_config's sender
+SENDER = "Paper Digest <digest@example.org>"  # write_config's sender
 PUBLIC_URL = "https://digest.example.org/"
 ARCHIVE_DAYS = 30  # the config's default archive_days
 REPEAT = 5
@@ -221,9 +222,8 @@ def reader(number: int) -> str:
 
 
 def message_id(recipient: str, edition: date) -> str:
-    """The Message-ID `digest send` gives (recipient, edition) (digest.mail.message)."""
-    hashed = hashlib.sha256(f"{recipient.lower()}\n{edition.isoformat()}".encode()).hexdigest()
-    return f"<{hashed[:8]}.{hashed[8:32]}@{SENDER_DOMAIN}>"
+    """The Message-ID `digest send` gives (recipient, edition)."""
+    return product_message_id(Envelope(SENDER, recipient, None, edition))
 
 
 def at(day: date, hour: int, minute: int = 0, second: float = 0.0) -> datetime:
