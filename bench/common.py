@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from digest.rank.encoder import Encoder
+    from digest.rank.encoder import Model
 
 
 def peak_mb() -> float:
@@ -29,14 +29,18 @@ def run_module(module: str, *args: str) -> dict[str, Any]:
     return data
 
 
-def encoder_of(setting: str) -> Encoder | None:
-    """The sentence encoder a --semantic-model setting names: None for "off"; exits when
-    the model it names is not installed."""
-    from digest.rank.encoder import find_model, load_encoder
+def encoder_of(setting: str) -> Model | None:
+    """The sentence encoder a --semantic-model setting names ("off", "auto", a folder, or
+    several of them separated by commas, averaged): None for "off"; exits when a model
+    it names is not installed."""
+    from digest.rank.encoder import Ensemble, find_model, load_encoder
 
-    directory = find_model(setting)
-    if directory is None:
-        if setting != "off":
-            raise SystemExit(f"--semantic-model {setting}: the model is not installed")
+    entries = setting.split(",")
+    directories = [find_model(entry) for entry in entries]
+    for entry, directory in zip(entries, directories, strict=True):
+        if directory is None and entry != "off":
+            raise SystemExit(f"--semantic-model {entry}: the model is not installed")
+    members = tuple(load_encoder(directory) for directory in directories if directory)
+    if not members:
         return None
-    return load_encoder(directory)
+    return members[0] if len(members) == 1 else Ensemble(members)

@@ -2,6 +2,7 @@
 at once on one database (several senders or collectors starting together).
 
 Run by hand:  .venv/bin/python -m bench.encode_bench [--papers 2000] [--processes 1 2]
+                  [--semantic-model auto]
 
 For each count of processes: a new SQLite database, then that many processes started
 together, each finding every paper without a vector and calling
@@ -9,6 +10,8 @@ together, each finding every paper without a vector and calling
 run), as several machines would. Prints each process's share, the papers encoded in
 all (1.00x: each paper once) and the wall time. The papers are rank_bench's: seed
 abstracts lengthened with recombined sentences, about 256 tokens each.
+--semantic-model names the model(s) as bench.relevance_eval does ("auto", a folder, or
+several separated by commas).
 """
 
 from __future__ import annotations
@@ -26,19 +29,20 @@ from bench.common import encoder_of
 from bench.rank_bench import make_candidates
 
 
-def worker(url: str, papers: int) -> None:
+def worker(url: str, papers: int, model: str) -> None:
     from digest.pipeline.pool import embeddings
     from digest.state.store import Store
 
-    encoder = encoder_of("auto")
-    assert encoder is not None  # "auto" finds the model or exits
+    encoder = encoder_of(model)
+    if encoder is None:
+        raise SystemExit("--semantic-model off: nothing to encode with")
     candidates = make_candidates(papers, random.Random(7))
     with Store(url) as store:
         found = embeddings(store.vectors, encoder, candidates)
     print(json.dumps({"encoded": found.encoded, "seconds": found.seconds}))
 
 
-def run(processes: int, papers: int) -> dict[str, object]:
+def run(processes: int, papers: int, model: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="encode-bench-") as folder:
         url = f"sqlite:///{Path(folder) / 'digest.db'}"
         from digest.state.store import Store
@@ -55,6 +59,8 @@ def run(processes: int, papers: int) -> dict[str, object]:
                     url,
                     "--papers",
                     str(papers),
+                    "--semantic-model",
+                    model,
                 ],
                 stdout=subprocess.PIPE,
                 text=True,
@@ -75,13 +81,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=2000)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--semantic-model", default="auto", help="the model(s) to encode with")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.papers)
+        worker(args.worker, args.papers, args.semantic_model)
         return
     for count in args.processes:
-        result = run(count, args.papers)
+        result = run(count, args.papers, args.semantic_model)
         shares = result["shares"]
         assert isinstance(shares, list)
         print(

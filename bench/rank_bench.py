@@ -45,7 +45,7 @@ from bench.common import encoder_of, peak_mb
 from digest.identity import canonical_id
 from digest.models import Candidate, Paper, Profile
 from digest.pipeline.pool import KeptEncoder
-from digest.rank.encoder import Encoder, TextEncoder
+from digest.rank.encoder import Model, TextEncoder
 from digest.rank.pool import build_pool
 from digest.rank.ranker import rank_many
 from digest.rank.semantic import paper_text
@@ -211,7 +211,7 @@ def _rank(
 
 def _encoded(
     setting: str, candidates: list[Candidate]
-) -> tuple[Encoder | None, dict[str, NDArray[np.float32]] | None]:
+) -> tuple[Model | None, dict[str, NDArray[np.float32]] | None]:
     """The encoder the setting names and every candidate's vector, or (None, None)."""
     encoder = encoder_of(setting)
     if encoder is None:

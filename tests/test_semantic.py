@@ -28,7 +28,7 @@ from digest.errors import DigestError
 from digest.models import Candidate, Profile
 from digest.pipeline.collect import collect
 from digest.pipeline.pool import Embeddings, KeptEncoder, embeddings, encoder_for, stored_pool
-from digest.rank.encoder import VECTORS_ID, Encoder, ModelError, find_model, load_encoder
+from digest.rank.encoder import MINILM, Encoder, ModelError, find_model, load_encoder
 from digest.rank.pool import Pool, build_pool
 from digest.rank.ranker import rank, rank_many
 from digest.rank.semantic import paper_text
@@ -76,6 +76,8 @@ def collect_into(store: Store, location: Path) -> None:
 
 class CountingEncoder:
     """The real encoder, counting the texts it is asked to encode."""
+
+    vectors_id = MINILM.vectors_id
 
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
@@ -264,18 +266,18 @@ def test_each_paper_is_encoded_once_and_its_vector_counts_for_its_text_and_model
     counting = CountingEncoder(encoder)
     with Store(url) as store:
         collect_into(store, ONE_DUMP)
-        first = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        first = stored_pool(store, until=EDITION, days=None, encoder=counting)
         encoded = len(counting.texts)
         assert encoded == first.size == 48
-        again = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        again = stored_pool(store, until=EDITION, days=None, encoder=counting)
         assert len(counting.texts) == encoded, "every vector read back, none encoded"
         assert again.embedding is not None and first.embedding is not None
         assert np.allclose(again.embedding.vectors, first.embedding.vectors, atol=1e-6)
         paper = first.candidates[0].paper
         text = paper_text(paper.title, paper.abstract)
-        assert set(store.vectors.find(VECTORS_ID, {first.candidates[0].id: text}))
+        assert set(store.vectors.find(MINILM.vectors_id, {first.candidates[0].id: text}))
         revised = {first.candidates[0].id: text + " Revised."}
-        assert store.vectors.find(VECTORS_ID, revised) == {}, "made from another text"
+        assert store.vectors.find(MINILM.vectors_id, revised) == {}, "made from another text"
         assert store.vectors.find("another-model", {first.candidates[0].id: text}) == {}
 
 
@@ -293,7 +295,7 @@ def test_rank_by_meaning_from_the_command_line_keeps_the_vectors(
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
         candidates = store.papers.candidates(until=datetime.now(UTC).date(), days=2)
         texts = {c.id: paper_text(c.paper.title, c.paper.abstract) for c in candidates}
-        assert len(store.vectors.find(VECTORS_ID, texts)) == len(texts) > 100
+        assert len(store.vectors.find(MINILM.vectors_id, texts)) == len(texts) > 100
     second = digest(*args, "--db", "digest.db", cwd=tmp_path, env=meaning)
     assert second.stdout == first.stdout
     grades = load_judgments()["traffic"].grades
@@ -302,6 +304,8 @@ def test_rank_by_meaning_from_the_command_line_keeps_the_vectors(
 
 
 class FailingEncoder:
+    vectors_id = MINILM.vectors_id
+
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         raise RuntimeError("the model broke")
 
@@ -312,10 +316,10 @@ def test_an_encoder_that_fails_leaves_the_edition_ranked_by_words(
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
         collect_into(store, SEEDS)
         with caplog.at_level(logging.WARNING):
-            pool = stored_pool(store, until=EDITION, days=None, encoder=FailingEncoder())  # type: ignore[arg-type]
+            pool = stored_pool(store, until=EDITION, days=None, encoder=FailingEncoder())
         assert pool.embedding is None and pool.size > 100
         assert "failed (RuntimeError('the model broke')); ranking by words" in caplog.text
-        assert store.vectors.find(VECTORS_ID, {pool.candidates[0].id: "x"}) == {}
+        assert store.vectors.find(MINILM.vectors_id, {pool.candidates[0].id: "x"}) == {}
 
 
 # --- encoding ahead of the sends, and previews that keep their vectors -----------------
@@ -334,7 +338,7 @@ def test_collect_encodes_the_candidates_so_that_sends_only_read_vectors_back(
     counting = CountingEncoder(encoder)
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
         today = datetime.now(UTC).date()
-        pool = stored_pool(store, until=today, days=2, encoder=counting)  # type: ignore[arg-type]
+        pool = stored_pool(store, until=today, days=2, encoder=counting)
     assert pool.size > 100 and pool.embedding is not None
     assert counting.texts == [], "the send encoded nothing: collect had"
 
@@ -368,11 +372,11 @@ def test_a_stopped_encoding_keeps_what_it_encoded(
         collect_into(store, SEEDS)
         candidates = store.papers.candidates(until=EDITION, days=None)[:40]
         asked = iter([False, False, True])
-        stopped = embeddings(store.vectors, counting, candidates, should_stop=lambda: next(asked))  # type: ignore[arg-type]
+        stopped = embeddings(store.vectors, counting, candidates, should_stop=lambda: next(asked))
         assert stopped.by_id is None and stopped.encoded == 16 == len(counting.texts)
         texts = {c.id: paper_text(c.paper.title, c.paper.abstract) for c in candidates}
-        assert len(store.vectors.find(VECTORS_ID, texts)) == 16, "two batches of 8 kept"
-        resumed = embeddings(store.vectors, counting, candidates)  # type: ignore[arg-type]
+        assert len(store.vectors.find(MINILM.vectors_id, texts)) == 16, "two batches of 8 kept"
+        resumed = embeddings(store.vectors, counting, candidates)
         assert resumed.by_id is not None and resumed.encoded == len(texts) - 16
 
 
@@ -407,10 +411,10 @@ def test_the_readers_phrases_are_encoded_once_and_read_back_by_the_next_send(
     ]
     with Store(f"sqlite:///{tmp_path / 'digest.db'}") as store:
         collect_into(store, ONE_DUMP)
-        pool = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        pool = stored_pool(store, until=EDITION, days=None, encoder=counting)
         first = list(rank_many(pool, readers))
         assert len(counting.texts) == 48 + 2, "the papers, then one text per phrase key"
-        pool = stored_pool(store, until=EDITION, days=None, encoder=counting)  # type: ignore[arg-type]
+        pool = stored_pool(store, until=EDITION, days=None, encoder=counting)
         second = list(rank_many(pool, readers))
         assert len(counting.texts) == 48 + 2, "the next send encoded nothing"
         assert KeptEncoder(encoder, store.vectors).encode([]).shape == (0, 384)
@@ -442,7 +446,7 @@ def test_with_the_encoder_every_judged_profile_ranks_as_well_as_plain_bm25(
 
     pool = build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors)
     rankers = {"bm25": ev.Bm25Baseline(seed_pool), "ours": _EmbeddedRanker(pool)}
-    results = ev.evaluate(rankers, load_judgments(), ev.K)  # type: ignore[arg-type]
+    results = ev.evaluate(rankers, load_judgments(), ev.K)
     below = {
         name for name, scores in results.items() if scores["ours"]["ndcg"] < scores["bm25"]["ndcg"]
     }
@@ -460,7 +464,7 @@ def test_with_the_encoder_three_likes_find_more_of_their_kind_than_broad_papers(
     from bench import relevance_eval as ev
 
     pool = build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors)
-    drawn = ev.evaluate_draws(_EmbeddedRanker(pool), load_judgments(), ev.K, 20)  # type: ignore[arg-type]
+    drawn = ev.evaluate_draws(_EmbeddedRanker(pool), load_judgments(), ev.K, 20)
     assert drawn["mean"]["likes alone"]["ndcg"] > 0.76
     assert drawn["mean"]["+likes"]["ndcg"] > drawn["mean"]["phrases"]["ndcg"] + 0.02
 
@@ -478,7 +482,7 @@ def test_with_the_encoder_the_profiles_reworded_rank_well_and_off_topic_ones_get
 
     pool = build_pool(seed_pool, today=TODAY, encoder=encoder, vectors=seed_vectors)
     rankers = {"bm25": ev.Bm25Baseline(seed_pool), "ours": _EmbeddedRanker(pool)}
-    reworded = ev.evaluate_rewordings(rankers, load_judgments(), ev.K)  # type: ignore[arg-type]
+    reworded = ev.evaluate_rewordings(rankers, load_judgments(), ev.K)
     assert reworded["mean"]["ours"]["ndcg"] > 0.85
     assert reworded["medical"]["ours"]["ndcg"] > 0.9
     for phrase in ("protein folding", "legal documents"):
@@ -503,7 +507,7 @@ def test_two_processes_encoding_one_day_at_once_share_the_work(
     def sender(name: str) -> None:
         with Store(url) as store:
             together.wait()
-            found[name] = embeddings(store.vectors, CountingEncoder(encoder), candidates)  # type: ignore[arg-type]
+            found[name] = embeddings(store.vectors, CountingEncoder(encoder), candidates)
 
     threads = [threading.Thread(target=sender, args=(name,)) for name in ("a", "b")]
     for thread in threads:

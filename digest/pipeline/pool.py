@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from digest.errors import ConfigError, StoreError
 from digest.models import Candidate
-from digest.rank.encoder import AUTO, VECTORS_ID, Encoder, ModelError, setting_encoder
+from digest.rank.encoder import AUTO, Model, ModelError, setting_encoder
 from digest.rank.pool import Pool, build_pool
 from digest.rank.semantic import (
     Vector,
@@ -40,19 +40,23 @@ SAVE_EVERY = 64
 TEXT_KEY = "text:"
 
 
-def encoder_for(setting: str) -> Encoder | None:
-    """The sentence encoder digest.semantic_model asks for. A model that "auto" finds
-    but cannot load is skipped with a warning (ranking falls back to latent semantic
-    analysis); a folder named in the config must load."""
-    try:
-        return setting_encoder(setting)
-    except ModelError as error:
-        if setting == AUTO:
-            log.warning("%s; ranking without it", error)
-            return None
-        raise ConfigError(
-            [f'digest.semantic_model: {error} (set it to "off" to rank without it)']
-        ) from None
+def encoder_for(setting: str | Sequence[str]) -> Model | None:
+    """The sentence encoder digest.semantic_model asks for (several: averaged). A model
+    that "auto" finds but cannot load is skipped with a warning (ranking falls back to
+    the others, or to latent semantic analysis); a folder named in the config must load."""
+    usable = []
+    for entry in (setting,) if isinstance(setting, str) else setting:
+        try:
+            setting_encoder(entry)  # loaded once per process: asked again below
+        except ModelError as error:
+            if entry == AUTO:
+                log.warning("%s; ranking without it", error)
+                continue
+            raise ConfigError(
+                [f'digest.semantic_model: {error} (set it to "off" to rank without it)']
+            ) from None
+        usable.append(entry)
+    return setting_encoder(usable)
 
 
 def stored_pool(
@@ -60,7 +64,7 @@ def stored_pool(
     *,
     until: date,
     days: int | None,
-    encoder: Encoder | None,
+    encoder: Model | None,
     vectors: VectorStore | None = None,
 ) -> Pool:
     """The pool of the candidates first seen up to `until` (the last `days` days; all
@@ -86,7 +90,7 @@ class KeptEncoder:
     7.6 s of CPU for 100,000 readers, `bench.rank_bench --keep-phrases`). A store that
     fails only means encoding (logged)."""
 
-    encoder: Encoder
+    encoder: Model
     vectors: VectorStore
 
     def encode(self, texts: Sequence[str]) -> Vectors:
@@ -94,7 +98,9 @@ class KeptEncoder:
             return self.encoder.encode(texts)
         keys = {text: TEXT_KEY + text_digest(text) for text in texts}
         try:
-            known = _read_back(self.vectors, {key: text for text, key in keys.items()})
+            known = _read_back(
+                self.vectors, self.encoder, {key: text for text, key in keys.items()}
+            )
         except StoreError as error:
             log.warning("reading the vectors of %d texts failed: %s", len(keys), error)
             known = {}
@@ -105,7 +111,7 @@ class KeptEncoder:
             rows = sorted((keys[text], text, to_bytes(fresh[i])) for i, text in enumerate(missing))
             try:
                 # In key order, as the papers' vectors: two senders cannot deadlock.
-                self.vectors.save(VECTORS_ID, rows)
+                self.vectors.save(self.encoder.vectors_id, rows)
             except StoreError as error:
                 log.warning("keeping the vectors of %d texts failed: %s", len(missing), error)
         return stacked([known[keys[text]] for text in texts])
@@ -113,7 +119,7 @@ class KeptEncoder:
 
 def encode_recent(
     store: Store,
-    encoder: Encoder,
+    encoder: Model,
     *,
     now: datetime,
     days: int,
@@ -144,7 +150,7 @@ class Embeddings:
 
 def embeddings(
     vectors: VectorStore,
-    encoder: Encoder,
+    encoder: Model,
     candidates: Sequence[Candidate],
     *,
     on_start: Callable[[int], None] | None = None,
@@ -162,7 +168,7 @@ def embeddings(
     texts: dict[str, str] = {}
     for c in candidates:  # of two with one id, the pool keeps the first
         texts.setdefault(c.id, paper_text(c.paper.title, c.paper.abstract))
-    known = _read_back(vectors, texts)
+    known = _read_back(vectors, encoder, texts)
     missing = sorted(set(texts) - set(known))
     if not missing:
         return Embeddings(known)
@@ -177,7 +183,7 @@ def embeddings(
         if should_stop():
             return Embeddings(None, encoded, time.perf_counter() - started)
         if at:  # another process may have kept some of them since
-            known |= _read_back(vectors, {paper: texts[paper] for paper in batch})
+            known |= _read_back(vectors, encoder, {paper: texts[paper] for paper in batch})
             batch = [paper for paper in batch if paper not in known]
             if not batch:
                 continue
@@ -191,7 +197,7 @@ def embeddings(
         encoded += len(batch)
         try:
             vectors.save(
-                VECTORS_ID,
+                encoder.vectors_id,
                 ((paper, texts[paper], to_bytes(fresh[i])) for i, paper in enumerate(batch)),
             )
         except StoreError as error:
@@ -202,6 +208,7 @@ def embeddings(
     return Embeddings(known, encoded, seconds)
 
 
-def _read_back(vectors: VectorStore, texts: Mapping[str, str]) -> dict[str, Vector]:
-    """The vectors kept for these papers (id -> text encoded), by id."""
-    return {paper: from_bytes(blob) for paper, blob in vectors.find(VECTORS_ID, texts).items()}
+def _read_back(vectors: VectorStore, encoder: Model, texts: Mapping[str, str]) -> dict[str, Vector]:
+    """The vectors `encoder` made of these papers (id -> text encoded) and kept, by id."""
+    found = vectors.find(encoder.vectors_id, texts)
+    return {paper: from_bytes(blob) for paper, blob in found.items()}

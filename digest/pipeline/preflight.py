@@ -48,13 +48,15 @@ def _key_problems(settings: Settings) -> list[str]:
     return found
 
 
-def _encoder_problems(setting: str) -> list[str]:
-    """A model that does not load: a send would fail on a named one, and rank by words
-    alone (with a warning) without the one "auto" found."""
+def _encoder_problems(setting: str | tuple[str, ...]) -> list[str]:
+    """Each model that does not load: a send would fail on a named one, and rank without
+    (with a warning) the one "auto" found."""
     from digest.rank.encoder import ModelError, setting_encoder
 
-    try:
-        setting_encoder(setting)
-    except ModelError as error:
-        return [f"digest.semantic_model: {error}"]
-    return []
+    found = []
+    for entry in (setting,) if isinstance(setting, str) else setting:
+        try:
+            setting_encoder(entry)
+        except ModelError as error:
+            found.append(f"digest.semantic_model: {error}")
+    return found
