@@ -116,12 +116,14 @@ def test_two_models_average_their_cosines_in_unit_vectors(mpnet: Encoder) -> Non
     assert vectors[0] @ vectors[1] == pytest.approx(mean, abs=1e-5)
     assert both.vectors_id == "all-MiniLM-L6-v2+all-mpnet-base-v2/256/tanh-gelu"
     assert len(both.vectors_id) <= 64, "the paper_vectors.model column's width"
-    assert both.name == "all-MiniLM-L6-v2 + all-mpnet-base-v2"
 
 
 @needs_both
-def test_a_model_named_twice_is_one_model(mpnet: Encoder) -> None:
+def test_a_model_named_twice_is_one_model(tmp_path: Path, mpnet: Encoder) -> None:
     assert setting_encoder((str(MPNET_FOLDER), str(MPNET_FOLDER) + "/")) is mpnet
+    copy = tmp_path / "copy"
+    copy.symlink_to(MPNET_FOLDER)
+    assert setting_encoder((str(MPNET_FOLDER), str(copy))) is mpnet, "one model, two folders"
     assert setting_encoder(("off", str(MPNET_FOLDER))) is mpnet
     assert setting_encoder(("off",)) is None
 

