@@ -613,14 +613,15 @@ def _follow_config_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         if isinstance(table, dict) and key in table:
             table[key] = beside(table[key])
     if isinstance(digest, dict) and "semantic_model" in digest:
+
+        def model_beside(entry: object) -> object:
+            return entry if entry in ("auto", "off") else beside(entry)  # else a folder
+
         model = digest["semantic_model"]
-        # Folders beside the config; "auto" and "off" are names.
         digest["semantic_model"] = (
-            [entry if entry in ("auto", "off") else beside(entry) for entry in model]
+            [model_beside(entry) for entry in model]
             if isinstance(model, list)
-            else model
-            if model in ("auto", "off")
-            else beside(model)
+            else model_beside(model)
         )
     sources = sections.get("sources")
     if isinstance(sources, list):
