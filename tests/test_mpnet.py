@@ -26,9 +26,9 @@ from digest.rank.encoder import (
     MPNET,
     Encoder,
     Ensemble,
-    _relative_buckets,
     cached_encoder,
     find_model,
+    relative_buckets,
     setting_encoder,
 )
 from digest.state.store import Store
@@ -63,7 +63,7 @@ def test_relative_position_buckets_are_the_ones_mpnet_was_trained_with() -> None
     it: distances 0-7 exactly, then wider buckets up to 91 and beyond, a key before the
     query in the lower half and one after it in the upper half. 16, 32 and 64 fall on
     an edge exactly: rounding instead of truncating would move the others."""
-    buckets = _relative_buckets(300)
+    buckets = relative_buckets(300)
     starts = {0: 0, 1: 1, 7: 7, 8: 8, 12: 9, 16: 10, 23: 11, 32: 12, 46: 13, 64: 14, 91: 15}
     for distance, bucket in starts.items():
         assert buckets[299, 299 - distance] == bucket, f"key {distance} before the query"

@@ -194,7 +194,7 @@ class Encoder:
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         if self.relative_bias is not None:
             # heads x length x length, the same for every text and every layer.
-            bias = bias + self.relative_bias[:, _relative_buckets(length)]
+            bias = bias + self.relative_bias[:, relative_buckets(length)]
         for layer in self.layers:
             x = _block(x, layer, bias, self.spec)
         summed = (x * mask[:, :, None]).sum(axis=1)
@@ -205,7 +205,7 @@ class Encoder:
 
 
 @functools.cache
-def _relative_buckets(length: int) -> NDArray[np.int64]:
+def relative_buckets(length: int) -> NDArray[np.int64]:
     """MPNet's (and T5's) bucket of each query -> key distance, length x length: the
     first 8 distances each way exactly, then logarithmically wider buckets up to 128
     and beyond (a key after the query in the upper half). In float32, as its own code
