@@ -20,16 +20,6 @@ _CACHE = tempfile.TemporaryDirectory(prefix="digest-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE.name
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: two workers a core. Most tests wait on the processes and servers they
-    start (real deadlines among them), and with one worker a core the cores sat idle
-    a third of the time: 3,145 tests took 569 s with 2 workers and 487 s with 4 on a
-    2-core machine."""
-    if hasattr(os, "sched_getaffinity"):
-        return 2 * len(os.sched_getaffinity(0))
-    return 2 * (os.cpu_count() or 1)  # macOS, Windows
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first: the other workers fill in around them instead of waiting at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
