@@ -152,7 +152,9 @@ def main() -> None:
     parser.add_argument("--pool-only", action="store_true", help="time building pools alone")
     parser.add_argument("--voters", type=float, default=0.1, help="share with likes")
     parser.add_argument(
-        "--semantic-model", default="off", help='"off", "auto" or the model\'s folder'
+        "--semantic-model",
+        default="off",
+        help='"off", "auto", a model\'s folder, or several separated by commas',
     )
     parser.add_argument(
         "--keep-phrases", action="store_true", help="keep phrase vectors, rank twice"

@@ -15,7 +15,8 @@ takes them for a ranking of the whole pool (its first table).
 Features, each alone and with our ranker's score for the profile's interests added as
 one more column:
 
-  emb    the papers' sentence embeddings (384 dimensions; with --semantic-model)
+  emb    the papers' sentence embeddings (with --semantic-model: 384 dimensions for
+         MiniLM, 768 for MPNet, side by side for several)
   lsa    the pool's latent semantic projection (`digest.rank.text_index`)
   tfidf  the papers' TF-IDF vectors (3,110 terms)
   all    those of the three the pool has, side by side
@@ -175,7 +176,8 @@ def main() -> None:
     parser.add_argument(
         "--semantic-model",
         default="off",
-        help='the sentence encoder: "off" (latent semantic analysis), "auto", or a folder',
+        help='the sentence encoder: "off" (latent semantic analysis), "auto", a folder, '
+        "or several separated by commas (averaged)",
     )
     args = parser.parse_args()
     ours = OurRanker(load_pool(), args.semantic_model)

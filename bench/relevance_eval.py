@@ -457,7 +457,8 @@ def main() -> None:
     parser.add_argument(
         "--semantic-model",
         default="off",
-        help='the sentence encoder: "off" (latent semantic analysis), "auto", or a folder',
+        help='the sentence encoder: "off" (latent semantic analysis), "auto", a folder, '
+        "or several separated by commas (averaged)",
     )
     parser.add_argument("--seeds", type=Path, default=SEEDS, help="folder of seed dumps")
     parser.add_argument("--judgments", type=Path, default=JUDGMENTS, help="judgments file")
