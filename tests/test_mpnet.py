@@ -20,7 +20,7 @@ from digest.collect.locate import SourceSpec
 from digest.config import CollectSettings, load_config
 from digest.errors import ConfigError
 from digest.pipeline.collect import collect
-from digest.pipeline.pool import encoder_for, stored_pool
+from digest.pipeline.pool import embeddings, encoder_for, stored_pool
 from digest.rank.encoder import (
     MINILM,
     MPNET,
@@ -31,6 +31,7 @@ from digest.rank.encoder import (
     relative_buckets,
     setting_encoder,
 )
+from digest.rank.semantic import paper_text
 from digest.state.store import Store
 from tests.seeds import SEEDS
 from tests.test_collect_cli import digest
@@ -169,12 +170,14 @@ def test_a_pool_ranked_by_two_models_keeps_their_vectors_together(
         pool = stored_pool(store, until=edition, days=None, encoder=both)
         assert pool.size >= 3 and pool.embedding is not None
         assert pool.embedding.vectors.shape == (pool.size, 384 + 768)
-        texts = {c.id: f"{c.paper.title}. {c.paper.abstract}" for c in pool.candidates}
+        texts = {c.id: paper_text(c.paper.title, c.paper.abstract) for c in pool.candidates}
         assert len(store.vectors.find(both.vectors_id, texts)) == pool.size
         assert store.vectors.find(MINILM.vectors_id, texts) == {}, "not MiniLM's alone"
-        again = stored_pool(store, until=edition, days=None, encoder=both)
-        assert again.embedding is not None
-        assert np.array_equal(again.embedding.vectors, pool.embedding.vectors)
+        again = embeddings(store.vectors, both, pool.candidates)
+        assert again.encoded == 0 and again.by_id is not None, "all read back"
+        assert np.array_equal(
+            np.array([again.by_id[c.id] for c in pool.candidates]), pool.embedding.vectors
+        )
 
 
 # --- the setting -------------------------------------------------------------------------
