@@ -33,14 +33,10 @@ def encoder_of(setting: str) -> Model | None:
     """The sentence encoder a --semantic-model setting names ("off", "auto", a folder, or
     several of them separated by commas, averaged): None for "off"; exits when a model
     it names is not installed."""
-    from digest.rank.encoder import Ensemble, find_model, load_encoder
+    from digest.rank.encoder import OFF, find_model, setting_encoder
 
     entries = setting.split(",")
-    directories = [find_model(entry) for entry in entries]
-    for entry, directory in zip(entries, directories, strict=True):
-        if directory is None and entry != "off":
+    for entry in entries:
+        if entry != OFF and find_model(entry) is None:
             raise SystemExit(f"--semantic-model {entry}: the model is not installed")
-    members = tuple(load_encoder(directory) for directory in directories if directory)
-    if not members:
-        return None
-    return members[0] if len(members) == 1 else Ensemble(members)
+    return setting_encoder(entries)

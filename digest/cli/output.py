@@ -112,9 +112,9 @@ def config_summary(settings: Settings, config_path: Path | None) -> str:
 
 
 def _ranking(setting: str | tuple[str, ...]) -> str:
-    from digest.rank.encoder import OFF, ModelError, cached_encoder, find_model
+    from digest.rank.encoder import OFF, ModelError, cached_encoder, find_model, model_entries
 
-    entries = (setting,) if isinstance(setting, str) else setting
+    entries = model_entries(setting)
     directories = [found for found in map(find_model, entries) if found is not None]
     loaded = []
     for directory in directories:

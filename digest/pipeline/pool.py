@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from digest.errors import ConfigError, StoreError
 from digest.models import Candidate
-from digest.rank.encoder import AUTO, Model, ModelError, setting_encoder
+from digest.rank.encoder import AUTO, Model, ModelError, model_entries, setting_encoder
 from digest.rank.pool import Pool, build_pool
 from digest.rank.semantic import (
     Vector,
@@ -45,7 +45,7 @@ def encoder_for(setting: str | Sequence[str]) -> Model | None:
     that "auto" finds but cannot load is skipped with a warning (ranking falls back to
     the others, or to latent semantic analysis); a folder named in the config must load."""
     usable = []
-    for entry in (setting,) if isinstance(setting, str) else setting:
+    for entry in model_entries(setting):
         try:
             setting_encoder(entry)  # loaded once per process: asked again below
         except ModelError as error:

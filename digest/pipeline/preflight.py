@@ -51,10 +51,10 @@ def _key_problems(settings: Settings) -> list[str]:
 def _encoder_problems(setting: str | tuple[str, ...]) -> list[str]:
     """Each model that does not load: a send would fail on a named one, and rank without
     (with a warning) the one "auto" found."""
-    from digest.rank.encoder import ModelError, setting_encoder
+    from digest.rank.encoder import ModelError, model_entries, setting_encoder
 
     found = []
-    for entry in (setting,) if isinstance(setting, str) else setting:
+    for entry in model_entries(setting):
         try:
             setting_encoder(entry)
         except ModelError as error:

@@ -333,6 +333,11 @@ AUTO = "auto"
 OFF = "off"
 
 
+def model_entries(setting: str | Sequence[str]) -> tuple[str, ...]:
+    """The entries of a digest.semantic_model setting: one string, or a list of them."""
+    return (setting,) if isinstance(setting, str) else tuple(setting)
+
+
 def find_model(setting: str = AUTO) -> Path | None:
     """The model's directory for one entry of the digest.semantic_model setting: the
     folder it names, the installed package's for "auto" (found without importing it;
@@ -358,8 +363,7 @@ def setting_encoder(setting: str | Sequence[str] = AUTO) -> Model | None:
     """The loaded model(s) the digest.semantic_model setting names (`find_model`), once
     per process; None when it names none. ModelError when the files of one do not load
     (of several, each must load: a list asks for each of them)."""
-    entries = (setting,) if isinstance(setting, str) else tuple(setting)
-    directories = list(dict.fromkeys(filter(None, map(find_model, entries))))
+    directories = list(dict.fromkeys(filter(None, map(find_model, model_entries(setting)))))
     # A model in two folders is one model: its cosines would only count twice.
     by_model: dict[ModelSpec, Encoder] = {}
     for directory in directories:
@@ -447,24 +451,20 @@ def load_encoder(directory: Path) -> Encoder:
             )
         )
     positions = get("embeddings.position_embeddings.weight")
-    if mpnet:
-        # Positions count from after the padding id (1): the first token is at 2.
-        return Encoder(
-            spec=spec,
-            tokenizer=tokenizer,
-            words=get("embeddings.word_embeddings.weight"),
-            positions=positions[2:],
-            token_type=np.zeros(spec.hidden, dtype=np.float32),
-            norm=norm("embeddings"),
-            layers=tuple(layers),
-            relative_bias=np.ascontiguousarray(get("encoder.relative_attention_bias.weight").T),
-        )
     return Encoder(
         spec=spec,
         tokenizer=tokenizer,
         words=get("embeddings.word_embeddings.weight"),
-        positions=positions,
-        token_type=get("embeddings.token_type_embeddings.weight")[0],
+        # MPNet's positions count from after its padding id (1): the first token is at 2.
+        positions=positions[2:] if mpnet else positions,
+        token_type=(
+            np.zeros(spec.hidden, dtype=np.float32)
+            if mpnet
+            else get("embeddings.token_type_embeddings.weight")[0]
+        ),
         norm=norm("embeddings"),
         layers=tuple(layers),
+        relative_bias=(
+            np.ascontiguousarray(get("encoder.relative_attention_bias.weight").T) if mpnet else None
+        ),
     )
